@@ -1,0 +1,76 @@
+# fadi-seldon: every entry point. `make demo` and `make test` are the two that matter.
+# Versions come from versions.env (the only place they are written).
+include versions.env
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := $(CURDIR)/.venv
+VPY := $(VENV)/bin/python
+TOOLS_DIR := $(CURDIR)/.tools
+# The project's tools and virtual environment come first; helm state stays inside the checkout.
+export PATH := $(TOOLS_DIR)/bin:$(VENV)/bin:$(PATH)
+export HELM_PLUGINS := $(TOOLS_DIR)/helm/plugins
+export HELM_CACHE_HOME := $(TOOLS_DIR)/helm/cache
+export HELM_CONFIG_HOME := $(TOOLS_DIR)/helm/config
+export HELM_DATA_HOME := $(TOOLS_DIR)/helm/data
+export FADI_TOOLS_DIR := $(TOOLS_DIR)
+
+# TOOLS=chart|cluster|all (default all); PYTEST_ARGS for extra pytest flags
+TOOLS ?= all
+PYTEST_ARGS ?=
+
+.PHONY: help setup tools generate lint test test-unit test-chart test-cluster bench demo install \
+        cluster-up cluster-down e2e-kind clean distclean
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+setup: $(VENV)/.installed ## virtual environment with fadi-seldon installed (editable) and dev tools
+
+$(VENV)/.installed: pyproject.toml
+	@echo "[setup] creating $(VENV) with $$($(PYTHON) --version)"
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (found %d.%d); set PYTHON=python3.11" % sys.version_info[:2])'
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --upgrade pip
+	$(VPY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+tools: setup ## install helm, helm4, ct, helm-unittest, etcd, Kubernetes, kwok (pinned, cached in .tools/)
+	$(VPY) -m fadi_seldon tools install $(TOOLS)
+
+generate: setup ## regenerate committed artefacts (CRD template, chart READMEs, schemas)
+	$(VPY) -m fadi_seldon.generate
+
+lint: setup tools ## ruff, and helm lint of the charts
+	$(VPY) -m ruff check src tests bench scripts
+	$(VPY) -m ruff format --check src tests bench scripts
+	scripts/lint-charts.sh
+
+test: setup tools ## everything: Python unit tests, charts, cluster suite (the CI command)
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory test-unit
+	$(MAKE) --no-print-directory test-chart
+	$(MAKE) --no-print-directory test-cluster
+	@echo "[test] all suites passed"
+
+test-unit: setup tools ## fast Python tests (no cluster)
+	scripts/pytest.sh -m "not cluster" $(PYTEST_ARGS)
+
+test-chart: setup tools ## helm lint, helm-unittest, ct lint, rendered-manifest validation
+	scripts/test-chart.sh
+
+test-cluster: setup tools ## the cluster suite against the local control plane
+	scripts/pytest.sh -m cluster $(PYTEST_ARGS)
+
+bench: setup tools ## run every benchmark in bench/ and print the figures
+	@for b in bench/bench_*.py; do echo "[bench] $$b"; $(VPY) $$b; done
+
+clean: ## remove the virtual environment and caches (keeps the built tools in .tools/)
+	rm -rf $(VENV) .venv-serve .pytest_cache .ruff_cache .hypothesis build dist src/*.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean ## also remove the built tools (next `make tools` rebuilds them)
+	rm -rf $(TOOLS_DIR) .cluster

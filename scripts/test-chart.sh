@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Everything about the charts that needs no cluster:
+#   helm lint (v3 and v4, every ci values set), helm-unittest suites, ct lint,
+#   and validation of the rendered manifests against the Kubernetes schemas.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/charts.sh
+
+scripts/lint-charts.sh
+
+for chart in "${CHARTS[@]}"; do
+  if [ -d "$chart/tests" ]; then
+    echo "[test-chart] helm unittest $chart"
+    helm unittest --strict "$chart"
+  fi
+done

@@ -1,0 +1,5 @@
+"""Allow `python -m fadi_seldon`."""
+
+from fadi_seldon.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Sub-commands of `fadi-seldon`, one module each (see fadi_seldon.cli)."""
