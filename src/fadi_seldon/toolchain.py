@@ -82,10 +82,14 @@ class Tool:
     after_install: Callable[[Toolchain, Tool, Path], None] | None = None
     requires: tuple[str, ...] = ()
     path_names: tuple[str, ...] = ()  # names to look for on PATH (default: executables[0])
+    pin: str | None = None  # explicit version instead of versions.env (tests, one-off overrides)
+    # For binaries that cannot print their version (helm-unittest): the Go module whose version the
+    # binary's embedded build info records ("mod" or "dep" line), read from the file itself.
+    buildinfo_module: str | None = None
 
     @property
     def version(self) -> str:
-        return versions.get(self.version_key)
+        return self.pin or versions.get(self.version_key)
 
     def matches(self, reported: str) -> bool:
         return reported.lstrip("v") == self.version.lstrip("v")
@@ -237,8 +241,9 @@ def registry() -> dict[str, Tool]:
             name="helm-unittest",
             version_key="HELM_UNITTEST_VERSION",
             executables=("untt",),
-            version_args=("--help",),
-            version_pattern=r"(?s)helm.unittest.*?version\s+(v?\d+\.\d+\.\d+)",
+            version_args=(),
+            version_pattern=r"$^",
+            buildinfo_module="github.com/helm-unittest/helm-unittest",
             group="chart",
             release=lambda v, o, a: [
                 Artifact(
@@ -478,6 +483,8 @@ class Toolchain:
 
     # querying
     def reported_version(self, tool: Tool, exe: Path | str) -> str | None:
+        if tool.buildinfo_module:
+            return _buildinfo_version(Path(exe), tool.buildinfo_module)
         try:
             proc = subprocess.run(
                 [str(exe), *tool.version_args], capture_output=True, text=True, timeout=60, env=self.env()
@@ -724,6 +731,16 @@ class Toolchain:
                 shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(work, ignore_errors=True)
         return str(self.pkg_dir(tool))
+
+
+def _buildinfo_version(exe: Path, module: str) -> str | None:
+    """Version of `module` recorded in a Go binary's build info (what `go version -m` prints)."""
+    try:
+        data = exe.resolve().read_bytes()
+    except OSError:
+        return None
+    match = re.search(rb"(?:mod|dep)\t" + re.escape(module.encode()) + rb"\t(v[0-9][^\t\n]*)", data)
+    return match.group(1).decode() if match else None
 
 
 def _fetch(url: str) -> bytes:

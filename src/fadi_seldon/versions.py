@@ -10,7 +10,7 @@ import functools
 import re
 from pathlib import Path
 
-_LINE = re.compile(r"^([A-Z][A-Z0-9_]*)=(\S*)$")
+_LINE = re.compile(r"""^([A-Z][A-Z0-9_]*)=([^\s"']*)$""")
 
 
 class VersionsFileError(ValueError):

@@ -1,0 +1,56 @@
+"""The installed tools work and report their pinned versions (`make tools` runs before the tests)."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+from conftest import tool
+
+from fadi_seldon import toolchain, versions
+
+
+def run(env, *argv: str) -> str:
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, f"{' '.join(argv)} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout + proc.stderr
+
+
+def test_helm_versions_are_stamped(tools_env):
+    assert run(tools_env, tool("helm"), "version", "--template", "{{.Version}}") == versions.get("HELM_VERSION")
+    assert run(tools_env, tool("helm4"), "version", "--template", "{{.Version}}") == versions.get("HELM4_VERSION")
+
+
+def test_ct_version_and_its_config_files(tools_env, repo_root):
+    assert f"Version:\t {versions.get('CT_VERSION')}" in run(tools_env, tool("ct"), "version")
+    etc = repo_root / ".tools" / "ct" / "etc"
+    assert (etc / "lintconf.yaml").is_file() and (etc / "chart_schema.yaml").is_file()
+
+
+def test_helm_unittest_is_a_plugin_of_both_helms(tools_env):
+    for helm in ("helm", "helm4"):
+        assert "Running chart unittest" in run(tools_env, tool(helm), "unittest", "--help")
+    plugins = run(tools_env, tool("helm"), "plugin", "list")
+    assert "unittest" in plugins and versions.get("HELM_UNITTEST_VERSION").lstrip("v") in plugins
+
+
+def test_helm3_default_kubernetes_is_current(tools_env, tmp_path):
+    """Unstamped helm v3 assumes Kubernetes 1.20 and refuses charts requiring >=1.25."""
+    chart = tmp_path / "kv"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text('apiVersion: v2\nname: kv\nversion: 0.1.0\nkubeVersion: ">=1.25.0-0"\n')
+    (chart / "templates" / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kv\ndata:\n  kube: {{ .Capabilities.KubeVersion.Version | quote }}\n"
+    )
+    for helm in ("helm", "helm4"):
+        out = run(tools_env, tool(helm), "template", str(chart))
+        minor = int(out.split('kube: "v1.')[1].split(".")[0])
+        assert minor >= 25, out
+
+
+def test_second_install_is_fast_and_changes_nothing(tools_env):
+    chain = toolchain.Toolchain()
+    start = time.monotonic()
+    results = chain.install(toolchain.select(["chart"]))
+    assert all(not r.changed and r.source == "cached" for r in results)
+    assert time.monotonic() - start < 10
