@@ -22,11 +22,19 @@ def _versions_copy(root: Path) -> str:
     return (root / "versions.env").read_text(encoding="utf-8")
 
 
+def _crd_template(root: Path) -> str:
+    from fadi_seldon import crd
+
+    return crd.chart_template()
+
+
 def generators() -> dict[str, Generator]:
     """Repo-relative output path -> function producing its content."""
     gens: dict[str, Generator] = {
         # installed wheels have no checkout: they read this copy
         "src/fadi_seldon/data/versions.env": _versions_copy,
+        # the SeldonDeployment CRD, from src/fadi_seldon/schema.py
+        "charts/seldon-core-operator/templates/crd.yaml": _crd_template,
     }
     return gens
 
