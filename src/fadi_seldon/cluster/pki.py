@@ -1,0 +1,154 @@
+"""Keys and certificates for the local control plane, made with the `openssl` CLI.
+
+Why openssl and not a Python library: it is present on every Debian/Ubuntu/macOS machine and
+keeps `cryptography` out of the dependencies. Generated once per state folder and reused by
+later `cluster up` runs, so kubeconfigs and issued service-account tokens stay valid.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+# Names the API server is reached by: from the host, and from (simulated) pods.
+API_SERVER_SANS = (
+    "DNS:localhost",
+    "DNS:kubernetes",
+    "DNS:kubernetes.default",
+    "DNS:kubernetes.default.svc",
+    "DNS:kubernetes.default.svc.cluster.local",
+    "IP:127.0.0.1",
+    "IP:10.96.0.1",
+)
+VALID_DAYS = 3650
+
+
+class PKIError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class PKI:
+    dir: Path
+
+    ca_cert = property(lambda self: self.dir / "ca.crt")
+    ca_key = property(lambda self: self.dir / "ca.key")
+    server_cert = property(lambda self: self.dir / "apiserver.crt")
+    server_key = property(lambda self: self.dir / "apiserver.key")
+    sa_key = property(lambda self: self.dir / "sa.key")
+    sa_pub = property(lambda self: self.dir / "sa.pub")
+    tokens_csv = property(lambda self: self.dir / "tokens.csv")
+
+    def files(self) -> list[Path]:
+        return [self.ca_cert, self.ca_key, self.server_cert, self.server_key, self.sa_key, self.sa_pub]
+
+    def complete(self) -> bool:
+        return all(p.is_file() and p.stat().st_size > 0 for p in self.files())
+
+    def ensure(self, openssl: str | None = None) -> bool:
+        """Create whatever is missing; returns True when something was generated."""
+        if self.complete():
+            return False
+        exe = openssl or shutil.which("openssl")
+        if not exe:
+            raise PKIError("`openssl` is not installed: install it (Debian/Ubuntu: apt-get install openssl)")
+        self.dir.mkdir(parents=True, exist_ok=True)
+        run = _runner(exe, self.dir)
+        run("genrsa", "-out", self.ca_key, "2048")
+        run(
+            "req",
+            "-x509",
+            "-new",
+            "-key",
+            self.ca_key,
+            "-days",
+            str(VALID_DAYS),
+            "-subj",
+            "/CN=fadi-seldon-local-ca",
+            "-out",
+            self.ca_cert,
+        )
+        run("genrsa", "-out", self.server_key, "2048")
+        ext = self.dir / "apiserver.ext"
+        ext.write_text(
+            "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\n"
+            f"extendedKeyUsage=serverAuth\nsubjectAltName={','.join(API_SERVER_SANS)}\n",
+            encoding="utf-8",
+        )
+        csr = self.dir / "apiserver.csr"
+        run("req", "-new", "-key", self.server_key, "-subj", "/CN=kube-apiserver", "-out", csr)
+        run(
+            "x509",
+            "-req",
+            "-in",
+            csr,
+            "-CA",
+            self.ca_cert,
+            "-CAkey",
+            self.ca_key,
+            "-CAcreateserial",
+            "-days",
+            str(VALID_DAYS),
+            "-extfile",
+            ext,
+            "-out",
+            self.server_cert,
+        )
+        csr.unlink(missing_ok=True)
+        # service-account token signing key pair (kube-apiserver signs, everyone verifies)
+        run("genrsa", "-out", self.sa_key, "2048")
+        run("rsa", "-in", self.sa_key, "-pubout", "-out", self.sa_pub)
+        for key in (self.ca_key, self.server_key, self.sa_key):
+            key.chmod(0o600)
+        return True
+
+
+def _runner(exe: str, cwd: Path):
+    def run(*args) -> None:
+        argv = [exe, *map(str, args)]
+        proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise PKIError(f"`{' '.join(argv)}` failed ({proc.returncode}): {proc.stderr.strip()[-800:]}")
+
+    return run
+
+
+# Static bearer tokens: user, uid, groups. The controller-manager and scheduler use the user
+# names that Kubernetes' bootstrap RBAC already grants their permissions to.
+IDENTITIES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "admin": ("admin", ("system:masters",)),
+    "kube-controller-manager": ("system:kube-controller-manager", ()),
+    "kube-scheduler": ("system:kube-scheduler", ()),
+    "kwok": ("kwok-controller", ("system:masters",)),
+}
+
+
+def ensure_tokens(path: Path) -> dict[str, str]:
+    """Read or create the API server's static token file; returns identity -> token."""
+    tokens = read_tokens(path)
+    if set(tokens) >= set(IDENTITIES):
+        return tokens
+    tokens = {name: secrets.token_hex(24) for name in IDENTITIES}
+    lines = []
+    for name, (user, groups) in IDENTITIES.items():
+        group_field = f',"{",".join(groups)}"' if groups else ""
+        lines.append(f"{tokens[name]},{user},{name}-uid{group_field}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    return tokens
+
+
+def read_tokens(path: Path) -> dict[str, str]:
+    """identity (the uid prefix) -> token, from a token file written by `ensure_tokens`."""
+    out: dict[str, str] = {}
+    if not path.is_file():
+        return out
+    for line in path.read_text(encoding="utf-8").splitlines():
+        parts = line.split(",")
+        if len(parts) >= 3 and parts[2].endswith("-uid"):
+            out[parts[2][: -len("-uid")]] = parts[0]
+    return out

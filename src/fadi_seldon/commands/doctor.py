@@ -1,0 +1,49 @@
+"""`fadi-seldon doctor`: check a cluster's Seldon installation and print each problem with its fix."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+HELP = "diagnose a cluster's Seldon installation"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--kubeconfig", help="kubeconfig to use (default: KUBECONFIG or ~/.kube/config)")
+    parser.add_argument("--context", help="kubeconfig context to use")
+    parser.add_argument("--output", choices=("text", "json"), default="text")
+    parser.add_argument("--all", action="store_true", help="also list the checks that passed")
+    parser.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+
+
+def run(args: argparse.Namespace) -> int:
+    from fadi_seldon import doctor
+
+    try:
+        kubectl = doctor.Kubectl(kubeconfig=args.kubeconfig, context=args.context)
+        snap = doctor.gather(kubectl)
+    except doctor.DoctorError as err:
+        print(f"error: cannot read the cluster: {err}", file=sys.stderr)
+        return 2
+    findings = doctor.diagnose(snap)
+    counts = doctor.summary(findings)
+    if args.output == "json":
+        print(
+            json.dumps(
+                {"server": kubectl.server(), **counts, "findings": [f.to_json() for f in findings]}, indent=2
+            )
+        )
+    else:
+        print(f"fadi-seldon doctor: {kubectl.server()}")
+        for f in findings:
+            if f.severity == doctor.OK and not args.all:
+                continue
+            print(f"  {f.severity.upper():<8} {f.check:<24} {f.subject}")
+            print(f"           {f.message}")
+            if f.fix:
+                print(f"           fix: {f.fix}")
+        print(f"{counts['errors']} error(s), {counts['warnings']} warning(s), {counts['ok']} check(s) passed")
+    if counts["errors"] or (args.strict and counts["warnings"]):
+        return 1
+    return 0

@@ -1,0 +1,548 @@
+"""Diagnose a cluster's Seldon Core installation: the failures users hit most, each with its fix.
+
+Two halves, so the checks are testable without a cluster:
+- `gather(kubectl)` reads what is needed with `kubectl get -o json` (kubectl handles every
+  kind of kubeconfig auth) into a `Snapshot` of plain dicts;
+- `diagnose(snapshot)` is pure: it returns `Finding`s.
+
+The installation is found the way the API server finds it: from the validating webhook named
+`v1.vseldondeployment.kb.io`, to its Service, to the Deployment behind the Service's selector,
+to the TLS Secret that Deployment mounts. Nothing depends on a release or object name.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import shutil
+import subprocess
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+CRD_NAME = "seldondeployments.machinelearning.seldon.io"
+CRD_VERSIONS = ("v1", "v1alpha2", "v1alpha3")
+WEBHOOK_SUFFIXES = (".vseldondeployment.kb.io", ".mseldondeployment.kb.io")
+CURRENT_WEBHOOK = "v1.vseldondeployment.kb.io"
+CONTROLLER_ID_LABEL = "seldon.io/controller-id"
+EXPIRY_WARNING_DAYS = 30
+
+ERROR, WARNING, OK = "error", "warning", "ok"
+
+
+@dataclass
+class Finding:
+    check: str
+    severity: str  # error | warning | ok
+    subject: str
+    message: str
+    fix: str = ""
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Snapshot:
+    crd: dict | None = None
+    validating: list[dict] = field(default_factory=list)
+    mutating: list[dict] = field(default_factory=list)
+    services: dict[str, dict] = field(default_factory=dict)  # "ns/name" -> Service
+    endpointslices: dict[str, list[dict]] = field(default_factory=dict)  # "ns/service" -> slices
+    deployments: dict[str, list[dict]] = field(default_factory=dict)  # namespace -> Deployments
+    secrets: dict[str, dict] = field(default_factory=dict)  # "ns/name" -> Secret
+    namespaces: dict[str, dict] = field(default_factory=dict)  # name -> Namespace
+    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+
+class DoctorError(RuntimeError):
+    """The cluster could not be read at all (no kubectl, unreachable, forbidden)."""
+
+
+# ---------------------------------------------------------------------------- gathering
+class Kubectl:
+    def __init__(
+        self, exe: str | None = None, kubeconfig: str | None = None, context: str | None = None
+    ) -> None:
+        self.exe = exe or shutil.which("kubectl")
+        if not self.exe:
+            raise DoctorError("kubectl is not installed: run `make tools TOOLS=cluster` or install kubectl")
+        self.base = [self.exe]
+        if kubeconfig:
+            self.base.append(f"--kubeconfig={kubeconfig}")
+        if context:
+            self.base.append(f"--context={context}")
+
+    def get(self, *args: str, missing_ok: bool = True) -> dict | None:
+        proc = subprocess.run(
+            [*self.base, "get", *args, "-o", "json"], capture_output=True, text=True, timeout=60
+        )
+        if proc.returncode != 0:
+            err = proc.stderr.strip()
+            if missing_ok and ("NotFound" in err or "not found" in err):
+                return None
+            raise DoctorError(f"`kubectl get {' '.join(args)}` failed: {err[-600:]}")
+        return json.loads(proc.stdout)
+
+    def server(self) -> str:
+        proc = subprocess.run(
+            [*self.base, "config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}"],
+            capture_output=True,
+            text=True,
+        )
+        return proc.stdout.strip() if proc.returncode == 0 else "?"
+
+
+def _items(doc: dict | None) -> list[dict]:
+    return list((doc or {}).get("items") or [])
+
+
+def seldon_webhooks(config: dict) -> list[dict]:
+    return [w for w in config.get("webhooks") or [] if str(w.get("name", "")).endswith(WEBHOOK_SUFFIXES)]
+
+
+def gather(kubectl: Kubectl) -> Snapshot:
+    snap = Snapshot()
+    snap.crd = kubectl.get("customresourcedefinition", CRD_NAME)
+    snap.validating = [
+        c for c in _items(kubectl.get("validatingwebhookconfigurations")) if seldon_webhooks(c)
+    ]
+    snap.mutating = [c for c in _items(kubectl.get("mutatingwebhookconfigurations")) if seldon_webhooks(c)]
+    snap.namespaces = {n["metadata"]["name"]: n for n in _items(kubectl.get("namespaces"))}
+    wanted_ns: set[str] = set()
+    for config in snap.validating + snap.mutating:
+        for hook in seldon_webhooks(config):
+            svc = (hook.get("clientConfig") or {}).get("service")
+            if not svc:
+                continue
+            ns, name = svc.get("namespace", "default"), svc.get("name", "")
+            key = f"{ns}/{name}"
+            if ns in snap.namespaces and key not in snap.services:
+                found = kubectl.get("service", name, "-n", ns)
+                if found:
+                    snap.services[key] = found
+                    slices = kubectl.get(
+                        "endpointslices", "-n", ns, "-l", f"kubernetes.io/service-name={name}"
+                    )
+                    snap.endpointslices[key] = _items(slices)
+            wanted_ns.add(ns)
+    for ns in sorted(wanted_ns & set(snap.namespaces)):
+        snap.deployments[ns] = _items(kubectl.get("deployments", "-n", ns))
+        for dep in snap.deployments[ns]:
+            for secret in _mounted_secrets(dep):
+                key = f"{ns}/{secret}"
+                if key not in snap.secrets:
+                    found = kubectl.get("secret", secret, "-n", ns)
+                    if found:
+                        snap.secrets[key] = found
+    return snap
+
+
+def _mounted_secrets(deployment: dict) -> list[str]:
+    vols = (((deployment.get("spec") or {}).get("template") or {}).get("spec") or {}).get("volumes") or []
+    return [v["secret"]["secretName"] for v in vols if (v.get("secret") or {}).get("secretName")]
+
+
+# ---------------------------------------------------------------------------- checks
+def diagnose(snap: Snapshot, openssl: str | None = None) -> list[Finding]:
+    findings: list[Finding] = []
+    findings += check_crd(snap)
+    current = [c for c in snap.validating if any(w["name"] == CURRENT_WEBHOOK for w in seldon_webhooks(c))]
+    findings += check_leftover_webhooks(snap)
+    if not current:
+        findings.append(
+            Finding(
+                "webhook-missing",
+                WARNING,
+                f"ValidatingWebhookConfiguration with {CURRENT_WEBHOOK}",
+                "no Seldon validating webhook is registered: SeldonDeployments are not validated at admission "
+                "(or the operator is not installed)",
+                "install the operator: `helm upgrade --install fadi ./fadi --set seldon-core-operator.enabled=true`, "
+                "or run `fadi-seldon validate` on manifests before applying them",
+            )
+        )
+    for config in current:
+        for hook in seldon_webhooks(config):
+            if hook["name"] == CURRENT_WEBHOOK:
+                findings += check_webhook(snap, config, hook, openssl)
+    return findings
+
+
+def check_crd(snap: Snapshot) -> list[Finding]:
+    fix = (
+        "install or upgrade the operator chart with `crd.create=true` (the default): "
+        "`helm upgrade --install fadi ./fadi --set seldon-core-operator.enabled=true`"
+    )
+    if snap.crd is None:
+        return [
+            Finding(
+                "crd-missing", ERROR, f"CustomResourceDefinition {CRD_NAME}", "the CRD is not installed", fix
+            )
+        ]
+    out = []
+    spec = snap.crd.get("spec") or {}
+    versions = {v.get("name"): v for v in spec.get("versions") or []}
+    missing = [v for v in CRD_VERSIONS if not (versions.get(v) or {}).get("served")]
+    storage = [n for n, v in versions.items() if v.get("storage")]
+    schema_ok = all(
+        "spec" in (((v.get("schema") or {}).get("openAPIV3Schema") or {}).get("properties") or {})
+        for v in versions.values()
+    )
+    problems = []
+    if missing:
+        problems.append(f"versions not served: {', '.join(missing)}")
+    if storage != ["v1"]:
+        problems.append(f"storage version is {', '.join(storage) or 'none'} (expected v1)")
+    if not schema_ok:
+        problems.append("no structural schema for spec (an old CRD that validates nothing)")
+    if problems:
+        out.append(
+            Finding("crd-old", ERROR, f"CustomResourceDefinition {CRD_NAME}", "; ".join(problems), fix)
+        )
+    conditions = {c.get("type"): c for c in (snap.crd.get("status") or {}).get("conditions") or []}
+    est = conditions.get("Established") or {}
+    if est.get("status") != "True":
+        out.append(
+            Finding(
+                "crd-not-established",
+                ERROR,
+                f"CustomResourceDefinition {CRD_NAME}",
+                f"the CRD is not Established: {est.get('message') or 'no condition yet'}",
+                f"`kubectl describe crd {CRD_NAME}` shows why (e.g. a names conflict)",
+            )
+        )
+    if not out:
+        out.append(
+            Finding(
+                "crd",
+                OK,
+                f"CustomResourceDefinition {CRD_NAME}",
+                f"Established, storage v1, served {', '.join(sorted(versions))}",
+            )
+        )
+    return out
+
+
+def check_leftover_webhooks(snap: Snapshot) -> list[Finding]:
+    out = []
+    for config in snap.mutating:
+        name = config["metadata"]["name"]
+        out.append(
+            Finding(
+                "leftover-webhook",
+                ERROR,
+                f"MutatingWebhookConfiguration {name}",
+                "a mutating Seldon webhook from an install older than Seldon Core 1.6 is still registered; "
+                "its service is gone or outdated, so SeldonDeployment requests can fail or be altered",
+                f"kubectl delete mutatingwebhookconfiguration {name}",
+            )
+        )
+    for config in snap.validating:
+        name = config["metadata"]["name"]
+        hooks = seldon_webhooks(config)
+        stale_names = [w["name"] for w in hooks if w["name"] != CURRENT_WEBHOOK]
+        orphaned = []
+        for w in hooks:
+            svc = (w.get("clientConfig") or {}).get("service")
+            if svc and f"{svc.get('namespace', 'default')}/{svc.get('name')}" not in snap.services:
+                orphaned.append(f"{svc.get('namespace', 'default')}/{svc.get('name')}")
+        if stale_names or orphaned:
+            why = []
+            if stale_names:
+                why.append(f"webhooks of an older release ({', '.join(stale_names)})")
+            if orphaned:
+                why.append(
+                    f"its Service {', '.join(sorted(set(orphaned)))} does not exist (release uninstalled?)"
+                )
+            out.append(
+                Finding(
+                    "leftover-webhook",
+                    ERROR,
+                    f"ValidatingWebhookConfiguration {name}",
+                    "leftover of an older or removed install: " + "; ".join(why),
+                    f"kubectl delete validatingwebhookconfiguration {name}",
+                )
+            )
+    return out
+
+
+def check_webhook(snap: Snapshot, config: dict, hook: dict, openssl: str | None) -> list[Finding]:
+    out: list[Finding] = []
+    cfg_name = config["metadata"]["name"]
+    svc_ref = (hook.get("clientConfig") or {}).get("service") or {}
+    ns, svc_name = svc_ref.get("namespace", "default"), svc_ref.get("name", "")
+    key = f"{ns}/{svc_name}"
+    service = snap.services.get(key)
+    if service is None:
+        return out  # reported as leftover-webhook
+    deployments = _deployments_behind(snap, ns, service)
+    out += check_operator(ns, svc_name, deployments)
+    out += check_endpoints(snap, key, hook)
+    out += check_certificates(snap, ns, svc_name, cfg_name, hook, deployments, openssl)
+    out += check_namespace_labels(snap, hook, deployments)
+    return out
+
+
+def _deployments_behind(snap: Snapshot, ns: str, service: dict) -> list[dict]:
+    selector = (service.get("spec") or {}).get("selector") or {}
+    if not selector:
+        return []
+    found = []
+    for dep in snap.deployments.get(ns, []):
+        labels = ((dep.get("spec") or {}).get("template") or {}).get("metadata", {}).get("labels") or {}
+        if all(labels.get(k) == v for k, v in selector.items()):
+            found.append(dep)
+    return found
+
+
+def check_operator(ns: str, svc_name: str, deployments: list[dict]) -> list[Finding]:
+    if not deployments:
+        return [
+            Finding(
+                "operator-not-ready",
+                ERROR,
+                f"Service {ns}/{svc_name}",
+                "no Deployment in the namespace matches the webhook Service's selector: the operator is not running",
+                f"`kubectl -n {ns} get deploy,pods` and reinstall the operator chart",
+            )
+        ]
+    out = []
+    for dep in deployments:
+        name = dep["metadata"]["name"]
+        want = (dep.get("spec") or {}).get("replicas", 1)
+        status = dep.get("status") or {}
+        have = status.get("availableReplicas") or 0
+        available = next((c for c in status.get("conditions") or [] if c.get("type") == "Available"), {})
+        if want and (have < want or available.get("status") != "True"):
+            out.append(
+                Finding(
+                    "operator-not-ready",
+                    ERROR,
+                    f"Deployment {ns}/{name}",
+                    f"{have}/{want} replicas available ({available.get('message') or 'no Available condition'})",
+                    f"`kubectl -n {ns} describe deploy {name}` and `kubectl -n {ns} get events`; "
+                    "typical causes: image pull errors, Pod Security rejections, missing service account",
+                )
+            )
+        else:
+            out.append(
+                Finding("operator", OK, f"Deployment {ns}/{name}", f"{have}/{want} replicas available")
+            )
+    return out
+
+
+def check_endpoints(snap: Snapshot, key: str, hook: dict) -> list[Finding]:
+    ready = 0
+    for slc in snap.endpointslices.get(key, []):
+        for ep in slc.get("endpoints") or []:
+            if (ep.get("conditions") or {}).get("ready", True):
+                ready += 1
+    if ready:
+        return [Finding("webhook-endpoints", OK, f"Service {key}", f"{ready} ready endpoint(s)")]
+    policy = hook.get("failurePolicy", "Fail")
+    effect = (
+        "every SeldonDeployment create/update fails with 'no endpoints available for service'"
+        if policy == "Fail"
+        else "SeldonDeployments are admitted without validation (failurePolicy Ignore)"
+    )
+    ns, name = key.split("/", 1)
+    return [
+        Finding(
+            "webhook-no-endpoints",
+            ERROR,
+            f"Service {key}",
+            f"the webhook Service has no ready endpoints: {effect}",
+            f"check the operator pods (`kubectl -n {ns} get pods`) and that the Service selector matches them "
+            f"(`kubectl -n {ns} get svc {name} -o yaml`)",
+        )
+    ]
+
+
+def check_certificates(
+    snap: Snapshot,
+    ns: str,
+    svc_name: str,
+    cfg_name: str,
+    hook: dict,
+    deployments: list[dict],
+    openssl: str | None,
+) -> list[Finding]:
+    secrets = [
+        snap.secrets[f"{ns}/{s}"]
+        for dep in deployments
+        for s in _mounted_secrets(dep)
+        if f"{ns}/{s}" in snap.secrets
+    ]
+    tls = next((s for s in secrets if "tls.crt" in (s.get("data") or {})), None)
+    if tls is None:
+        if not deployments:
+            return []
+        return [
+            Finding(
+                "webhook-cert-missing",
+                ERROR,
+                f"namespace {ns}",
+                "the operator Deployment mounts no Secret with tls.crt: the webhook server cannot serve TLS",
+                "reinstall the chart (it creates the webhook certificate), or enable cert-manager (`certManager.enabled=true`)",
+            )
+        ]
+    secret_name = tls["metadata"]["name"]
+    cert_pem = base64.b64decode(tls["data"]["tls.crt"])
+    ca_bundle = (hook.get("clientConfig") or {}).get("caBundle") or ""
+    out = []
+    info = cert_info(cert_pem, openssl)
+    subject = f"Secret {ns}/{secret_name}"
+    days = (info["not_after"] - snap.now).total_seconds() / 86400 if info.get("not_after") else None
+    if days is not None and days < 0:
+        out.append(
+            Finding(
+                "cert-expired",
+                ERROR,
+                subject,
+                f"the webhook serving certificate expired {-days:.0f} day(s) ago",
+                _renew_fix(ns, secret_name),
+            )
+        )
+    elif days is not None and days < EXPIRY_WARNING_DAYS:
+        out.append(
+            Finding(
+                "cert-expiring",
+                WARNING,
+                subject,
+                f"the webhook serving certificate expires in {days:.0f} day(s)",
+                _renew_fix(ns, secret_name),
+            )
+        )
+    dns = f"{svc_name}.{ns}.svc"
+    if info.get("sans") is not None and dns not in info["sans"]:
+        out.append(
+            Finding(
+                "cert-wrong-name",
+                ERROR,
+                subject,
+                f"the serving certificate is not valid for {dns} (names: {', '.join(info['sans']) or 'none'})",
+                _renew_fix(ns, secret_name),
+            )
+        )
+    if not ca_bundle:
+        out.append(
+            Finding(
+                "cabundle-mismatch",
+                ERROR,
+                f"ValidatingWebhookConfiguration {cfg_name}",
+                "the webhook has no caBundle: the API server cannot trust the operator's certificate",
+                "with cert-manager, check the `cert-manager.io/inject-ca-from` annotation and cainjector; "
+                "otherwise `helm upgrade` the release to re-render the caBundle",
+            )
+        )
+    elif not verifies(base64.b64decode(ca_bundle), cert_pem, openssl):
+        out.append(
+            Finding(
+                "cabundle-mismatch",
+                ERROR,
+                f"ValidatingWebhookConfiguration {cfg_name}",
+                f"the caBundle did not sign the serving certificate in Secret {ns}/{secret_name}: webhook calls fail "
+                "with 'x509: certificate signed by unknown authority'",
+                f"`helm upgrade` the release so both are rendered together, or delete Secret {ns}/{secret_name} "
+                "and upgrade to regenerate both",
+            )
+        )
+    if not out:
+        left = f", expires in {days:.0f} days" if days is not None else ""
+        out.append(
+            Finding("webhook-tls", OK, subject, f"caBundle matches the serving certificate for {dns}{left}")
+        )
+    return out
+
+
+def _renew_fix(ns: str, secret: str) -> str:
+    return f"delete Secret {ns}/{secret} and `helm upgrade` the release (the chart regenerates it), or let cert-manager renew it"
+
+
+def check_namespace_labels(snap: Snapshot, hook: dict, deployments: list[dict]) -> list[Finding]:
+    """Single-namespace mode only validates SeldonDeployments in namespaces carrying the controller label."""
+    out = []
+    wanted = ((hook.get("namespaceSelector") or {}).get("matchLabels") or {}).get(CONTROLLER_ID_LABEL)
+    if not wanted:
+        return out
+    ns = snap.namespaces.get(wanted)
+    labels = ((ns or {}).get("metadata") or {}).get("labels") or {}
+    if ns is None:
+        out.append(
+            Finding(
+                "namespace-not-labelled",
+                WARNING,
+                f"namespace {wanted}",
+                "the webhook selects namespace labelled "
+                f"{CONTROLLER_ID_LABEL}={wanted}, but that namespace does not exist",
+                f"kubectl create namespace {wanted} && kubectl label namespace {wanted} {CONTROLLER_ID_LABEL}={wanted}",
+            )
+        )
+    elif labels.get(CONTROLLER_ID_LABEL) != wanted:
+        out.append(
+            Finding(
+                "namespace-not-labelled",
+                ERROR,
+                f"namespace {wanted}",
+                f"single-namespace mode: the namespace lacks the label {CONTROLLER_ID_LABEL}={wanted}, so the webhook "
+                "never validates SeldonDeployments there",
+                f"kubectl label namespace {wanted} {CONTROLLER_ID_LABEL}={wanted} --overwrite",
+            )
+        )
+    else:
+        out.append(
+            Finding("namespace-labels", OK, f"namespace {wanted}", f"labelled {CONTROLLER_ID_LABEL}={wanted}")
+        )
+    return out
+
+
+# ---------------------------------------------------------------------------- certificates (openssl)
+def _openssl(openssl: str | None) -> str | None:
+    return openssl or shutil.which("openssl")
+
+
+def cert_info(pem: bytes, openssl: str | None = None) -> dict:
+    """notAfter (UTC) and DNS SANs of a PEM certificate; empty when openssl is missing."""
+    exe = _openssl(openssl)
+    if not exe:
+        return {}
+    proc = subprocess.run(
+        [exe, "x509", "-noout", "-enddate", "-ext", "subjectAltName"], input=pem, capture_output=True
+    )
+    if proc.returncode != 0:
+        return {"not_after": None, "sans": []}
+    text = proc.stdout.decode(errors="replace")
+    info: dict = {"not_after": None, "sans": []}
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("notAfter="):
+            info["not_after"] = dt.datetime.strptime(
+                line[len("notAfter=") :], "%b %d %H:%M:%S %Y %Z"
+            ).replace(tzinfo=dt.UTC)
+        elif "DNS:" in line:
+            info["sans"] = [p.strip()[4:] for p in line.split(",") if p.strip().startswith("DNS:")]
+    return info
+
+
+def verifies(ca_pem: bytes, cert_pem: bytes, openssl: str | None = None) -> bool:
+    exe = _openssl(openssl)
+    if not exe:
+        return True  # cannot check: do not report a false problem
+    with tempfile.TemporaryDirectory() as tmp:
+        ca, cert = Path(tmp, "ca.crt"), Path(tmp, "tls.crt")
+        ca.write_bytes(ca_pem)
+        cert.write_bytes(cert_pem)
+        # -no_check_time: expiry is reported separately, here only the chain matters
+        proc = subprocess.run(
+            [exe, "verify", "-no_check_time", "-CAfile", str(ca), str(cert)], capture_output=True
+        )
+    return proc.returncode == 0
+
+
+def summary(findings: list[Finding]) -> dict:
+    return {
+        "errors": sum(f.severity == ERROR for f in findings),
+        "warnings": sum(f.severity == WARNING for f in findings),
+        "ok": sum(f.severity == OK for f in findings),
+    }
