@@ -1,0 +1,241 @@
+"""`fadi-seldon doctor` checks against synthetic cluster snapshots, one fault at a time.
+
+The same faults are injected into the real local cluster in tests/cluster/test_doctor.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import datetime as dt
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from fadi_seldon import doctor
+
+NS, SVC, SECRET = "seldon-system", "seldon-webhook-service", "seldon-webhook-server-cert"
+
+
+def _openssl(*args, cwd: Path) -> None:
+    subprocess.run(["openssl", *map(str, args)], cwd=cwd, check=True, capture_output=True)
+
+
+def _ca_and_cert(folder: Path, dns: str, days: int = 365) -> tuple[bytes, bytes]:
+    folder.mkdir(parents=True, exist_ok=True)
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "30",
+             "-subj", "/CN=test-ca", cwd=folder)  # fmt: skip
+    (folder / "ext").write_text(f"subjectAltName=DNS:{dns}\n")
+    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "tls.key", "-out", "tls.csr", "-subj", f"/CN={dns}",
+             cwd=folder)  # fmt: skip
+    _openssl("x509", "-req", "-in", "tls.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days",
+             str(days), "-extfile", "ext", "-out", "tls.crt", cwd=folder)  # fmt: skip
+    return (folder / "ca.crt").read_bytes(), (folder / "tls.crt").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory):
+    base = tmp_path_factory.mktemp("certs")
+    good = _ca_and_cert(base / "good", f"{SVC}.{NS}.svc")
+    other = _ca_and_cert(base / "other", f"{SVC}.{NS}.svc")
+    wrong_name = _ca_and_cert(base / "wrong", "somebody-else.default.svc")
+    short = _ca_and_cert(base / "short", f"{SVC}.{NS}.svc", days=5)
+    return {"good": good, "other": other, "wrong_name": wrong_name, "short": short}
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def healthy(certs) -> doctor.Snapshot:
+    ca, cert = certs["good"]
+    labels = {"app.kubernetes.io/name": "seldon-core-operator", "control-plane": "seldon-controller-manager"}
+    schema = {"openAPIV3Schema": {"type": "object", "properties": {"spec": {"type": "object"}}}}
+    return doctor.Snapshot(
+        crd={
+            "metadata": {"name": doctor.CRD_NAME},
+            "spec": {
+                "versions": [
+                    {"name": "v1", "served": True, "storage": True, "schema": schema},
+                    {"name": "v1alpha2", "served": True, "storage": False, "schema": schema},
+                    {"name": "v1alpha3", "served": True, "storage": False, "schema": schema},
+                ]
+            },
+            "status": {"conditions": [{"type": "Established", "status": "True"}]},
+        },
+        validating=[
+            {
+                "metadata": {"name": f"seldon-validating-webhook-configuration-{NS}"},
+                "webhooks": [
+                    {
+                        "name": doctor.CURRENT_WEBHOOK,
+                        "failurePolicy": "Fail",
+                        "clientConfig": {"service": {"namespace": NS, "name": SVC}, "caBundle": _b64(ca)},
+                        "namespaceSelector": {
+                            "matchExpressions": [
+                                {"key": doctor.CONTROLLER_ID_LABEL, "operator": "DoesNotExist"}
+                            ]
+                        },
+                    }
+                ],
+            }
+        ],
+        services={
+            f"{NS}/{SVC}": {"metadata": {"name": SVC, "namespace": NS}, "spec": {"selector": dict(labels)}}
+        },
+        endpointslices={
+            f"{NS}/{SVC}": [{"endpoints": [{"addresses": ["10.244.0.5"], "conditions": {"ready": True}}]}]
+        },
+        deployments={
+            NS: [
+                {
+                    "metadata": {"name": "seldon-controller-manager", "namespace": NS},
+                    "spec": {
+                        "replicas": 1,
+                        "template": {
+                            "metadata": {"labels": {**labels, "extra": "x"}},
+                            "spec": {"volumes": [{"name": "cert", "secret": {"secretName": SECRET}}]},
+                        },
+                    },
+                    "status": {
+                        "availableReplicas": 1,
+                        "conditions": [{"type": "Available", "status": "True"}],
+                    },
+                }
+            ]
+        },
+        secrets={
+            f"{NS}/{SECRET}": {
+                "metadata": {"name": SECRET},
+                "data": {"tls.crt": _b64(cert), "ca.crt": _b64(ca)},
+            }
+        },
+        namespaces={NS: {"metadata": {"name": NS, "labels": {}}}, "models": {"metadata": {"name": "models"}}},
+    )
+
+
+def problems(snap: doctor.Snapshot) -> set[str]:
+    return {f.check for f in doctor.diagnose(snap) if f.severity != doctor.OK}
+
+
+def test_a_healthy_install_has_no_problem(certs):
+    findings = doctor.diagnose(healthy(certs))
+    assert [f for f in findings if f.severity != doctor.OK] == []
+    assert {"crd", "operator", "webhook-endpoints", "webhook-tls"} <= {f.check for f in findings}
+
+
+def _mutate(certs, fn) -> doctor.Snapshot:
+    snap = copy.deepcopy(healthy(certs))
+    fn(snap)
+    return snap
+
+
+def _webhook(snap):
+    return snap.validating[0]["webhooks"][0]
+
+
+FAULTS = {
+    "crd-missing": lambda s, c: setattr(s, "crd", None),
+    "crd-old": lambda s, c: s.crd["spec"].update(
+        versions=[
+            {
+                "name": "v1alpha2",
+                "served": True,
+                "storage": True,
+                "schema": {"openAPIV3Schema": {"type": "object"}},
+            }
+        ]
+    ),
+    "crd-not-established": lambda s, c: s.crd["status"].update(
+        conditions=[{"type": "Established", "status": "False"}]
+    ),
+    "operator-not-ready": lambda s, c: s.deployments[NS][0].update(
+        status={
+            "availableReplicas": 0,
+            "conditions": [{"type": "Available", "status": "False", "message": "x"}],
+        }
+    ),
+    "webhook-no-endpoints": lambda s, c: s.endpointslices.update({f"{NS}/{SVC}": [{"endpoints": None}]}),
+    "cabundle-mismatch": lambda s, c: _webhook(s)["clientConfig"].update(caBundle=_b64(c["other"][0])),
+    "cert-expiring": lambda s, c: s.secrets[f"{NS}/{SECRET}"]["data"].update(
+        {"tls.crt": _b64(c["short"][1])}
+    ),
+    "cert-expired": lambda s, c: setattr(s, "now", s.now + dt.timedelta(days=400)),
+    "cert-wrong-name": lambda s, c: (
+        s.secrets[f"{NS}/{SECRET}"]["data"].update({"tls.crt": _b64(c["wrong_name"][1])}),
+        _webhook(s)["clientConfig"].update(caBundle=_b64(c["wrong_name"][0])),
+    ),
+    "leftover-webhook": lambda s, c: s.mutating.append(
+        {
+            "metadata": {"name": "mutating-webhook-configuration"},
+            "webhooks": [{"name": "v1.mseldondeployment.kb.io"}],
+        }
+    ),
+    "namespace-not-labelled": lambda s, c: _webhook(s).update(
+        namespaceSelector={"matchLabels": {doctor.CONTROLLER_ID_LABEL: NS}}
+    ),
+    "webhook-missing": lambda s, c: s.validating.clear(),
+}
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_each_fault_is_reported_with_a_fix(certs, fault):
+    snap = _mutate(certs, lambda s: FAULTS[fault](s, certs))
+    found = doctor.diagnose(snap)
+    assert fault in problems(snap), [f.to_json() for f in found]
+    for f in found:
+        if f.severity != doctor.OK:
+            assert f.fix and f.subject and f.message
+
+
+def test_an_orphaned_webhook_of_an_uninstalled_release_is_a_leftover(certs):
+    def orphan(s):
+        s.validating.append(
+            {
+                "metadata": {"name": "seldon-validating-webhook-configuration-old"},
+                "webhooks": [
+                    {
+                        "name": doctor.CURRENT_WEBHOOK,
+                        "clientConfig": {"service": {"namespace": "old", "name": SVC}},
+                    }
+                ],
+            }
+        )
+
+    found = [f for f in doctor.diagnose(_mutate(certs, orphan)) if f.check == "leftover-webhook"]
+    assert [f.subject for f in found] == [
+        "ValidatingWebhookConfiguration seldon-validating-webhook-configuration-old"
+    ]
+    assert (
+        "kubectl delete validatingwebhookconfiguration seldon-validating-webhook-configuration-old"
+        in found[0].fix
+    )
+
+
+def test_failure_policy_changes_what_missing_endpoints_mean(certs):
+    def ignore(s):
+        FAULTS["webhook-no-endpoints"](s, certs)
+        _webhook(s)["failurePolicy"] = "Ignore"
+
+    msg = next(
+        f.message for f in doctor.diagnose(_mutate(certs, ignore)) if f.check == "webhook-no-endpoints"
+    )
+    assert "without validation" in msg
+
+
+def test_labelled_namespace_in_single_namespace_mode_is_fine(certs):
+    def labelled(s):
+        FAULTS["namespace-not-labelled"](s, certs)
+        s.namespaces[NS]["metadata"]["labels"] = {doctor.CONTROLLER_ID_LABEL: NS}
+
+    assert "namespace-not-labelled" not in problems(_mutate(certs, labelled))
+
+
+def test_cert_info_reads_expiry_and_names(certs):
+    info = doctor.cert_info(certs["short"][1])
+    assert info["sans"] == [f"{SVC}.{NS}.svc"]
+    left = info["not_after"] - dt.datetime.now(dt.UTC)
+    assert dt.timedelta(days=4) < left <= dt.timedelta(days=5)
+    assert doctor.verifies(certs["good"][0], certs["good"][1])
+    assert not doctor.verifies(certs["other"][0], certs["good"][1])
