@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from fadi_seldon import versions
+from fadi_seldon import chart_docs, versions
 
 Generator = Callable[[Path], str]  # repo root -> file content
 
@@ -28,6 +28,12 @@ def _crd_template(root: Path) -> str:
     return crd.chart_template()
 
 
+def _umbrella_schema(root: Path) -> str:
+    from fadi_seldon import umbrella_schema
+
+    return umbrella_schema.render(root)
+
+
 def generators() -> dict[str, Generator]:
     """Repo-relative output path -> function producing its content."""
     gens: dict[str, Generator] = {
@@ -35,6 +41,11 @@ def generators() -> dict[str, Generator]:
         "src/fadi_seldon/data/versions.env": _versions_copy,
         # the SeldonDeployment CRD, from src/fadi_seldon/schema.py
         "charts/seldon-core-operator/templates/crd.yaml": _crd_template,
+        # the FADI umbrella's schema embeds its services' schemas; the copy serves installs without a checkout
+        "fadi/values.schema.json": _umbrella_schema,
+        "src/fadi_seldon/data/fadi-values.schema.json": _umbrella_schema,
+        # the operator chart's README, parameter table from the values.yaml comments
+        "charts/seldon-core-operator/README.md": chart_docs.readme_generator("charts/seldon-core-operator"),
     }
     return gens
 
