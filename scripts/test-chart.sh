@@ -20,5 +20,7 @@ done
 # 3. ct lint (chart-testing)
 
 # 4. rendered manifests against the Kubernetes schemas (kubernetes-validate, strict)
+# 4a. operator chart: defaults and every ci/*-values.yaml, Kubernetes 1.25 to the newest shipped
+python scripts/validate_rendered.py charts/seldon-core-operator
 
 echo "[test-chart] all chart checks passed"
