@@ -75,7 +75,7 @@ class Tool:
     executables: tuple[str, ...]
     version_args: tuple[str, ...]
     version_pattern: str  # regex with one group capturing the reported version
-    group: str  # "chart" or "cluster"
+    group: str  # one of GROUPS
     release: Callable[[str, str, str], list[Artifact]] | None = None  # (version, os, arch)
     go: GoRecipe | None = None
     env_defaults: dict[str, str] = dataclasses.field(default_factory=dict)  # set in a wrapper script
@@ -152,6 +152,28 @@ def _k8s_replaces(ctx: BuildContext) -> list[tuple[str, str]]:
     # v0.X.Y of each staging module is the release of v1.X.Y.
     staging_version = "v0." + ctx.version.lstrip("v").split(".", 1)[1]
     return [(f"{m}@v0.0.0", f"{m}@{staging_version}") for m in ctx.staging_modules()]
+
+
+def _upstream_replaces(ctx: BuildContext) -> list[tuple[str, str]]:
+    """The replace directives of the tool's own go.mod, re-stated for the wrapper module.
+
+    `go install` and a consumer module both ignore a dependency's replace directives; copying
+    them keeps the build on the versions upstream tested. Directory replaces (`=> ../x`) cannot
+    apply outside upstream's tree and are skipped.
+    """
+    text = re.sub(r"//[^\n]*", "", ctx.go_mod_text)
+    lines = re.findall(r"^\s*replace\s+([^(\s][^\n]*)$", text, re.M)
+    for block in re.findall(r"^\s*replace\s*\((.*?)\)", text, re.M | re.S):
+        lines += [line for line in block.splitlines() if line.strip()]
+    replaces = []
+    for line in lines:
+        old, _, new = (part.strip() for part in line.partition("=>"))
+        old_parts, new_parts = old.split(), new.split()
+        if len(new_parts) != 2:  # a local directory
+            continue
+        old_ref = "@".join(old_parts)
+        replaces.append((old_ref, f"{new_parts[0]}@{new_parts[1]}"))
+    return replaces
 
 
 def _register_unittest_plugin(chain: Toolchain, tool: Tool, pkg_dir: Path) -> None:
@@ -322,11 +344,27 @@ def registry() -> dict[str, Tool]:
                 ldflags=lambda ctx: [f"-X sigs.k8s.io/kwok/pkg/consts.Version={ctx.version.lstrip('v')}"],
             ),
         ),
+        Tool(
+            name="seldon-operator",
+            version_key="SELDON_OPERATOR_MODULE_VERSION",
+            executables=("seldon-operator",),
+            version_args=(),
+            version_pattern=r"$^",
+            # the manager has no --version flag: its build info records the module version
+            buildinfo_module="github.com/seldonio/seldon-core/operator",
+            group="operator",
+            release=None,  # upstream ships only container images, no binary to download
+            go=GoRecipe(
+                "github.com/seldonio/seldon-core/operator",
+                {"seldon-operator": "github.com/seldonio/seldon-core/operator"},
+                replaces=_upstream_replaces,
+            ),
+        ),
     ]
     return {t.name: t for t in tools}
 
 
-GROUPS = ("chart", "cluster")
+GROUPS = ("chart", "cluster", "operator")
 
 
 def select(names: Sequence[str], tools: dict[str, Tool] | None = None) -> list[Tool]:
