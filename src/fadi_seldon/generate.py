@@ -47,6 +47,10 @@ def generators() -> dict[str, Generator]:
         # the operator chart's README, parameter table from the values.yaml comments
         "charts/seldon-core-operator/README.md": chart_docs.readme_generator("charts/seldon-core-operator"),
     }
+    # examples/: graphs made by `fadi-seldon new`, the iris model's build context by `fadi-seldon package`
+    from fadi_seldon import examples
+
+    gens.update(examples.generators())
     return gens
 
 
