@@ -127,6 +127,7 @@ class Obj(Type):
     name: str = ""
     fields: dict[str, Type] = field(default_factory=dict, hash=False, compare=False)
     required: tuple[str, ...] = ()
+    open: bool = False  # keep fields it does not declare (x-kubernetes-preserve-unknown-fields)
 
 
 @dataclass(frozen=True)
@@ -210,7 +211,7 @@ HPA_SPEC = Obj(
         "minReplicas": Int(),
         "maxReplicas": Int(),
         "metrics": ListOf(
-            items=Obj(name="MetricSpecV2beta1", fields={"type": Str()}, required=("type",)),
+            items=Obj(name="MetricSpecV2beta1", fields={"type": Str()}, required=("type",), open=True),
             doc="Metrics in the autoscaling/v2beta1 form (deprecated: use metricsv2).",
         ),
         "metricsv2": ListOf(
@@ -441,6 +442,8 @@ def render(t: Type, depth: int = 1, docs: bool = True) -> Schema:
             out["properties"] = {key: render(sub, depth, docs) for key, sub in t.fields.items()}
         if t.required:
             out["required"] = list(t.required)
+        if t.open:
+            out["x-kubernetes-preserve-unknown-fields"] = True
     else:  # pragma: no cover - a new Type subclass without a rendering
         raise TypeError(f"cannot render {t!r}")
     if docs and t.doc:

@@ -1,0 +1,124 @@
+"""What the validator reports: findings with a stable rule id, and the report of a whole run.
+
+Rule ids are part of the public contract (CI filters on them, docs/validation-rules.md documents
+each), so they live in one table, `RULES`, with their severity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+ERROR = "error"
+WARNING = "warning"
+
+# rule id -> (severity, one-line summary). docs/validation-rules.md has a section per id (tested).
+# Severity follows one principle: ERROR when the API server (CRD schema, object metadata) or the
+# operator's admission webhook rejects the object; WARNING when `kubectl apply` succeeds but something
+# fails or misbehaves later (or, for unknown fields, is silently dropped). `--strict` fails on both.
+RULES: dict[str, tuple[str, str]] = {
+    # input
+    "yaml-syntax": (ERROR, "the file is not valid YAML or JSON"),
+    "duplicate-key": (ERROR, "a mapping repeats a key"),
+    "not-a-mapping": (ERROR, "a SeldonDeployment document must be a mapping"),
+    "unreadable": (ERROR, "the path cannot be read as text (missing, binary, not UTF-8)"),
+    # CRD schema (the same schema the API server enforces)
+    "schema-type": (ERROR, "a value has the wrong type"),
+    "schema-enum": (ERROR, "a value is not one of the allowed values"),
+    "schema-required": (ERROR, "a required field is missing"),
+    "schema-unknown-field": (WARNING, "a field the CRD does not define"),
+    "api-version": (ERROR, "apiVersion does not serve SeldonDeployment"),
+    "metadata-name": (ERROR, "metadata.name is missing or not a valid Kubernetes name"),
+    # the operator's admission webhook (Seldon Core 1.17.1), same conditions and messages
+    "webhook-kafka-env": (ERROR, "serverType kafka without the three KAFKA_* env vars"),
+    "webhook-lone-shadow": (ERROR, "the only predictor is a shadow"),
+    "webhook-duplicate-svc-name": (ERROR, "two predictors share a seldon.io/svc-name"),
+    "webhook-no-predictors": (ERROR, "spec.predictors is empty"),
+    "webhook-no-engine-graph": (ERROR, "seldon.io/no-engine on a graph with several nodes"),
+    "webhook-duplicate-predictor": (ERROR, "two predictors share a name"),
+    "webhook-no-container": (ERROR, "a graph node has no container and no implementation"),
+    "webhook-no-methods": (ERROR, "an UNKNOWN_TYPE node declares no methods"),
+    "webhook-model-uri": (ERROR, "a prepackaged server without modelUri"),
+    "webhook-tensorflow-protocol": (ERROR, "a prepackaged server that cannot speak the tensorflow protocol"),
+    "webhook-logger-mode": (ERROR, "a logger without mode"),
+    "webhook-endpoint-types": (ERROR, "graph nodes mix REST and GRPC endpoint types"),
+    "webhook-mixed-transport": (ERROR, "endpoint.type disagrees with spec.transport"),
+    "webhook-multiple-shadows": (ERROR, "more than one shadow predictor"),
+    "webhook-shadow-traffic": (ERROR, "a shadow's traffic outside [0, 100]"),
+    "webhook-traffic-sum": (ERROR, "traffic of several predictors does not sum to 100"),
+    "webhook-single-traffic": (ERROR, "a lone predictor with traffic between 0 and 100"),
+    # what the cluster reports only later (operator reconcile, Deployment/Service creation)
+    "unknown-server": (WARNING, "implementation is not a configured predictor server"),
+    "name-too-long": (WARNING, "a derived Kubernetes name is longer than 63 characters"),
+    "hashed-name": (WARNING, "a derived name over 63 characters that the operator will hash"),
+    "container-name-too-long": (WARNING, "a graph container name longer than 48 characters"),
+    "invalid-name": (WARNING, "a name that cannot become a Kubernetes object name"),
+    "duplicate-node-name": (WARNING, "two graph nodes of one predictor share a name"),
+    "unused-container": (WARNING, "a container no graph node uses"),
+    "graph-children": (WARNING, "a router or combiner without the children it needs"),
+    "graph-depth": (WARNING, "graph nodes deeper than the CRD types"),
+    "model-uri-scheme": (WARNING, "modelUri has no storage scheme"),
+}
+
+
+@dataclass
+class Finding:
+    file: str
+    document: int  # 1-based index of the YAML document in the file (0: the file itself)
+    line: int  # 1-based; 0 when unknown
+    column: int  # 1-based; 0 when unknown
+    path: str  # field path, e.g. spec.predictors[1].traffic ("" for the whole document)
+    rule: str
+    severity: str
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def location(self) -> str:
+        where = self.file
+        if self.line:
+            where += f":{self.line}:{self.column}"
+        return where
+
+
+@dataclass
+class Report:
+    documents: int = 0  # SeldonDeployment documents checked
+    skipped: int = 0  # documents of other kinds
+    findings: list[Finding] = field(default_factory=list)
+    unreadable: int = 0  # inputs that could not be read at all (exit 2)
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.severity == ERROR)
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for f in self.findings if f.severity == WARNING)
+
+    def merge(self, other: Report) -> None:
+        self.documents += other.documents
+        self.skipped += other.skipped
+        self.unreadable += other.unreadable
+        self.findings.extend(other.findings)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "documents": self.documents,
+            "errors": self.errors,
+            "warnings": self.warnings,
+            "skipped": self.skipped,
+            "findings": [f.as_dict() for f in self.findings],
+        }
+
+
+def format_path(path: tuple) -> str:
+    """('spec', 'predictors', 1, 'traffic') -> 'spec.predictors[1].traffic'."""
+    out = []
+    for part in path:
+        if isinstance(part, int):
+            out.append(f"[{part}]")
+        else:
+            out.append(f".{part}" if out else str(part))
+    return "".join(out)
