@@ -345,9 +345,12 @@ def set_value(doc: ValuesDocument, path: Sequence[str], value: Any) -> Edit:
     """Set a key, creating missing mappings on the way. Refuses to replace a scalar or list by a mapping."""
     created = ensure_block(doc) if path[0] == SELDON_KEY else False
     node = doc.data
+    grown: tuple[CommentedMap, str] | None = None  # the mapping a new key was appended to, if any
     for depth, key in enumerate(path[:-1]):
         child = node.get(key, _MISSING) if isinstance(node, dict) else _MISSING
         if child is _MISSING or child is None:
+            if child is _MISSING and grown is None and depth > 0:
+                grown = (node, _take_trailing_comment(node))
             child = CommentedMap()
             node[key] = child
             doc.structural = True
@@ -367,9 +370,65 @@ def set_value(doc: ValuesDocument, path: Sequence[str], value: Any) -> Edit:
         doc.scalar_edits.append((*_value_position(node, key), value, bool(node.fa.flow_style())))
     else:
         doc.structural = True
+    if old is _MISSING and grown is None and len(path) > 1:
+        grown = (node, _take_trailing_comment(node))
     node[key] = value
+    if grown is not None:
+        _give_trailing_comment(*grown)
     before = "unset" if old is _MISSING else _show(old)
     return Edit(f"{format_path(path)}: {before} -> {_show(value)}", True)
+
+
+def _last_leaf(node: Any) -> tuple[Any, Any] | None:
+    """(container, key) of the last entry of a block collection, descending into the last children."""
+    holder = None
+    while isinstance(node, CommentedMap | CommentedSeq) and node and not node.fa.flow_style():
+        key = next(reversed(node)) if isinstance(node, dict) else len(node) - 1
+        holder = (node, key)
+        node = node[key]
+    return holder
+
+
+def _take_trailing_comment(mapping: CommentedMap) -> str | None:
+    """Detach the blank lines and full-line comments that follow a block mapping.
+
+    ruamel attaches them to the block's last entry, so a key appended to the block would land
+    after them, under a comment that introduces the next section. Returns what was detached.
+    """
+    holder = _last_leaf(mapping)
+    if holder is None:
+        return None
+    container, key = holder
+    slot = 2 if isinstance(container, dict) else 0
+    entry = container.ca.items.get(key)
+    token = entry[slot] if entry and len(entry) > slot else None
+    if token is None or "\n" not in token.value:
+        return None
+    cut = token.value.index("\n") + 1
+    own, rest = token.value[:cut], token.value[cut:]
+    if not rest:
+        return None
+    if own.strip():
+        token.value = own
+    else:
+        entry[slot] = None
+    return rest
+
+
+def _give_trailing_comment(mapping: CommentedMap, rest: str | None) -> None:
+    """Re-attach detached trailing lines after the mapping's new last entry."""
+    from ruamel.yaml.error import CommentMark
+    from ruamel.yaml.tokens import CommentToken
+
+    holder = _last_leaf(mapping) if rest else None
+    if holder is None:
+        return
+    container, key = holder
+    entry = container.ca.items.setdefault(
+        key, [None, None, None, None] if isinstance(container, dict) else [None, None]
+    )
+    slot = 2 if isinstance(container, dict) else 0
+    entry[slot] = CommentToken("\n" + rest, CommentMark(0), None)
 
 
 def enable(doc: ValuesDocument) -> Edit:
