@@ -158,13 +158,13 @@ spec:
             - name: metrics
               containerPort: {{ $v.metrics.port }}
               protocol: TCP
-          {{- with $v.manager.livenessProbe }}
+          {{- with include "seldon-core-operator.probe" (dict "override" $v.manager.livenessProbe "default" (dict "tcpSocket" (dict "port" "metrics") "initialDelaySeconds" 15 "periodSeconds" 20 "failureThreshold" 3)) }}
           livenessProbe:
-            {{- toYaml . | nindent 12 }}
+            {{- . | nindent 12 }}
           {{- end }}
-          {{- with $v.manager.readinessProbe }}
+          {{- with include "seldon-core-operator.probe" (dict "override" $v.manager.readinessProbe "default" (dict "tcpSocket" (dict "port" "webhook-server") "initialDelaySeconds" 5 "periodSeconds" 10)) }}
           readinessProbe:
-            {{- toYaml . | nindent 12 }}
+            {{- . | nindent 12 }}
           {{- end }}
           resources:
             limits:
@@ -190,4 +190,19 @@ spec:
           emptyDir:
             sizeLimit: 1Mi
           {{- end }}
+{{- end }}
+
+{{/*
+A probe: the built-in default with the user's keys merged over it. A handler in the override
+replaces the default handler (Kubernetes allows one); `enabled: false` drops the probe.
+Call with (dict "default" map "override" map).
+*/}}
+{{- define "seldon-core-operator.probe" -}}
+{{- $override := .override | default dict -}}
+{{- if not (and (hasKey $override "enabled") (not $override.enabled)) -}}
+{{- $base := deepCopy .default -}}
+{{- $handlers := list "exec" "httpGet" "tcpSocket" "grpc" -}}
+{{- range $h := $handlers }}{{ if hasKey $override $h }}{{ $base = omit $base "exec" "httpGet" "tcpSocket" "grpc" }}{{ end }}{{ end -}}
+{{- toYaml (omit (mergeOverwrite $base (deepCopy $override)) "enabled") -}}
+{{- end -}}
 {{- end }}
