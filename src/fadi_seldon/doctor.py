@@ -314,7 +314,17 @@ def check_operator(ns: str, svc_name: str, deployments: list[dict]) -> list[Find
         status = dep.get("status") or {}
         have = status.get("availableReplicas") or 0
         available = next((c for c in status.get("conditions") or [] if c.get("type") == "Available"), {})
-        if want and (have < want or available.get("status") != "True"):
+        if want == 0:
+            out.append(
+                Finding(
+                    "operator-not-ready",
+                    ERROR,
+                    f"Deployment {ns}/{name}",
+                    "the operator is scaled to 0 replicas: nothing reconciles SeldonDeployments or serves the webhook",
+                    f"kubectl -n {ns} scale deploy {name} --replicas=1 (or `helm upgrade` the release)",
+                )
+            )
+        elif have < want or available.get("status") != "True":
             out.append(
                 Finding(
                     "operator-not-ready",
