@@ -166,8 +166,18 @@ def is_server_name(text: str) -> bool:
     return bool(_SERVER_NAME.match(text))
 
 
+# the operator labels a node's Service `seldon-app-svc-<container name>`, and a label key has 63 characters
+MAX_NODE_NAME = 63 - len("seldon-app-svc-")
+
+
 def _check_node(node: Node, where: str) -> None:
     check_dns_label(node.name, where, "node name")
+    if len(node.name) > MAX_NODE_NAME:
+        raise GraphError(
+            f"node name {node.name!r} has {len(node.name)} characters; at most {MAX_NODE_NAME} fit in the "
+            "label seldon-app-svc-<name> the operator gives its Service",
+            where,
+        )
     if node.type not in NODE_TYPES:
         raise GraphError(f"type {node.type!r} is not one of {', '.join(NODE_TYPES)}", where)
     impl = node.implementation

@@ -54,14 +54,18 @@ class _Reader:
     def __init__(self, source: str):
         self.source = source
 
-    def where(self, parent: Any, key: Any, path: str) -> str:
+    def where(self, parent: Any, key: Any, path: str, at_key: bool = False) -> str:
+        """Position of parent[key] (of the key itself with at_key), or of the parent when key is None."""
         line = col = None
         lc = getattr(parent, "lc", None)
         try:
             if lc is not None and isinstance(key, int):
                 line, col = lc.item(key)
             elif lc is not None and key is not None:
-                line, col = lc.value(key) if key in parent else (lc.line, lc.col)
+                if key not in parent:
+                    line, col = lc.line, lc.col
+                else:
+                    line, col = lc.key(key) if at_key else lc.value(key)
             elif lc is not None:
                 line, col = lc.line, lc.col
         except (KeyError, IndexError, TypeError):
@@ -77,7 +81,7 @@ class _Reader:
             if k not in allowed:
                 raise GraphError(
                     f"unknown key {k!r}; expected one of {', '.join(sorted(allowed))}",
-                    self.where(value, k, f"{path}.{k}" if path else str(k)),
+                    self.where(value, k, f"{path}.{k}" if path else str(k), at_key=True),
                 )
         return value
 
