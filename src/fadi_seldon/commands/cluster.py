@@ -33,6 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     status.add_argument("--output", choices=("text", "json"), default="text")
     env = sub.add_parser("env", help="print the `export KUBECONFIG=...` line for the local cluster")
     env.add_argument("--output", choices=("sh", "json"), default="sh")
+    from fadi_seldon.commands import cluster_operator
+
+    cluster_operator.add_arguments(sub.add_parser("operator", help=cluster_operator.HELP))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,6 +43,10 @@ def run(args: argparse.Namespace) -> int:
     from fadi_seldon.cluster.pki import PKIError
 
     plane = ControlPlane(Path(args.state_dir) if args.state_dir else None)
+    if args.action == "operator":
+        from fadi_seldon.commands import cluster_operator
+
+        return cluster_operator.run(args, plane)
     try:
         if args.action == "up":
             return _print_status(plane.up(timeout_scale=args.timeout_scale), args.output, quiet_text=True)

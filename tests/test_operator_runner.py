@@ -1,0 +1,170 @@
+"""The operator runner's pure parts, against the real chart rendered by the installed helm."""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+
+import pytest
+import yaml
+
+from conftest import ROOT, tool
+from fadi_seldon import operator_runner as runner
+from fadi_seldon.cli import main as cli_main
+
+CHART = ROOT / "charts" / "seldon-core-operator"
+
+
+def render(tools_env, *sets: str, namespace: str = "seldon-system") -> list[dict]:
+    argv = [tool("helm"), "template", "rel", str(CHART), "-n", namespace]
+    for s in sets:
+        argv += ["--set", s]
+    proc = subprocess.run(argv, capture_output=True, text=True, env=tools_env, check=True)
+    return [d for d in yaml.safe_load_all(proc.stdout) if d]
+
+
+def test_cluster_wide_release_gives_one_process_with_the_charts_arguments(tools_env):
+    docs = render(
+        tools_env, "webhook.url=https://127.0.0.1:9443", "webhook.port=9443", "manager.logLevel=DEBUG"
+    )
+    [spec] = runner.specs_from_manifest(docs, "seldon-system")
+    assert spec.deployment == "seldon-controller-manager"
+    assert spec.service_account == "seldon-manager"
+    assert spec.cert_secret == "seldon-webhook-server-cert"
+    assert spec.watch_namespace == ""
+    # $(VAR) references are expanded from the container env, as the kubelet does
+    assert "--log-level=DEBUG" in spec.args and "--webhook-port=9443" in spec.args
+    assert "--leader-election-id=a33bd623.machinelearning.seldon.io" in spec.args
+    assert not any("$(" in a for a in spec.args)
+    assert not any(a.startswith("--namespace") for a in spec.args)
+    # fieldRef metadata.namespace resolves to the release namespace
+    assert spec.env["POD_NAMESPACE"] == "seldon-system"
+    assert (
+        spec.env["EXECUTOR_CONTAINER_IMAGE_AND_VERSION"] == "docker.io/seldonio/seldon-core-executor:1.17.1"
+    )
+
+
+def test_single_namespace_and_namespace_list_modes(tools_env):
+    [single] = runner.specs_from_manifest(
+        render(tools_env, "singleNamespace=true", namespace="models"), "models"
+    )
+    assert single.watch_namespace == "models" and "--namespace=models" in single.args
+    listed = runner.specs_from_manifest(render(tools_env, "watchNamespaces={a,b}"), "seldon-system")
+    assert [(s.deployment, s.watch_namespace) for s in listed] == [
+        ("seldon-controller-manager-a", "a"),
+        ("seldon-controller-manager-b", "b"),
+    ]
+    assert "--namespace=b" in listed[1].args
+    assert listed[0].env["MANAGER_LEADER_ELECTION_ID"] != listed[1].env["MANAGER_LEADER_ELECTION_ID"]
+
+
+def test_manager_create_resources_has_no_chart_certificate(tools_env):
+    [spec] = runner.specs_from_manifest(render(tools_env, "managerCreateResources=true"), "seldon-system")
+    assert spec.cert_secret is None
+    assert "--create-resources=true" in spec.args
+
+
+def test_other_deployments_are_not_operators():
+    other = {"kind": "Deployment", "metadata": {"name": "x"}, "spec": {"template": {"spec": {"containers": [{"name": "manager", "command": ["/bin/other"]}]}}}}  # fmt: skip
+    assert runner.specs_from_manifest([other, {"kind": "Service"}], "ns") == []
+
+
+def test_reference_expansion_follows_kubernetes_rules():
+    env = {"A": "1", "B": "two"}
+    assert runner.expand_references(["--a=$(A)", "$(B)-$(A)", "$(MISSING)", "$$(A)", "cost $$5"], env) == [
+        "--a=1",
+        "two-1",
+        "$(MISSING)",
+        "$(A)",
+        "cost $5",
+    ]
+
+
+def test_env_values_can_refer_to_earlier_entries_and_unsupported_sources_are_named():
+    env = runner.resolve_env(
+        [
+            {"name": "A", "value": "x"},
+            {"name": "B", "value": "$(A)-y"},
+            {"name": "N", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        ],  # fmt: skip
+        namespace="ns",
+        pod_name="pod-1",
+        where="dep",
+    )
+    assert env == {"A": "x", "B": "x-y", "N": "pod-1"}
+    with pytest.raises(runner.OperatorError, match=r"Deployment dep: env S .*secretKeyRef"):
+        runner.resolve_env(
+            [{"name": "S", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}],
+            namespace="ns",
+            pod_name="p",
+            where="dep",
+        )
+
+
+def test_host_args_drop_leader_election_and_bind_metrics_to_loopback():
+    args = ["--enable-leader-election", "--webhook-port=4443", "--metrics-addr=:8080", "--log-level=INFO", ""]
+    assert runner.host_args(args, webhook_port=9443, metrics_port=18080) == [
+        "--webhook-port=9443",
+        "--metrics-addr=127.0.0.1:18080",
+        "--log-level=INFO",
+    ]
+    assert runner.webhook_port_of(args) == 4443 and runner.webhook_port_of(["--x"]) is None
+
+
+def test_operator_kubeconfig_holds_only_the_service_account_token():
+    text = runner.operator_kubeconfig("https://127.0.0.1:6443", "Q0E=", "tok", "seldon-system", "system:serviceaccount:seldon-system:seldon-manager")  # fmt: skip
+    doc = yaml.safe_load(text)
+    assert doc["users"] == [
+        {"name": "system:serviceaccount:seldon-system:seldon-manager", "user": {"token": "tok"}}
+    ]
+    server, ca = runner.cluster_of(text, "k")
+    assert (server, ca) == ("https://127.0.0.1:6443", "Q0E=")
+    assert doc["contexts"][0]["context"]["namespace"] == "seldon-system"
+
+
+def test_cluster_of_reads_a_ca_file_and_rejects_garbage(tmp_path):
+    ca = tmp_path / "ca.crt"
+    ca.write_bytes(b"PEM")
+    text = yaml.safe_dump(
+        {
+            "clusters": [
+                {"name": "c", "cluster": {"server": "https://h:1", "certificate-authority": str(ca)}}
+            ],
+            "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+            "current-context": "x",
+        }
+    )
+    assert runner.cluster_of(text, "k") == ("https://h:1", base64.b64encode(b"PEM").decode())
+    with pytest.raises(runner.OperatorError, match="k: not a usable kubeconfig"):
+        runner.cluster_of("just: [text", "k")
+
+
+def test_values_prefix_for_the_operator_chart_and_the_umbrella(tmp_path):
+    assert runner.values_prefix(CHART) == ""
+    umbrella = tmp_path / "fadi"
+    umbrella.mkdir()
+    (umbrella / "Chart.yaml").write_text("apiVersion: v2\nname: fadi\nversion: 0.1.0\n")
+    assert runner.values_prefix(umbrella) == "seldon-core-operator."
+    assert runner.nested_get({"a": {"b": {"c": 1}}}, "a.b.c") == 1
+    assert runner.nested_get({"a": 1}, "a.b") is None
+
+
+def test_start_without_a_cluster_says_what_to_do(tmp_path, capsys):
+    rc = cli_main(["cluster", "--state-dir", str(tmp_path / "none"), "operator", "start"])
+    assert rc == 3
+    assert "fadi-seldon cluster up" in capsys.readouterr().err
+
+
+def test_status_and_stop_when_nothing_runs(tmp_path, capsys):
+    state = str(tmp_path / "state")
+    assert cli_main(["cluster", "--state-dir", state, "operator", "status", "--output", "json"]) == 3
+    assert '"processes": []' in capsys.readouterr().out
+    assert cli_main(["cluster", "--state-dir", state, "operator", "stop"]) == 0
+    assert "nothing was running" in capsys.readouterr().out
+
+
+def test_missing_operator_binary_names_the_install_command(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-path"))
+    r = runner.OperatorRunner(tmp_path / "kubeconfig", tmp_path / "state", bin_dir=tmp_path / "empty-bin")
+    with pytest.raises(runner.OperatorError, match="fadi-seldon tools install operator"):
+        r.binary(runner.OPERATOR_TOOL)
