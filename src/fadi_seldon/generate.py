@@ -46,6 +46,7 @@ def generators() -> dict[str, Generator]:
         "src/fadi_seldon/data/fadi-values.schema.json": _umbrella_schema,
         # the operator chart's README, parameter table from the values.yaml comments
         "charts/seldon-core-operator/README.md": chart_docs.readme_generator("charts/seldon-core-operator"),
+        "fadi/README.md": chart_docs.readme_generator("fadi"),
     }
     # examples/: graphs made by `fadi-seldon new`, the iris model's build context by `fadi-seldon package`
     from fadi_seldon import examples
