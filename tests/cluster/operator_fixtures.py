@@ -1,0 +1,62 @@
+"""Helpers of the operator tests: run the real operator for a release, and watch what it builds."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import yaml
+
+from cluster.kube import RELEASE, RELEASE_NS, Kube, set_webhook, wait_until
+from conftest import ROOT, TOOLS_BIN
+from fadi_seldon.operator_runner import OperatorRunner, StartOptions
+
+EXAMPLES = ROOT / "examples"
+WEBHOOK_DENIED = 'admission webhook "v1.vseldondeployment.kb.io" denied the request'
+RECONCILE_TIMEOUT = 180  # seconds; 2 busy cores run the control plane, kwok and the operator
+
+
+@contextlib.contextmanager
+def running_operator(kube: Kube, state_dir: Path, release: str, namespace: str, *sets: str) -> Iterator[dict]:
+    """The operator chart installed as `release` (CRD left to FADI's release) and its real operator running.
+
+    FADI's own release keeps its webhook off meanwhile: no operator serves it here, and with
+    failurePolicy Fail it would refuse every SeldonDeployment of the namespaces it covers.
+    """
+    if kube.helm("status", RELEASE, "-n", RELEASE_NS, check=False).returncode == 0:
+        set_webhook(kube, False)
+    runner = OperatorRunner(kube.kubeconfig, state_dir, bin_dir=TOOLS_BIN, out=sys.stderr)
+    opts = StartOptions(
+        release=release,
+        namespace=namespace,
+        chart=Path(kube.chart("charts/seldon-core-operator")),
+        set_values=["crd.create=false", *sets],
+        timeout=120,
+    )
+    try:
+        yield runner.start(opts)
+    finally:
+        runner.stop(uninstall=True)
+
+
+def load_example(relative: str) -> dict:
+    return yaml.safe_load((EXAMPLES / relative).read_text(encoding="utf-8"))
+
+
+def wait_available(kube: Kube, name: str, namespace: str) -> dict:
+    def available():
+        sdep = kube.get("seldondeployment", name, "-n", namespace)
+        state = ((sdep or {}).get("status") or {}).get("state")
+        return sdep if state == "Available" else None
+
+    return wait_until(
+        f"SeldonDeployment {namespace}/{name} to be Available", available, timeout=RECONCILE_TIMEOUT
+    )
+
+
+def names(kube: Kube, kind: str, namespace: str, sdep: str) -> set[str]:
+    """Objects of `kind` the operator created for `sdep` (its seldon-deployment-id label)."""
+    found = kube.get(kind, "-n", namespace, "-l", f"seldon-deployment-id={sdep}") or {}
+    return {item["metadata"]["name"] for item in found.get("items", [])}

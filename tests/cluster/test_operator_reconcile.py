@@ -1,0 +1,202 @@
+"""The real Seldon operator, configured by the chart, reconciles SeldonDeployments on the local cluster.
+
+Names and the address are upstream's contract (research/upstream-operator.md §7): Deployment
+`<sdep>-<predictor>-<componentSpec index>-<containers>`, predictor Service `<sdep>-<predictor>`,
+one Service per graph container `<sdep>-<predictor>-<container>`. kwok makes the pods Ready, the
+kube-controller-manager marks the Deployments available, and the operator reports Available.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from cluster.kube import wait_until
+from cluster.operator_fixtures import WEBHOOK_DENIED, load_example, names, running_operator, wait_available
+
+RELEASE, NAMESPACE, MODELS = "seldon-real", "seldon-real", "models-real"
+
+
+@pytest.fixture(scope="module")
+def operator(kube, umbrella, tmp_path_factory):
+    with running_operator(kube, tmp_path_factory.mktemp("operator"), RELEASE, NAMESPACE) as status:
+        kube.namespace(MODELS)
+        yield status
+
+
+def test_operator_runs_as_the_charts_service_account_with_its_webhook(operator, kube):
+    [proc] = operator["processes"]
+    assert proc["running"] and proc["serving"]
+    assert proc["service_account"] == f"system:serviceaccount:{NAMESPACE}:seldon-manager"
+    vwc = kube.get("validatingwebhookconfiguration", f"seldon-validating-webhook-configuration-{NAMESPACE}")
+    assert vwc["webhooks"][0]["clientConfig"]["url"].startswith(proc["webhook"] + "/validate-")
+
+
+def test_user_guide_example_becomes_available_with_upstream_names(operator, kube):
+    kube.apply([load_example("seldon-model.yaml")], "-n", MODELS)
+    sdep = wait_available(kube, "seldon-model", MODELS)
+    assert sdep["status"]["address"]["url"] == (
+        f"http://seldon-model-example.{MODELS}.svc.cluster.local:8000/api/v1.0/predictions"
+    )
+    assert names(kube, "deployments", MODELS, "seldon-model") == {"seldon-model-example-0-classifier"}
+    assert names(kube, "services", MODELS, "seldon-model") == {
+        "seldon-model-example",
+        "seldon-model-example-classifier",
+    }
+    deployment = kube.get("deployment", "seldon-model-example-0-classifier", "-n", MODELS)
+    assert deployment["status"].get("availableReplicas") == 1
+    owner = deployment["metadata"]["ownerReferences"][0]
+    assert (owner["kind"], owner["name"]) == ("SeldonDeployment", "seldon-model")
+    containers = {c["name"] for c in deployment["spec"]["template"]["spec"]["containers"]}
+    assert containers == {"classifier", "seldon-container-engine"}  # the model and the executor
+
+
+GRAPHS = {
+    # example file: (name, {Deployments}, {Services})
+    "graphs/canary.yaml": (
+        "classifier",
+        {"classifier-default-0-classifier", "classifier-canary-0-classifier"},
+        {
+            "classifier-default",
+            "classifier-canary",
+            "classifier-default-classifier",
+            "classifier-canary-classifier",
+        },
+    ),
+    "graphs/ab-test.yaml": (
+        "iris-ab",
+        {"iris-ab-default-0-sklearn-xgboost"},
+        {"iris-ab-default", "iris-ab-default-sklearn", "iris-ab-default-xgboost"},
+    ),
+    "graphs/sklearn-prepackaged.yaml": (
+        "iris",
+        {"iris-default-0-classifier"},
+        {"iris-default", "iris-default-classifier"},
+    ),
+}
+
+
+@pytest.mark.parametrize("example", sorted(GRAPHS))
+def test_canary_ab_router_and_prepackaged_server_reconcile(operator, kube, example):
+    name, deployments, services = GRAPHS[example]
+    doc = load_example(example)
+    assert doc["metadata"]["name"] == name
+    kube.apply([doc], "-n", MODELS)
+    sdep = wait_available(kube, name, MODELS)
+    assert names(kube, "deployments", MODELS, name) == deployments
+    assert names(kube, "services", MODELS, name) == services
+    first = doc["spec"]["predictors"][0]["name"]
+    assert sdep["status"]["address"]["url"].startswith(
+        f"http://{name}-{first}.{MODELS}.svc.cluster.local:8000/"
+    )
+
+
+def test_canary_status_reports_both_predictors_available(operator, kube):
+    sdep = wait_available(kube, "classifier", MODELS)
+    status = sdep["status"]["deploymentStatus"]
+    assert set(status) == {"classifier-default-0-classifier", "classifier-canary-0-classifier"}
+    assert all(d.get("availableReplicas") == 1 for d in status.values()), status
+
+
+def test_prepackaged_server_gets_the_image_of_the_charts_configmap(operator, kube):
+    wait_available(kube, "iris", MODELS)
+    deployment = kube.get("deployment", "iris-default-0-classifier", "-n", MODELS)
+    images = {c["name"]: c["image"] for c in deployment["spec"]["template"]["spec"]["containers"]}
+    assert images["classifier"] == "seldonio/sklearnserver:1.17.1"  # predictor_servers in values.yaml
+    assert deployment["spec"]["replicas"] == 2
+    inits = deployment["spec"]["template"]["spec"].get("initContainers") or []
+    assert [i["image"] for i in inits] == ["seldonio/rclone-storage-initializer:1.17.1"]
+
+
+INVALID = {
+    "bad-traffic": (
+        "Traffic must sum to 100 for multiple predictors",
+        {
+            "apiVersion": "machinelearning.seldon.io/v1",
+            "kind": "SeldonDeployment",
+            "metadata": {"name": "bad-traffic"},
+            "spec": {
+                "predictors": [
+                    {
+                        "name": p,
+                        "traffic": t,
+                        "componentSpecs": [
+                            {"spec": {"containers": [{"name": "m", "image": "seldonio/mock_classifier:1.0"}]}}
+                        ],  # fmt: skip
+                        "graph": {"name": "m", "type": "MODEL", "children": []},
+                    }
+                    for p, t in (("a", 60), ("b", 30))
+                ]
+            },
+        },
+    ),
+    "no-container": (
+        "Can't find container for Predictive Unit",
+        {
+            "apiVersion": "machinelearning.seldon.io/v1",
+            "kind": "SeldonDeployment",
+            "metadata": {"name": "no-container"},
+            "spec": {
+                "predictors": [
+                    {
+                        "name": "default",
+                        "componentSpecs": [
+                            {
+                                "spec": {
+                                    "containers": [
+                                        {"name": "classifier", "image": "seldonio/mock_classifier:1.0"}
+                                    ]
+                                }
+                            }
+                        ],  # fmt: skip
+                        "graph": {"name": "model", "type": "MODEL", "children": []},
+                    }
+                ]
+            },
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(INVALID))
+def test_invalid_deployments_are_rejected_by_the_operators_webhook_like_validate_does(
+    operator, kube, case, tmp_path
+):
+    expected, doc = INVALID[case]
+    proc = kube.apply([doc], "-n", MODELS, check=False)
+    assert proc.returncode != 0, f"{case} was admitted"
+    assert WEBHOOK_DENIED in proc.stderr, proc.stderr
+    # the operator's own words: `<path>: Invalid value: "<value>": <message>`
+    said = re.findall(r'Invalid value: "[^"]*": ([^:\])]+)', proc.stderr)
+    assert said and said[0].strip() == expected, proc.stderr
+    assert kube.get("seldondeployment", case, "-n", MODELS) is None
+
+    path = tmp_path / f"{case}.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    validate = subprocess.run(
+        [sys.executable, "-m", "fadi_seldon", "validate", "--output", "json", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    assert validate.returncode == 1, validate.stderr
+    errors = [f for f in json.loads(validate.stdout)["findings"] if f["severity"] == "error"]
+    assert any(f["message"].startswith(expected) for f in errors), errors
+
+
+def test_delete_removes_the_deployments_and_services_it_created(operator, kube):
+    wait_available(kube, "seldon-model", MODELS)
+    kube.kubectl("delete", "seldondeployment", "seldon-model", "-n", MODELS)
+
+    def gone():
+        left = names(kube, "deployments", MODELS, "seldon-model") | names(
+            kube, "services", MODELS, "seldon-model"
+        )
+        return not left or None
+
+    wait_until("the operator's objects of seldon-model to be deleted", gone, timeout=120)
+    assert names(kube, "deployments", MODELS, "classifier"), "other models must stay"
