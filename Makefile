@@ -21,6 +21,8 @@ export FADI_TOOLS_DIR := $(TOOLS_DIR)
 # TOOLS=chart|cluster|all (default all); PYTEST_ARGS for extra pytest flags
 TOOLS ?= all
 PYTEST_ARGS ?=
+# `make install`: the FADI values file to install with
+VALUES ?= fadi/values.yaml
 
 .PHONY: help setup tools generate lint test test-unit test-chart test-cluster bench demo install \
         cluster-up cluster-down e2e-kind clean distclean
@@ -67,6 +69,10 @@ test-cluster: setup tools ## the cluster suite against the local control plane
 
 bench: setup tools ## run every benchmark in bench/ and print the figures
 	@for b in bench/bench_*.py; do echo "[bench] $$b"; $(VPY) $$b; done
+
+install: setup ## helm upgrade --install FADI into the current kube context (VALUES=fadi/values.yaml)
+	$(VPY) -m fadi_seldon tools install helm
+	VALUES="$(VALUES)" scripts/install.sh
 
 clean: ## remove the virtual environment and caches (keeps the built tools in .tools/)
 	rm -rf $(VENV) .venv-serve .pytest_cache .ruff_cache .hypothesis build dist src/*.egg-info
