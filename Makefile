@@ -28,7 +28,7 @@ VALUES ?= fadi/values.yaml
         cluster-up cluster-down e2e-kind clean distclean
 
 help: ## list the targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 setup: $(VENV)/.installed ## virtual environment with fadi-seldon installed (editable) and dev tools
 
@@ -69,6 +69,30 @@ test-cluster: setup tools ## the cluster suite against the local control plane
 
 bench: setup tools ## run every benchmark in bench/ and print the figures
 	@for b in bench/bench_*.py; do echo "[bench] $$b"; $(VPY) $$b; done
+
+demo: setup ## fresh machine to a real prediction: tools, local Kubernetes (or $KUBECONFIG), FADI + Seldon, a model
+	scripts/demo.sh
+
+cluster-up: setup ## start the local Kubernetes (etcd, apiserver, controller-manager, scheduler, kwok); idempotent
+	$(VPY) -m fadi_seldon tools install cluster
+	$(VPY) -m fadi_seldon cluster up
+	@$(VPY) -m fadi_seldon cluster env
+
+cluster-down: ## stop every process of the local Kubernetes and remove its state (.cluster/)
+	$(VPY) -m fadi_seldon cluster down
+
+# kind and its default node image; the suite's fixture uses FADI_TEST_KUBECONFIG instead of the local cluster
+KIND ?= kind
+KIND_CLUSTER ?= fadi-seldon-e2e
+e2e-kind: setup ## the cluster suite against kind with the real images (needs Docker and kind; see docs/local-cluster.md)
+	@command -v docker >/dev/null && docker info >/dev/null 2>&1 || { echo "[e2e-kind] needs a running Docker engine; without one use 'make test-cluster' (docs/local-cluster.md)" >&2; exit 2; }
+	@command -v $(KIND) >/dev/null || { echo "[e2e-kind] needs kind: go install sigs.k8s.io/kind@latest" >&2; exit 2; }
+	$(VPY) -m fadi_seldon tools install helm ct kubernetes
+	mkdir -p build/kind
+	$(KIND) get clusters | grep -qx $(KIND_CLUSTER) || $(KIND) create cluster --name $(KIND_CLUSTER) --kubeconfig build/kind/kubeconfig --wait 180s
+	$(KIND) get kubeconfig --name $(KIND_CLUSTER) > build/kind/kubeconfig
+	rc=0; FADI_TEST_KUBECONFIG=$(CURDIR)/build/kind/kubeconfig scripts/pytest.sh -m cluster tests/cluster $(PYTEST_ARGS) || rc=$$?; \
+	  [ -n "$${KEEP_KIND:-}" ] || $(KIND) delete cluster --name $(KIND_CLUSTER); exit $$rc
 
 install: setup ## helm upgrade --install FADI into the current kube context (VALUES=fadi/values.yaml)
 	$(VPY) -m fadi_seldon tools install helm

@@ -129,9 +129,12 @@ def wait_until(what: str, cond: Callable[[], object], timeout: float = 120, ever
 
 
 def copy_charts(dest: Path) -> Path:
-    """fadi/ and charts/ side by side (the umbrella's file://../charts dependency resolves)."""
+    """fadi/, charts/ and the ct configuration side by side, as in the checkout (the umbrella's
+    file://../charts dependency resolves); dependency builds then never touch the checkout."""
     for name in ("fadi", "charts"):
-        shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("*.tgz", "tests"))
+        shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("*.tgz"))
+    for name in ("ct.yaml", "lintconf.yaml"):
+        shutil.copy2(ROOT / name, dest / name)
     return dest
 
 
