@@ -252,3 +252,24 @@ def test_new_key_goes_before_the_next_sections_comment_and_keeps_end_of_line_com
         "  manager:\n    logLevel: DEBUG\n"
         "\n## Identity and access\nopenldap:\n  enabled: true\n"
     )
+
+
+def test_editing_through_a_yaml_alias_is_refused(tmp_path):
+    path = _write(tmp_path, "v.yaml", "base: &b {enabled: false}\nseldon-core-operator: *b\n")
+    with pytest.raises(vf.ValuesFileError, match=r"v.yaml:2: seldon-core-operator is a YAML alias") as err:
+        vf.enable(vf.read(path))
+    assert err.value.exit_code == 1
+
+
+def test_merge_keys_get_an_own_value_and_leave_the_anchor_alone(tmp_path):
+    text = "base: &b\n  enabled: false\nseldon-core-operator:\n  <<: *b\n"
+    new, _ = _edit(tmp_path, text, vf.enable)
+    assert new == text + "  enabled: true\n"
+
+
+def test_a_block_that_is_not_a_mapping_is_refused(tmp_path):
+    path = _write(tmp_path, "v.yaml", "spark: {}\nseldon-core-operator: [a]\n")
+    with pytest.raises(
+        vf.ValuesFileError, match=r"v.yaml:2: seldon-core-operator is a list, expected a mapping"
+    ):
+        vf.enable(vf.read(path))

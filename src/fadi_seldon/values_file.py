@@ -325,11 +325,12 @@ def ensure_block(doc: ValuesDocument) -> bool:
     """Add the Seldon block as FADI ships it (disabled, usage metrics off) when absent. True if added."""
     current = doc.data.get(SELDON_KEY, _MISSING)
     if isinstance(current, CommentedMap):
+        _refuse_shared(doc, [SELDON_KEY])
         return False
     if current is not _MISSING and current is not None and not isinstance(current, dict):
         line, _ = location(doc.data, [SELDON_KEY])
         raise ValuesFileError(
-            f"{doc.path}:{line}: {SELDON_KEY} is a {type(current).__name__}, expected a mapping "
+            f"{doc.path}:{line}: {SELDON_KEY} is a {_kind(current)}, expected a mapping "
             f"(`{SELDON_KEY}:` followed by indented keys); fix it by hand first"
         )
     doc.structural = True
@@ -362,6 +363,7 @@ def set_value(doc: ValuesDocument, path: Sequence[str], value: Any) -> Edit:
                 exit_code=1,
             )
         node = child
+    _refuse_shared(doc, path[:-1])
     key = path[-1]
     old = node.get(key, _MISSING)
     if old is not _MISSING and _same(old, value):
@@ -449,6 +451,30 @@ def disable(doc: ValuesDocument) -> Edit:
         return Edit("Seldon Core is already disabled", False)
     set_value(doc, [SELDON_KEY, "enabled"], False)
     return Edit("Seldon Core disabled (its settings are kept for a later enable)", True)
+
+
+def _refuse_shared(doc: ValuesDocument, path: Sequence[str]) -> None:
+    """Refuse to edit through a YAML alias (`key: *anchor`): the anchored original would change too."""
+    counts: dict[int, int] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict | list):
+            counts[id(node)] = counts.get(id(node), 0) + 1
+            if counts[id(node)] == 1:
+                for child in node.values() if isinstance(node, dict) else node:
+                    walk(child)
+
+    walk(doc.data)
+    node: Any = doc.data
+    for depth, key in enumerate(path):
+        node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, dict | list) and counts.get(id(node), 0) > 1:
+            line, _ = location(doc.data, path[: depth + 1])
+            raise ValuesFileError(
+                f"{doc.path}:{line}: {format_path(path[: depth + 1])} is a YAML alias of a block used elsewhere; "
+                "editing it would change that block too. Replace the alias with its own block first",
+                exit_code=1,
+            )
 
 
 def _same(old: Any, new: Any) -> bool:
