@@ -100,8 +100,8 @@ def validate_source(source: Source, servers: set[str] | None = None) -> Report:
                 continue
             report.documents += 1
             for issue in issues(obj, servers):
-                full = Issue((*path_prefix, *issue.path), issue.rule, issue.message, issue.at_key)
-                line, column = locator.locate(index, full.path, full.at_key)
+                full = Issue((*path_prefix, *issue.path), issue.rule, issue.message)
+                line, column = locator.locate(index, full.path)
                 report.findings.append(_finding(full, source.name, index, line, column))
     return report
 

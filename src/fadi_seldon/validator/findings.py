@@ -6,6 +6,7 @@ each), so they live in one table, `RULES`, with their severity.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -113,11 +114,18 @@ class Report:
         }
 
 
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
 def format_path(path: tuple) -> str:
-    """('spec', 'predictors', 1, 'traffic') -> 'spec.predictors[1].traffic'."""
+    """('spec', 'predictors', 1, 'traffic') -> 'spec.predictors[1].traffic'.
+
+    Keys that are not plain names (annotation keys) are bracketed as Kubernetes does:
+    metadata.annotations[seldon.io/svc-name].
+    """
     out = []
     for part in path:
-        if isinstance(part, int):
+        if isinstance(part, int) or not _PLAIN_KEY.match(str(part)):
             out.append(f"[{part}]")
         else:
             out.append(f".{part}" if out else str(part))

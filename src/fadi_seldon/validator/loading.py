@@ -154,6 +154,10 @@ def parse(source: Source) -> Parsed:
         problem = getattr(err, "problem", None) or str(err)
         context = getattr(err, "context", None)
         text = f"{context}: {problem}" if context else str(problem)
+        opened = getattr(err, "context_mark", None)
+        unclosed = any(word in (context or "") for word in ("flow", "quoted", "scalar"))
+        if opened is not None and unclosed and opened.line + 1 != line:
+            text += f" (the construct began at line {opened.line + 1}, column {opened.column + 1})"
         hint = "; YAML indents with spaces only" if "\\t" in text or "tab" in text else ""
         out.problems.append(
             ParseProblem(index, line, column, "yaml-syntax", f"YAML syntax error: {text}{hint}")
@@ -244,7 +248,8 @@ class Locator:
             self._nodes = nodes
         return self._nodes
 
-    def locate(self, document: int, path: tuple, at_key: bool = False) -> tuple[int, int]:
+    def locate(self, document: int, path: tuple) -> tuple[int, int]:
+        """Position of the field's key (`replicas:`), of a list item, or of the deepest parent found."""
         nodes = self._compose()
         if not 0 < document <= len(nodes) or nodes[document - 1] is None:
             return 0, 0
@@ -262,8 +267,7 @@ class Locator:
             ):
                 key_node, nxt = None, node.value[part]
             if nxt is None:
-                key_node = None
                 break
             node = nxt
-        target = key_node if (at_key and key_node is not None) else node
+        target = key_node if key_node is not None else node
         return target.start_mark.line + 1, target.start_mark.column + 1

@@ -20,7 +20,6 @@ class Issue(NamedTuple):
     path: tuple
     rule: str
     message: str
-    at_key: bool = False  # point at the key (unknown field) rather than the value
 
 
 Checker = Callable[[Any, tuple, list[Issue]], None]
@@ -178,7 +177,6 @@ def _object(props: dict[str, Checker], values: Checker | None, required: tuple, 
                         (*path, str(key)),
                         "schema-unknown-field",
                         f'unknown field "{key}" (the API server drops it, kubectl apply rejects it){hint}',
-                        at_key=True,
                     )
                 )
         for name in required:

@@ -1,0 +1,92 @@
+"""The in-process API other parts of fadi-seldon use (generator, cluster tests)."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fadi_seldon import validator
+from fadi_seldon.validator import Finding, Report
+
+VALID_DIR = Path(__file__).parent / "data" / "valid"
+VALID = sorted(VALID_DIR.iterdir())
+
+
+def load(path: Path) -> dict:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("path", VALID, ids=[p.name for p in VALID])
+def test_valid_manifests_have_no_findings(path: Path) -> None:
+    assert validator.validate_object(load(path)) == []
+    report = validator.validate_paths([str(path)])
+    assert (report.documents, report.errors, report.warnings) == (1, 0, 0)
+
+
+def test_validate_object_reports_path_and_rule_without_position() -> None:
+    obj = load(VALID_DIR / "router_combiner.yaml")
+    obj["spec"]["predictors"][0]["graph"]["children"][0]["children"][1]["type"] = "COMBINE"
+    (finding,) = validator.validate_object(obj)
+    assert isinstance(finding, Finding)
+    assert finding.rule == "schema-enum" and finding.severity == "error"
+    assert finding.path == "spec.predictors[0].graph.children[0].children[1].type"
+    assert 'did you mean "COMBINER"' in finding.message
+    assert (finding.file, finding.line) == ("<object>", 0)
+
+
+def test_validate_object_does_not_modify_its_input() -> None:
+    obj = load(VALID_DIR / "canary_and_shadow.yaml")
+    obj["spec"]["predictors"][0]["traffic"] = "ninety"
+    before = copy.deepcopy(obj)
+    assert validator.validate_object(obj)
+    assert obj == before
+
+
+def test_validate_text_locates_findings_in_multi_document_text() -> None:
+    text = (VALID_DIR / "router_combiner.yaml").read_text() + "---\n" + "apiVersion: v1\nkind: Secret\n"
+    text += "---\n" + text.split("---\n")[0].replace(
+        "name: model-b\n            type: MODEL", "name: model-b"
+    )
+    report = validator.validate_text(text, source="graph.yaml")
+    assert isinstance(report, Report)
+    assert (report.documents, report.skipped) == (2, 1)
+    assert report.errors == 0  # a node without type is a MODEL
+    text_err = text.replace('value: "0.5"', "value: 0.5")
+    report = validator.validate_text(text_err, source="graph.yaml")
+    docs = sorted({f.document for f in report.findings})
+    assert docs == [1, 3]
+    lines = text_err.splitlines()
+    for f in report.findings:
+        assert f.rule == "schema-type" and f.path.endswith("parameters[0].value")
+        assert lines[f.line - 1].strip() == "value: 0.5"
+
+
+def test_servers_argument_replaces_the_defaults() -> None:
+    obj = load(VALID_DIR / "explainer.json")
+    assert validator.validate_object(obj, servers={"SKLEARN_SERVER"}) == []
+    (finding,) = validator.validate_object(obj, servers={"MY_SERVER"})
+    assert finding.rule == "unknown-server" and finding.severity == "warning"
+    assert "MY_SERVER" in finding.message
+
+
+def test_placeholder_names_are_left_to_the_template_engine() -> None:
+    obj = load(VALID_DIR / "explainer.json")
+    obj["metadata"]["name"] = "income-{{workflow.name}}"
+    assert validator.validate_object(obj) == []
+    obj["metadata"]["name"] = "Income"
+    assert [f.rule for f in validator.validate_object(obj)] == ["metadata-name"]
+
+
+def test_timestamps_stay_strings_and_null_means_absent() -> None:
+    text = (
+        (VALID_DIR / "router_combiner.yaml")
+        .read_text()
+        .replace("metadata:\n  name: ensemble\n", "metadata:\n  name: ensemble\n  creationTimestamp: null\n")
+    )
+    text = text.replace("    svcOrchSpec:", "    replicas: null\n    svcOrchSpec:")
+    text = text.replace('value: "0.5"', "value: 2024-01-01")  # YAML 1.1 would build a date
+    report = validator.validate_text(text, source="t.yaml")
+    assert report.errors == 0 and report.warnings == 0, report.findings

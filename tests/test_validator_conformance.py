@@ -1,0 +1,80 @@
+"""Real SeldonDeployments written by the Seldon Core project (../shared/conformance) and the user guide."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import SEED_GUIDE
+from fadi_seldon import validator
+
+# Two files of the "valid" corpus break rules the 1.17.1 webhook enforces (its Go source:
+# checkPredictiveUnits and the traffic sum in ValidateSeldonDeployment). They are samples that were
+# never applied through the operator: one runs the executor locally, one predates the traffic rule.
+# The validator must keep reporting exactly these webhook errors for them, and nothing else.
+WEBHOOK_REJECTS = {
+    "executor__samples__local__metadata__broken_chain.yaml": {
+        ("webhook-no-container", "spec.predictors[0].graph"),
+        ("webhook-no-container", "spec.predictors[0].graph.children[0]"),
+    },
+    "notebooks__resources__complex_graph_with_canary.json": {
+        ("webhook-traffic-sum", "spec.predictors[0].traffic"),
+    },
+}
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml", ".json"))
+
+
+def test_valid_corpus_has_no_errors(conformance_dir: Path) -> None:
+    files = _files(conformance_dir / "valid")
+    assert len(files) > 100, "the conformance corpus looks truncated"
+    documents = 0
+    for path in files:
+        report = validator.validate_paths([str(path)])
+        documents += report.documents
+        errors = {(f.rule, f.path) for f in report.findings if f.severity == "error"}
+        expected = WEBHOOK_REJECTS.get(path.name, set())
+        assert errors == expected, f"{path.name}: " + "; ".join(
+            f"{f.location()} {f.rule} {f.path}: {f.message}" for f in report.findings if f.severity == "error"
+        )
+    assert documents >= 150, f"only {documents} SeldonDeployment documents were checked"
+
+
+def test_invalid_corpus_rejected_at_the_expected_field(conformance_dir: Path) -> None:
+    expected_text = (conformance_dir / "invalid" / "EXPECTED.txt").read_text(encoding="utf-8")
+    # what EXPECTED.txt describes, as the finding that must be reported
+    wanted = {
+        "notebooks__resources__model_invalid1.json": (
+            "schema-type",
+            "spec.predictors[0].componentSpecs[0].spec.containers[0].imagePullPolicy",
+        ),
+        "testing__resources__bad_duplicate_predictor_name.json": (
+            "webhook-duplicate-predictor",
+            "spec.predictors[1].name",
+        ),
+    }
+    described = set(re.findall(r"^(\S+):", expected_text, flags=re.M))
+    assert described == set(wanted), "EXPECTED.txt lists other files: extend this test"
+    for name, (rule, field) in wanted.items():
+        report = validator.validate_paths([str(conformance_dir / "invalid" / name)])
+        hits = [f for f in report.findings if f.rule == rule and f.path == field]
+        assert hits and hits[0].severity == "error", f"{name}: no {rule} at {field}: {report.findings}"
+        assert hits[0].line > 0
+
+
+def test_user_guide_example_is_accepted() -> None:
+    if not SEED_GUIDE.is_file():
+        pytest.skip(f"user guide not present at {SEED_GUIDE} (it sits beside the project with the corpus)")
+    text = SEED_GUIDE.read_text(encoding="utf-8")
+    blocks = [
+        b for b in re.findall(r"```(?:yaml)?\n(.*?)```", text, flags=re.S) if "kind: SeldonDeployment" in b
+    ]
+    assert blocks, "the user guide's SeldonDeployment example was not found"
+    for block in blocks:
+        report = validator.validate_text(block, source="user-guide.yaml")
+        assert report.documents == 1
+        assert report.errors == 0 and report.warnings == 0, report.findings

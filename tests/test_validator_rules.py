@@ -1,0 +1,76 @@
+"""The hand-written invalid corpus (tests/data/invalid): each file states the findings it must produce.
+
+A file lists `# expect: RULE PATH [LINE]` lines (PATH `-` for findings without a field path); a
+JSON file keeps them in `<file>.expect`. Every expected finding must be reported at that path (and
+line), and every error reported must be expected: the rule fires where it should and nowhere else.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from fadi_seldon import validator
+from fadi_seldon.validator.findings import RULES
+
+DATA = Path(__file__).parent / "data" / "invalid"
+CASES = sorted(p for p in DATA.iterdir() if p.suffix in (".yaml", ".yml", ".json"))
+EXPECT = re.compile(r"^# expect: (\S+) (\S+)(?: (\d+))?\s*$")
+# rules about a whole input rather than a manifest's content: covered in test_validator_cli.py
+FILE_LEVEL_RULES = {"unreadable"}
+
+
+def expectations(case: Path) -> list[tuple[str, str, int | None]]:
+    source = case.with_name(case.name + ".expect") if case.suffix == ".json" else case
+    out = []
+    for line in source.read_text(encoding="utf-8").splitlines():
+        match = EXPECT.match(line)
+        if match:
+            rule, path, lineno = match.groups()
+            out.append((rule, "" if path == "-" else path, int(lineno) if lineno else None))
+    return out
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_case_reports_exactly_its_expected_findings(case: Path) -> None:
+    expected = expectations(case)
+    assert expected, f"{case.name} states no `# expect:` line"
+    report = validator.validate_paths([str(case)])
+    found = {(f.rule, f.path): f for f in report.findings}
+    for rule, path, line in expected:
+        assert rule in RULES, f"{case.name}: unknown rule id {rule}"
+        assert (rule, path) in found, f"{case.name}: expected {rule} at {path or '<document>'}, got " + repr(
+            sorted(found)
+        )
+        finding = found[(rule, path)]
+        assert finding.severity == RULES[rule][0]
+        if line is not None:
+            assert finding.line == line, (
+                f"{case.name}: {rule} reported at line {finding.line}, expected {line}"
+            )
+            assert finding.column > 0
+    unexpected = [
+        (f.rule, f.path)
+        for f in report.findings
+        if f.severity == "error" and (f.rule, f.path) not in {(r, p) for r, p, _ in expected}
+    ]
+    assert not unexpected, f"{case.name}: unexpected errors {unexpected}"
+
+
+def test_every_rule_has_a_failing_example() -> None:
+    covered = {rule for case in CASES for rule, _, _ in expectations(case)}
+    missing = set(RULES) - covered - FILE_LEVEL_RULES
+    assert not missing, f"rules without a case in tests/data/invalid: {sorted(missing)}"
+
+
+def test_every_rule_is_documented(repo_root: Path) -> None:
+    doc = (repo_root / "docs" / "validation-rules.md").read_text(encoding="utf-8")
+    headings = set(re.findall(r"^### `([a-z0-9-]+)`", doc, flags=re.M))
+    assert headings == set(RULES), (
+        f"undocumented: {sorted(set(RULES) - headings)}; documented but unknown: {sorted(headings - set(RULES))}"
+    )
+    for rule, (severity, _) in RULES.items():
+        section = doc.split(f"### `{rule}`", 1)[1].split("\n### ", 1)[0]
+        assert f"Severity: {severity}" in section, f"{rule}: the docs must state severity {severity}"
