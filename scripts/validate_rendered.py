@@ -114,16 +114,27 @@ def validate_documents(text: str, versions: list[str], result: SetResult) -> Non
             result.checks += 1
             error = jsonschema.exceptions.best_match(validator.iter_errors(doc))
             if error is not None:
-                result.errors.append(f"{name} against Kubernetes {version}: {_path(error)}: {error.message[:300]}")
+                result.errors.append(
+                    f"{name} against Kubernetes {version}: {_path(error)}: {error.message[:300]}"
+                )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("chart", type=Path, help="chart directory")
-    parser.add_argument("--values", type=Path, action="append", default=None,
-                        help="values file to render with (repeatable); default: the chart defaults and ci/*-values.yaml")
+    parser.add_argument(
+        "--values",
+        type=Path,
+        action="append",
+        default=None,
+        help="values file to render with (repeatable); default: the chart defaults and ci/*-values.yaml",
+    )
     parser.add_argument("--min", default="1.25", help="oldest Kubernetes minor to check (default 1.25)")
-    parser.add_argument("--max", default=None, help="newest Kubernetes minor to check (default: newest shipped)")
+    parser.add_argument(
+        "--max", default=None, help="newest Kubernetes minor to check (default: newest shipped)"
+    )
     parser.add_argument("--helm", default=shutil.which("helm") or "helm", help="helm binary")
     parser.add_argument("--release", default="fadi-check", help="release name for helm template")
     parser.add_argument("--namespace", default="seldon-system", help="namespace for helm template")
@@ -137,8 +148,10 @@ def main(argv: list[str] | None = None) -> int:
     hi = _minor(args.max) if args.max else (99, 99)
     versions = [v for v in shipped_versions() if lo <= _minor(v) <= hi]
     if not versions:
-        print(f"error: kubernetes-validate {kv_utils.latest_version()} ships no schema in {args.min}..{args.max}",
-              file=sys.stderr)
+        print(
+            f"error: kubernetes-validate {kv_utils.latest_version()} ships no schema in {args.min}..{args.max}",
+            file=sys.stderr,
+        )
         return 2
     if args.values is None:
         sets: list[Path | None] = [None, *sorted((args.chart / "ci").glob("*-values.yaml"))]
@@ -165,18 +178,27 @@ def main(argv: list[str] | None = None) -> int:
 
     failed = sum(len(r.errors) for r in results)
     if args.output == "json":
-        print(json.dumps({
-            "chart": str(args.chart), "kubernetes_versions": versions, "errors": failed,
-            "sets": [r.__dict__ for r in results],
-        }, indent=2))
+        print(
+            json.dumps(
+                {
+                    "chart": str(args.chart),
+                    "kubernetes_versions": versions,
+                    "errors": failed,
+                    "sets": [r.__dict__ for r in results],
+                },
+                indent=2,
+            )
+        )
     else:
         span = f"{versions[0]}..{versions[-1]}"
         for r in results:
             skipped = ", ".join(f"{n} {k}" for k, n in sorted(r.skipped.items())) or "none"
             status = "FAIL" if r.errors else "ok"
-            print(f"[validate] {status} {args.chart} {r.name}: {r.documents} documents, {r.checks} checks "
-                  f"against Kubernetes {span} (strict); skipped (no Kubernetes schema): {skipped}; "
-                  f"rendered {r.rendered_bytes} B in {r.render_seconds:.2f} s")
+            print(
+                f"[validate] {status} {args.chart} {r.name}: {r.documents} documents, {r.checks} checks "
+                f"against Kubernetes {span} (strict); skipped (no Kubernetes schema): {skipped}; "
+                f"rendered {r.rendered_bytes} B in {r.render_seconds:.2f} s"
+            )
             for e in r.errors:
                 print(f"    {e}")
     return 1 if failed else 0

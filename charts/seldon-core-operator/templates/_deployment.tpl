@@ -69,10 +69,7 @@ spec:
         {{- toYaml . | nindent 8 }}
       {{- end }}
       securityContext:
-        runAsUser: {{ $v.managerUserID }}
-        {{- with $v.manager.podSecurityContext }}
-        {{- toYaml . | nindent 8 }}
-        {{- end }}
+        {{- toYaml (mergeOverwrite (dict "runAsUser" $v.managerUserID) (deepCopy ($v.manager.podSecurityContext | default dict))) | nindent 8 }}
       {{- with $v.manager.nodeSelector }}
       nodeSelector:
         {{- toYaml . | nindent 8 }}
