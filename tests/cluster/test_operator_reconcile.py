@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from cluster.kube import wait_until
-from cluster.operator_fixtures import WEBHOOK_DENIED, load_example, names, running_operator, wait_available
+from cluster.operator_fixtures import WEBHOOK_MARKER, load_example, names, running_operator, wait_available
 
 RELEASE, NAMESPACE, MODELS = "seldon-real", "seldon-real", "models-real"
 
@@ -121,6 +121,7 @@ INVALID = {
             "kind": "SeldonDeployment",
             "metadata": {"name": "bad-traffic"},
             "spec": {
+                "name": WEBHOOK_MARKER,
                 "predictors": [
                     {
                         "name": p,
@@ -131,7 +132,7 @@ INVALID = {
                         "graph": {"name": "m", "type": "MODEL", "children": []},
                     }
                     for p, t in (("a", 60), ("b", 30))
-                ]
+                ],
             },
         },
     ),
@@ -142,6 +143,7 @@ INVALID = {
             "kind": "SeldonDeployment",
             "metadata": {"name": "no-container"},
             "spec": {
+                "name": WEBHOOK_MARKER,
                 "predictors": [
                     {
                         "name": "default",
@@ -156,7 +158,7 @@ INVALID = {
                         ],  # fmt: skip
                         "graph": {"name": "model", "type": "MODEL", "children": []},
                     }
-                ]
+                ],
             },
         },
     ),
@@ -170,9 +172,10 @@ def test_invalid_deployments_are_rejected_by_the_operators_webhook_like_validate
     expected, doc = INVALID[case]
     proc = kube.apply([doc], "-n", MODELS, check=False)
     assert proc.returncode != 0, f"{case} was admitted"
-    assert WEBHOOK_DENIED in proc.stderr, proc.stderr
-    # the operator's own words: `<path>: Invalid value: "<value>": <message>`
-    said = re.findall(r'Invalid value: "[^"]*": ([^:\])]+)', proc.stderr)
+    # the operator's own words: `SeldonDeployment "<spec.name>" is invalid: <path>: Invalid value: "<v>": <message>`
+    said = re.findall(
+        rf'SeldonDeployment "{WEBHOOK_MARKER}" is invalid: \S+: Invalid value: "[^"]*": (.+)', proc.stderr
+    )
     assert said and said[0].strip() == expected, proc.stderr
     assert kube.get("seldondeployment", case, "-n", MODELS) is None
 
