@@ -176,7 +176,7 @@ def test_missing_kubernetes_release_is_a_clear_error() -> None:
 
 def test_chart_template_contract(repo_root: Path) -> None:
     text = crd.chart_template()
-    assert text.splitlines()[1] == "{{- if .Values.crd.create }}" and text.rstrip().endswith("{{- end }}")
+    assert text.splitlines()[0] == "{{- if .Values.crd.create }}" and text.rstrip().endswith("{{- end }}")
     assert '{{- include "seldon-core-operator.labels" . | nindent 4 }}' in text
     assert "{{- if .Values.crd.keep }}\n    helm.sh/resource-policy: keep" in text
     assert "{{- with .Values.crd.annotations }}" in text

@@ -181,7 +181,10 @@ def _parse_json(text: str, out: Parsed) -> None:
         obj = dict(pairs)
         if len(obj) != len(pairs):
             seen: set[str] = set()
-            duplicates.extend(k for k, _ in pairs if k in seen or seen.add(k))
+            for key, _ in pairs:
+                if key in seen:
+                    duplicates.append(key)
+                seen.add(key)
         return obj
 
     try:
@@ -191,24 +194,38 @@ def _parse_json(text: str, out: Parsed) -> None:
             ParseProblem(1, err.lineno, err.colno, "yaml-syntax", f"JSON syntax error: {err.msg}")
         )
         return
-    for key in duplicates:
-        line, column = _find_json_key(text, key)
-        out.problems.append(
-            ParseProblem(
-                1, line, column, "duplicate-key", f'key "{key}" is given twice in one object; keep one'
+    if duplicates:
+        for key, line, column in _duplicate_keys(text.replace("\t", " ")) or [(k, 0, 0) for k in duplicates]:
+            out.problems.append(
+                ParseProblem(
+                    1, line, column, "duplicate-key", f'key "{key}" is given twice in one object; keep one'
+                )
             )
-        )
 
 
-def _find_json_key(text: str, key: str) -> tuple[int, int]:
-    needle = json.dumps(key)
-    first = text.find(needle)
-    second = text.find(needle, first + 1) if first >= 0 else -1
-    at = second if second >= 0 else first
-    if at < 0:
-        return 0, 0
-    line = text.count("\n", 0, at) + 1
-    return line, at - (text.rfind("\n", 0, at) + 1) + 1
+def _duplicate_keys(text: str) -> list[tuple[str, int, int]]:
+    """Repeated keys with the position of the repetition, found on the composed node tree."""
+    try:
+        root = yaml.compose(text, Loader=_BASE_LOADER)
+    except yaml.YAMLError:
+        return []
+    found = []
+    stack = [root] if root is not None else []
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key_node, value in node.value:
+                if isinstance(key_node, yaml.ScalarNode):
+                    if key_node.value in seen:
+                        found.append(
+                            (key_node.value, key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                        )
+                    seen.add(key_node.value)
+                stack.append(value)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return sorted(found, key=lambda item: item[1:])
 
 
 def _document_at_line(text: str, line: int) -> int:

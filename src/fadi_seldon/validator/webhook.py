@@ -11,7 +11,6 @@ tolerates wrong types so that a broken manifest yields findings, never an except
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -269,7 +268,3 @@ def _check_traffic(preds: list[tuple[int, dict]]) -> Iterator[Issue]:
             "webhook-single-traffic",
             f"Traffic must sum be 100 for a single predictor when set (got {total}); set 100 or remove traffic",
         )
-
-
-def graph_node_counts(predictor: dict) -> Counter:
-    return Counter(as_str(n.get("name")) for n, _, _ in walk_graph(predictor.get("graph"), ()))
