@@ -524,7 +524,8 @@ def render(doc: ValuesDocument) -> str:
     baseline = dump(doc, baseline_doc)
     if baseline == doc.text:
         return edited
-    patched = _patch(doc.text, baseline, edited)
+    original = doc.text if doc.text.endswith("\n") or not doc.text else doc.text + "\n"
+    patched = _patch(original, baseline, edited)
     try:
         same = to_plain(_parse(patched, str(doc.path))) == to_plain(doc.data)
     except ValuesFileError:
@@ -649,21 +650,31 @@ def _patch(original: str, baseline: str, edited: str) -> str:
     for op in difflib.SequenceMatcher(None, base, new, autojunk=False).get_opcodes():
         if op[0] == "equal":
             continue
-        start, end = widen_back(op[1]), widen_forward(op[2])
+        # Lines added next to an anchor need no widening: re-laid-out neighbours stay as they are.
+        if op[0] == "insert" and (op[2] == len(base) or op[2] in to_orig):
+            start, end, side = op[1], op[2], "before-next"
+        elif op[0] == "insert" and (op[1] == 0 or op[1] - 1 in to_orig):
+            start, end, side = op[1], op[2], "after-previous"
+        else:
+            start, end, side = widen_back(op[1]), widen_forward(op[2]), ""
         if groups and start < groups[-1][1]:
             groups[-1][1] = max(groups[-1][1], end)
             groups[-1][3] = op
+            groups[-1][4] = ""
         else:
-            groups.append([start, end, op, op])
+            groups.append([start, end, op, op, side])
     out: list[str] = []
     cursor = 0  # next original line not yet copied
-    for i_s, i_e, first, last in groups:
+    for i_s, i_e, first, last, side in groups:
         j_s = first[3] - (first[1] - i_s)
         j_e = last[4] + (i_e - last[2])
-        start = to_orig[i_s - 1] + 1 if i_s > 0 else 0
-        end = to_orig[i_e] if i_e < len(base) else len(orig)
-        if i_s == i_e:  # a pure insertion goes right before the next anchor
-            start = end
+        if side == "after-previous":
+            start = end = to_orig[i_s - 1] + 1 if i_s > 0 else 0
+        elif side == "before-next" or i_s == i_e:  # a pure insertion goes right before the next anchor
+            start = end = to_orig[i_e] if i_e < len(base) else len(orig)
+        else:
+            start = to_orig[i_s - 1] + 1 if i_s > 0 else 0
+            end = to_orig[i_e] if i_e < len(base) else len(orig)
         start = max(start, cursor)
         out.extend(orig[cursor:start])
         out.extend(new[j_s:j_e])
