@@ -1,4 +1,8 @@
-"""The hand-written invalid corpus (tests/data/invalid): each file states the findings it must produce.
+"""The hand-written corpus of broken manifests: each file states the findings it must produce.
+
+tests/data/invalid/        parseable SeldonDeployments that `kubectl apply` rejects (API server or webhook)
+tests/data/invalid-input/  files that are not manifests at all (syntax errors, repeated keys, a list)
+tests/data/warnings/       manifests the cluster accepts but that fail or misbehave later
 
 A file lists `# expect: RULE PATH [LINE]` lines (PATH `-` for findings without a field path); a
 JSON file keeps them in `<file>.expect`. Every expected finding must be reported at that path (and
@@ -15,8 +19,10 @@ import pytest
 from fadi_seldon import validator
 from fadi_seldon.validator.findings import RULES
 
-DATA = Path(__file__).parent / "data" / "invalid"
-CASES = sorted(p for p in DATA.iterdir() if p.suffix in (".yaml", ".yml", ".json"))
+DATA = Path(__file__).parent / "data"
+FOLDERS = ("invalid", "invalid-input", "warnings")
+CASES = sorted(p for f in FOLDERS for p in (DATA / f).iterdir() if p.suffix in (".yaml", ".yml", ".json"))
+INPUT_RULES = {"yaml-syntax", "duplicate-key", "not-a-mapping"}
 EXPECT = re.compile(r"^# expect: (\S+) (\S+)(?: (\d+))?\s*$")
 # rules about a whole input rather than a manifest's content: covered in test_validator_cli.py
 FILE_LEVEL_RULES = {"unreadable"}
@@ -33,7 +39,7 @@ def expectations(case: Path) -> list[tuple[str, str, int | None]]:
     return out
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.parent.name}/{c.name}" for c in CASES])
 def test_case_reports_exactly_its_expected_findings(case: Path) -> None:
     expected = expectations(case)
     assert expected, f"{case.name} states no `# expect:` line"
@@ -59,10 +65,22 @@ def test_case_reports_exactly_its_expected_findings(case: Path) -> None:
     assert not unexpected, f"{case.name}: unexpected errors {unexpected}"
 
 
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.parent.name}/{c.name}" for c in CASES])
+def test_case_is_in_the_folder_of_its_kind(case: Path) -> None:
+    rules = {rule for rule, _, _ in expectations(case)}
+    errors = {rule for rule in rules if RULES[rule][0] == "error"}
+    if case.parent.name == "invalid-input":
+        assert rules & INPUT_RULES, f"{case.name}: no input rule: move it to tests/data/invalid"
+    elif case.parent.name == "invalid":
+        assert errors and not rules & INPUT_RULES, f"{case.name}: expects no error a cluster would raise"
+    else:
+        assert not errors, f"{case.name}: expects errors: move it to tests/data/invalid"
+
+
 def test_every_rule_has_a_failing_example() -> None:
     covered = {rule for case in CASES for rule, _, _ in expectations(case)}
     missing = set(RULES) - covered - FILE_LEVEL_RULES
-    assert not missing, f"rules without a case in tests/data/invalid: {sorted(missing)}"
+    assert not missing, f"rules without a case in tests/data: {sorted(missing)}"
 
 
 def test_every_rule_is_documented(repo_root: Path) -> None:

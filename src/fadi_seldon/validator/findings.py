@@ -14,9 +14,10 @@ ERROR = "error"
 WARNING = "warning"
 
 # rule id -> (severity, one-line summary). docs/validation-rules.md has a section per id (tested).
-# Severity follows one principle: ERROR when the API server (CRD schema, object metadata) or the
-# operator's admission webhook rejects the object; WARNING when `kubectl apply` succeeds but something
-# fails or misbehaves later (or, for unknown fields, is silently dropped). `--strict` fails on both.
+# Severity follows one principle: ERROR when `kubectl apply` fails, i.e. the API server (CRD schema
+# with kubectl's strict field validation, object metadata) or the operator's admission webhook
+# rejects the object; WARNING when it is accepted but something fails or misbehaves later.
+# `--strict` fails on both.
 RULES: dict[str, tuple[str, str]] = {
     # input
     "yaml-syntax": (ERROR, "the file is not valid YAML or JSON"),
@@ -27,7 +28,7 @@ RULES: dict[str, tuple[str, str]] = {
     "schema-type": (ERROR, "a value has the wrong type"),
     "schema-enum": (ERROR, "a value is not one of the allowed values"),
     "schema-required": (ERROR, "a required field is missing"),
-    "schema-unknown-field": (WARNING, "a field the CRD does not define"),
+    "schema-unknown-field": (ERROR, "a field the CRD does not define"),
     "api-version": (ERROR, "apiVersion does not serve SeldonDeployment"),
     "metadata-name": (ERROR, "metadata.name is missing or not a valid Kubernetes name"),
     # the operator's admission webhook (Seldon Core 1.17.1), same conditions and messages

@@ -176,7 +176,8 @@ def _object(props: dict[str, Checker], values: Checker | None, required: tuple, 
                     Issue(
                         (*path, str(key)),
                         "schema-unknown-field",
-                        f'unknown field "{key}" (the API server drops it, kubectl apply rejects it){hint}',
+                        f'unknown field "{key}" (kubectl apply rejects it; clients without strict field validation '
+                        f"have it dropped silently){hint}",
                     )
                 )
         for name in required:
