@@ -68,6 +68,22 @@ def test_directory_is_walked_recursively_and_other_kinds_skipped(tree: Path, cap
     assert {Path(f["file"]).name for f in report["findings"]} == {"bad.yml"}  # .hidden is not entered
 
 
+def test_helm_chart_templates_are_not_walked(tmp_path: Path, capsys) -> None:
+    chart = tmp_path / "chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
+    (chart / "templates" / "sdep.yaml").write_text("{{- if .Values.on }}\n" + VALID + "{{- end }}\n")
+    (chart / "values.yaml").write_text("on: true\n")
+    code, _, err = run(capsys, str(tmp_path))
+    assert (
+        code == 0 and "0 SeldonDeployment" in err and "2 document(s) of other kinds skipped" in err
+    )  # Chart.yaml, values.yaml
+    code, out, _ = run(
+        capsys, str(chart / "templates" / "sdep.yaml")
+    )  # named explicitly: parsed, with a hint
+    assert code == 1 and "[yaml-syntax]" in out and "helm template" in out
+
+
 def test_json_shape(tree: Path, capsys) -> None:
     _, out, _ = run(capsys, "-o", "json", str(tree / "sub" / "bad.yml"))
     report = json.loads(out)

@@ -113,7 +113,8 @@ def decode(raw: bytes) -> str:
 def expand(paths: list[str]) -> Iterator[tuple[str, Path | None]]:
     """(display name, path) per input: files as given, directories walked for *.yaml/*.yml/*.json.
 
-    '-' yields (\"<stdin>\", None). Hidden directories (.git, .venv...) are not descended into.
+    '-' yields ("<stdin>", None). Hidden directories (.git, .venv...) and the templates/ folder of
+    Helm charts are not descended into.
     """
     for arg in paths:
         if arg == "-":
@@ -127,11 +128,22 @@ def expand(paths: list[str]) -> Iterator[tuple[str, Path | None]]:
                 if p.suffix.lower() in MANIFEST_SUFFIXES
                 and p.is_file()
                 and not any(part.startswith(".") for part in p.relative_to(path).parts[:-1])
+                and not _in_helm_templates(p, path)
             ]
             for p in found:
                 yield str(p), p
         else:
             yield arg, path
+
+
+def _in_helm_templates(file: Path, top: Path) -> bool:
+    """Inside a Helm chart's templates/: Go templates, not YAML until `helm template` renders them."""
+    for parent in file.parents:
+        if parent == top.parent:
+            return False
+        if parent.name == "templates" and (parent.parent / "Chart.yaml").is_file():
+            return True
+    return False
 
 
 def parse(source: Source) -> Parsed:
@@ -159,6 +171,8 @@ def parse(source: Source) -> Parsed:
         if opened is not None and unclosed and opened.line + 1 != line:
             text += f" (the construct began at line {opened.line + 1}, column {opened.column + 1})"
         hint = "; YAML indents with spaces only" if "\\t" in text or "tab" in text else ""
+        if "{{" in source.text:
+            hint += "; this looks like a Helm template: render it first (helm template ... | fadi-seldon validate -)"
         out.problems.append(
             ParseProblem(index, line, column, "yaml-syntax", f"YAML syntax error: {text}{hint}")
         )
