@@ -235,6 +235,19 @@ def test_schema_and_values_declare_the_same_keys():
     assert unused == set(), "values.schema.json keys missing from values.yaml"
 
 
+def test_every_schema_property_is_described():
+    undescribed = []
+
+    def walk(node: dict, path: str) -> None:
+        for key, sub in (node.get("properties") or {}).items():
+            if not sub.get("description"):
+                undescribed.append(f"{path}.{key}")
+            walk(sub, f"{path}.{key}")
+
+    walk(SCHEMA, "")
+    assert undescribed == []
+
+
 def test_schema_is_self_contained_and_closed_where_keys_are_known():
     text = json.dumps(SCHEMA)
     assert '"$ref"' not in text
