@@ -63,6 +63,12 @@ fi
 run helm upgrade --install "$RELEASE" ./fadi --namespace "$RELEASE_NS" --create-namespace "${SETS[@]}" --wait --timeout 300s
 run kubectl get crd seldondeployments.machinelearning.seldon.io
 run kubectl -n "$RELEASE_NS" get deployments,services
+if [ "$LOCAL" = 1 ]; then
+  step "the real Seldon operator as a host process, configured by the installed chart (docs/real-operator.md)"
+  run "${FS[@]}" tools install operator
+  run "${FS[@]}" cluster operator start --release "$RELEASE" --namespace "$RELEASE_NS" --chart ./fadi \
+    --set seldon-core-operator.webhook.enabled=true
+fi
 
 # ---------------------------------------------------------------------------------------------
 step "the user guide's SeldonDeployment: generate it with fadi-seldon new"
@@ -78,6 +84,10 @@ run "${FS[@]}" validate "$WORK/seldon-model.yaml"
 step "apply it and list the SeldonDeployments, as in the user guide"
 kubectl get namespace "$MODELS_NS" >/dev/null 2>&1 || run kubectl create namespace "$MODELS_NS"
 run kubectl apply -n "$MODELS_NS" -f "$WORK/seldon-model.yaml"
+if [ "$LOCAL" = 1 ]; then
+  run kubectl wait -n "$MODELS_NS" seldondeployment/seldon-model --for=jsonpath='{.status.state}'=Available --timeout=180s
+  run kubectl get -n "$MODELS_NS" deployments,services -l seldon-deployment-id=seldon-model
+fi
 run kubectl get seldondeployment -n "$MODELS_NS"
 
 # ---------------------------------------------------------------------------------------------

@@ -168,3 +168,16 @@ def test_missing_operator_binary_names_the_install_command(tmp_path, monkeypatch
     r = runner.OperatorRunner(tmp_path / "kubeconfig", tmp_path / "state", bin_dir=tmp_path / "empty-bin")
     with pytest.raises(runner.OperatorError, match="fadi-seldon tools install operator"):
         r.binary(runner.OPERATOR_TOOL)
+
+
+def test_cluster_down_also_stops_the_recorded_operator_processes(tmp_path, capsys):
+    from fadi_seldon.cluster import processes
+
+    state = tmp_path / "state"
+    r = runner.OperatorRunner(state / "kubeconfig", state / "operator")
+    rec = processes.spawn("seldon-controller-manager", ["sleep", "60"], state / "operator" / "x.log")
+    r.save_state({"release": "r", "namespace": "n", "processes": [rec.to_json()]})
+    assert r.status()["processes"][0]["running"]
+    assert cli_main(["cluster", "--state-dir", str(state), "down"]) == 0
+    assert "seldon-controller-manager" in capsys.readouterr().out
+    assert not processes.is_running(rec.pid, rec.start_time)
