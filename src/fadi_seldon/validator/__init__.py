@@ -36,6 +36,7 @@ __all__ = [
     "is_seldon_deployment",
     "validate_object",
     "validate_paths",
+    "validate_source",
     "validate_text",
 ]
 
@@ -103,6 +104,7 @@ def validate_source(source: Source, servers: set[str] | None = None) -> Report:
                 full = Issue((*path_prefix, *issue.path), issue.rule, issue.message)
                 line, column = locator.locate(index, full.path)
                 report.findings.append(_finding(full, source.name, index, line, column))
+    report.findings.sort(key=lambda f: (f.document, f.line, f.column))  # reading order; stable otherwise
     return report
 
 
