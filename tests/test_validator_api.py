@@ -90,3 +90,20 @@ def test_timestamps_stay_strings_and_null_means_absent() -> None:
     text = text.replace('value: "0.5"', "value: 2024-01-01")  # YAML 1.1 would build a date
     report = validator.validate_text(text, source="t.yaml")
     assert report.errors == 0 and report.warnings == 0, report.findings
+
+
+def test_trimmed_kubernetes_types_keep_their_scalar_checks() -> None:
+    """Volumes are opaque in the CRD (size): unknown volume sources pass, a volume's name is still checked."""
+    obj = load(VALID_DIR / "canary_and_shadow.yaml")
+    pod = obj["spec"]["predictors"][0]["componentSpecs"][0]["spec"]
+    pod["volumes"] = [{"name": "models", "someFutureSource": {"path": "/x"}}]
+    pod["containers"][0]["securityContext"] = {"runAsUser": 1000, "capabilities": {"drop": ["ALL"]}}
+    assert validator.validate_object(obj) == []
+    pod["volumes"] = [{"emptyDir": {}}]
+    pod["containers"][0]["securityContext"]["runAsUser"] = "root"
+    found = {(f.rule, f.path) for f in validator.validate_object(obj)}
+    base = "spec.predictors[0].componentSpecs[0].spec"
+    assert found == {
+        ("schema-required", f"{base}.volumes[0].name"),
+        ("schema-type", f"{base}.containers[0].securityContext.runAsUser"),
+    }
