@@ -64,16 +64,6 @@ EXPLAINER_TYPES = (
     "TreeShap",
 )
 STATES = ("Available", "Creating", "Failed")
-CONDITION_TYPES = (
-    "Ready",
-    "DeploymentsReady",
-    "ServicesReady",
-    "KedaReady",
-    "istioVirtualServicesReady",
-    "HpasReady",
-    "PdbsReady",
-    "AmbassadorMappingsReady",
-)
 
 
 # --- the type language ----------------------------------------------------------------------
