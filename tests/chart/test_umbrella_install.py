@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
+import sys
 from pathlib import Path
+
+import pytest
+
+from conftest import tool
+from fadi_seldon import cli
 
 
 def _install(
@@ -48,3 +55,41 @@ def test_refuses_a_missing_values_file(repo_root, tools_env, tmp_path):
     run = _install(repo_root, tools_env, tmp_path, str(tmp_path / "missing"), tmp_path / "nope.yaml")
     assert run.returncode == 1
     assert "nope.yaml not found" in run.stderr
+
+
+@pytest.mark.cluster
+def test_installs_then_upgrades_fadi_into_the_current_context(repo_root, tools_env, tmp_path):
+    """`make install` against a private local control plane: install, then upgrade with Seldon on."""
+    from fadi_seldon.cluster import ControlPlane
+
+    plane = ControlPlane(tmp_path / "state", bin_dir=repo_root / ".tools" / "bin", out=sys.stderr)
+    try:
+        plane.up(timeout_scale=2.0)
+        kubeconfig = str(plane.layout.kubeconfig)
+        first = _install(repo_root, tools_env, tmp_path, kubeconfig, repo_root / "fadi" / "values.yaml")
+        assert first.returncode == 0, first.stderr
+        assert "helm upgrade --install fadi ./fadi -n fadi --create-namespace" in first.stdout
+        values = tmp_path / "values.yaml"
+        values.write_bytes((repo_root / "fadi" / "values.yaml").read_bytes())
+        assert cli.main(["values", "enable", "--file", str(values)]) == 0
+        second = _install(repo_root, tools_env, tmp_path, kubeconfig, values)
+        assert second.returncode == 0, second.stderr
+        env = dict(tools_env, KUBECONFIG=kubeconfig)
+        status = subprocess.run(
+            [tool("helm"), "status", "fadi", "-n", "fadi", "-o", "json"],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert status.returncode == 0, status.stderr
+        release = json.loads(status.stdout)
+        assert (release["version"], release["info"]["status"]) == (2, "deployed")
+        crd = subprocess.run(
+            [tool("kubectl"), "get", "crd", "seldondeployments.machinelearning.seldon.io", "-o", "name"],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert crd.returncode == 0, crd.stderr
+    finally:
+        plane.down()
