@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -95,8 +96,6 @@ def _findings(doc: ValuesDocument, error: jsonschema.ValidationError) -> list[Fi
 
 
 def _extra_keys(instance: dict[str, Any], schema: dict[str, Any]) -> list[str]:
-    import re
-
     props = schema.get("properties") or {}
     patterns = [re.compile(p) for p in (schema.get("patternProperties") or {})]
     return [k for k in instance if k not in props and not any(p.search(k) for p in patterns)]

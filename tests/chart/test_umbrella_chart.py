@@ -132,12 +132,13 @@ def test_helm_rejects_typos_under_seldon_even_when_it_is_off(
     assert f"{bad}:2:" in out or f"{bad}:3:" in out
 
 
-def test_helm_accepts_the_shipped_and_ci_values(umbrella, tools_env, capsys):
+@pytest.mark.parametrize("binary", ["helm", "helm4"])
+def test_helm_accepts_the_shipped_and_ci_values(umbrella, tools_env, capsys, binary):
     for values in [
         umbrella / "fadi" / "values.yaml",
         *sorted((umbrella / "fadi" / "ci").glob("*-values.yaml")),
     ]:
-        run = helm(tools_env, "template", "fadi", str(umbrella / "fadi"), "-f", str(values))
+        run = helm(tools_env, "template", "fadi", str(umbrella / "fadi"), "-f", str(values), binary=binary)
         assert run.returncode == 0, (values.name, run.stderr)
         assert cli.main(["values", "check", "--file", str(values)]) == 0
     capsys.readouterr()
