@@ -18,8 +18,7 @@ metadata:
   name: {{ include "seldon-core-operator.managerName" (dict "root" $root "watch" $suffix) }}
   namespace: {{ $ns }}
   labels:
-    {{- include "seldon-core-operator.componentLabels" (dict "root" $root "component" "controller-manager") | nindent 4 }}
-    control-plane: seldon-controller-manager
+    {{- include "seldon-core-operator.componentLabels" (dict "root" $root "component" "controller-manager" "extra" (dict "control-plane" "seldon-controller-manager")) | nindent 4 }}
   {{- include "seldon-core-operator.annotations" (dict "root" $root) }}
 spec:
   replicas: {{ $v.manager.replicas }}
@@ -31,28 +30,18 @@ spec:
       {{- end }}
   template:
     metadata:
+      {{- $podLabels := include "seldon-core-operator.selectorLabels" $root | fromYaml }}
+      {{- if $suffix }}{{ $_ := set $podLabels "seldon.io/watch-namespace" $suffix }}{{ end }}
+      {{- $podLabels = merge $podLabels (dict "app.kubernetes.io/version" ($root.Chart.AppVersion | toString) "app" "seldon" "control-plane" "seldon-controller-manager") ($v.manager.podLabels | default dict) }}
       labels:
-        {{- include "seldon-core-operator.selectorLabels" $root | nindent 8 }}
-        {{- if $suffix }}
-        seldon.io/watch-namespace: {{ $suffix }}
-        {{- end }}
-        app.kubernetes.io/version: {{ $root.Chart.AppVersion | quote }}
-        app: seldon
-        control-plane: seldon-controller-manager
-        {{- with $v.manager.podLabels }}
-        {{- toYaml . | nindent 8 }}
-        {{- end }}
+        {{- toYaml $podLabels | nindent 8 }}
+      {{- $podAnnotations := dict "prometheus.io/scrape" "true" "prometheus.io/port" ($v.metrics.port | toString) "sidecar.istio.io/inject" "false" }}
+      {{- if and $chartCerts (not $v.certManager.enabled) }}
+      {{- /* roll the pods when the chart issues a new certificate, not at every upgrade */}}
+      {{- $_ := set $podAnnotations "checksum/webhook-cert" (include "seldon-core-operator.webhookCert" $root | sha256sum | trunc 16) }}
+      {{- end }}
       annotations:
-        prometheus.io/scrape: "true"
-        prometheus.io/port: {{ $v.metrics.port | quote }}
-        sidecar.istio.io/inject: "false"
-        {{- if and $chartCerts (not $v.certManager.enabled) }}
-        {{- /* roll the pods when the chart issues a new certificate, not at every upgrade */}}
-        checksum/webhook-cert: {{ include "seldon-core-operator.webhookCert" $root | sha256sum | trunc 16 | quote }}
-        {{- end }}
-        {{- with $v.manager.annotations }}
-        {{- toYaml . | nindent 8 }}
-        {{- end }}
+        {{- toYaml (mergeOverwrite $podAnnotations ($v.manager.annotations | default dict)) | nindent 8 }}
     spec:
       serviceAccountName: {{ include "seldon-core-operator.serviceAccountName" $root }}
       automountServiceAccountToken: true

@@ -26,24 +26,34 @@ Deployment "seldon-controller-manager"; docs and scripts use these names).
 {{- default .Release.Namespace .Values.namespaceOverride | trunc 63 | trimSuffix "-" -}}
 {{- end }}
 
-{{/* Labels of every object; the caller adds app.kubernetes.io/component where it applies. */}}
-{{- define "seldon-core-operator.labels" -}}
-helm.sh/chart: {{ include "seldon-core-operator.chart" . }}
-app.kubernetes.io/name: {{ include "seldon-core-operator.name" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
-app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
-app.kubernetes.io/managed-by: {{ .Release.Service }}
-app.kubernetes.io/part-of: seldon-core
-app: seldon
-{{- with .Values.commonLabels }}
-{{ toYaml . }}
-{{- end }}
+{{/*
+Labels of every object as a JSON map: the standard ones win over commonLabels, so a user label can
+never produce a duplicate key or change what selectors match. Call with (dict "root" $ "component" "..."),
+component optional.
+*/}}
+{{- define "seldon-core-operator.labelsJson" -}}
+{{- $root := .root -}}
+{{- $std := dict
+  "helm.sh/chart" (include "seldon-core-operator.chart" $root)
+  "app.kubernetes.io/name" (include "seldon-core-operator.name" $root)
+  "app.kubernetes.io/instance" $root.Release.Name
+  "app.kubernetes.io/version" ($root.Chart.AppVersion | toString)
+  "app.kubernetes.io/managed-by" $root.Release.Service
+  "app.kubernetes.io/part-of" "seldon-core"
+  "app" "seldon" -}}
+{{- with .component }}{{ $_ := set $std "app.kubernetes.io/component" . }}{{ end -}}
+{{- with .extra }}{{ $std = merge $std . }}{{ end -}}
+{{- toJson (merge $std ($root.Values.commonLabels | default dict)) -}}
 {{- end }}
 
-{{/* Labels plus a component; call with (dict "root" $ "component" "...") */}}
+{{/* Labels of every object, as YAML lines (used by the generated CRD template too). */}}
+{{- define "seldon-core-operator.labels" -}}
+{{- include "seldon-core-operator.labelsJson" (dict "root" .) | fromJson | toYaml -}}
+{{- end }}
+
+{{/* Labels plus a component (and optional extra labels); call with (dict "root" $ "component" "..." ["extra" map]) */}}
 {{- define "seldon-core-operator.componentLabels" -}}
-{{ include "seldon-core-operator.labels" .root }}
-app.kubernetes.io/component: {{ .component }}
+{{- include "seldon-core-operator.labelsJson" . | fromJson | toYaml -}}
 {{- end }}
 
 {{/* Selector labels of the controller pods (stable across upgrades: never add version labels here). */}}
