@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,27 +21,47 @@ WEBHOOK_MARKER = "refused-by-the-operator"
 RECONCILE_TIMEOUT = 180  # seconds; 2 busy cores run the control plane, kwok and the operator
 
 
+# On a cluster that runs containers (kind, `make e2e-kind`) the chart's own operator pods do the
+# work; the API server there cannot reach a webhook on this host's loopback anyway.
+IN_CLUSTER = bool(os.environ.get("FADI_TEST_KUBECONFIG"))
+
+
 @contextlib.contextmanager
 def running_operator(kube: Kube, state_dir: Path, release: str, namespace: str, *sets: str) -> Iterator[dict]:
     """The operator chart installed as `release` (CRD left to FADI's release) and its real operator running.
 
-    FADI's own release keeps its webhook off meanwhile: no operator serves it here, and with
-    failurePolicy Fail it would refuse every SeldonDeployment of the namespaces it covers.
+    Locally the operator is a host process (`fadi-seldon cluster operator start`). FADI's own release
+    keeps its webhook off meanwhile: no operator serves it, and with failurePolicy Fail it would
+    refuse every SeldonDeployment of the namespaces it covers.
     """
     if kube.helm("status", RELEASE, "-n", RELEASE_NS, check=False).returncode == 0:
         set_webhook(kube, False)
+    values = ["crd.create=false", *sets]
+    if IN_CLUSTER:
+        kube.install(release, namespace, "charts/seldon-core-operator", *values)
+        try:
+            yield {"release": release, "namespace": namespace, "processes": []}
+        finally:
+            kube.helm("uninstall", release, "-n", namespace, "--wait", check=False)
+        return
     runner = OperatorRunner(kube.kubeconfig, state_dir, bin_dir=TOOLS_BIN, out=sys.stderr)
     opts = StartOptions(
         release=release,
         namespace=namespace,
         chart=Path(kube.chart("charts/seldon-core-operator")),
-        set_values=["crd.create=false", *sets],
+        set_values=values,
         timeout=120,
     )
     try:
         yield runner.start(opts)
     finally:
         runner.stop(uninstall=True)
+
+
+def operator_deployments(kube: Kube, namespace: str) -> dict[str, dict]:
+    """The chart's controller Deployments in the release namespace, by name."""
+    found = kube.get("deployments", "-n", namespace, "-l", "control-plane=seldon-controller-manager") or {}
+    return {d["metadata"]["name"]: d for d in found.get("items", [])}
 
 
 def load_example(relative: str) -> dict:

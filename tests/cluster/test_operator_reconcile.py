@@ -17,7 +17,15 @@ import pytest
 import yaml
 
 from cluster.kube import wait_until
-from cluster.operator_fixtures import WEBHOOK_MARKER, load_example, names, running_operator, wait_available
+from cluster.operator_fixtures import (
+    IN_CLUSTER,
+    WEBHOOK_MARKER,
+    load_example,
+    names,
+    operator_deployments,
+    running_operator,
+    wait_available,
+)
 
 RELEASE, NAMESPACE, MODELS = "seldon-real", "seldon-real", "models-real"
 
@@ -30,11 +38,19 @@ def operator(kube, umbrella, tmp_path_factory):
 
 
 def test_operator_runs_as_the_charts_service_account_with_its_webhook(operator, kube):
+    vwc = kube.get("validatingwebhookconfiguration", f"seldon-validating-webhook-configuration-{NAMESPACE}")
+    client = vwc["webhooks"][0]["clientConfig"]
+    if IN_CLUSTER:  # kind: the chart's pod serves the webhook through its Service
+        assert client["service"]["name"] == "seldon-webhook-service"
+        assert (
+            operator_deployments(kube, NAMESPACE)["seldon-controller-manager"]["status"]["availableReplicas"]
+            == 1
+        )
+        return
     [proc] = operator["processes"]
     assert proc["running"] and proc["serving"]
     assert proc["service_account"] == f"system:serviceaccount:{NAMESPACE}:seldon-manager"
-    vwc = kube.get("validatingwebhookconfiguration", f"seldon-validating-webhook-configuration-{NAMESPACE}")
-    assert vwc["webhooks"][0]["clientConfig"]["url"].startswith(proc["webhook"] + "/validate-")
+    assert client["url"].startswith(proc["webhook"] + "/validate-")
 
 
 def test_user_guide_example_becomes_available_with_upstream_names(operator, kube):
