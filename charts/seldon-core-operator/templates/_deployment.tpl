@@ -11,7 +11,7 @@ Environment variables and arguments follow the Seldon 1.17.1 operator's contract
 {{- $chartCerts := include "seldon-core-operator.chartManagesWebhook" $root -}}
 {{- $securityContext := $v.manager.containerSecurityContext | default dict -}}
 {{- if hasKey $securityContext "securityContext" }}{{ $securityContext = get $securityContext "securityContext" | default dict }}{{ end -}}
-{{- $securityContext = mergeOverwrite (deepCopy $v.manager.defaultContainerSecurityContext) $securityContext -}}
+{{- $securityContext = mergeOverwrite (deepCopy ($v.manager.defaultContainerSecurityContext | default dict)) (deepCopy $securityContext) -}}
 apiVersion: apps/v1
 kind: Deployment
 metadata:
