@@ -273,3 +273,34 @@ def test_a_block_that_is_not_a_mapping_is_refused(tmp_path):
         vf.ValuesFileError, match=r"v.yaml:2: seldon-core-operator is a list, expected a mapping"
     ):
         vf.enable(vf.read(path))
+
+
+@pytest.mark.parametrize(
+    ("original", "baseline", "edited", "expected"),
+    [
+        # a change next to re-indented lines leaves them as the user wrote them
+        ("a:\n    b: 1\nc: 2\n", "a:\n  b: 1\nc: 2\n", "a:\n  b: 1\nc: 3\n", "a:\n    b: 1\nc: 3\n"),
+        # lines appended after a re-indented block go after it, untouched
+        ("a:\n   b: 1\n", "a:\n  b: 1\n", "a:\n  b: 1\nz: 0\n", "a:\n   b: 1\nz: 0\n"),
+        # lines inserted before an anchor keep the re-indented lines before them
+        (
+            "a:\n   b: 1\nc: 2\n",
+            "a:\n  b: 1\nc: 2\n",
+            "a:\n  b: 1\n  n: 0\nc: 2\n",
+            "a:\n   b: 1\n  n: 0\nc: 2\n",
+        ),
+        # two separate edits, layout differences between and around them kept
+        (
+            "x: 1\ny:\n    k: v\nz: 2\n",
+            "x: 1\ny:\n  k: v\nz: 2\n",
+            "x: 9\ny:\n  k: v\nz: 8\n",
+            "x: 9\ny:\n    k: v\nz: 8\n",
+        ),
+        # a change inside re-laid-out lines can only take ruamel's layout for that region
+        ("a:\n    b: 1\n", "a:\n  b: 1\n", "a:\n  b: 2\n", "a:\n  b: 2\n"),
+    ],
+)
+def test_carry_over_applies_only_the_edit(original, baseline, edited, expected):
+    from fadi_seldon import line_patch
+
+    assert line_patch.carry_over(original, baseline, edited) == expected

@@ -2,9 +2,11 @@
 
 A FADI values file is long, hand-written and commented: the platform operator must be able
 to review an edit as a diff of the lines that changed, nothing else. ruamel.yaml's round trip
-keeps comments, key order and quoting, but it re-indents and re-aligns whatever it dumps. So an
-edit is made on the round-trip tree, and only the lines that the edit changed in ruamel's output
-are patched into the original text (`render`); every other line stays byte for byte.
+keeps comments, key order and quoting, but it re-indents and re-aligns whatever it dumps. So:
+- a changed value is replaced inside its own line (quotes kept, a trailing comment keeps its column);
+- a structural edit (new keys, new block) is made on the round-trip tree, and only the lines it
+  changed in ruamel's output are carried over to the original text (fadi_seldon.line_patch).
+Every other line stays byte for byte; the result is re-parsed and compared before it is used.
 
 Writes are atomic (temporary file + rename in the same folder), keep the file's mode, follow a
 symlink to its target, and leave the previous content in `FILE.bak`.
@@ -27,6 +29,8 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.scalarstring import ScalarString
 from ruamel.yaml.util import load_yaml_guess_indent
+
+from fadi_seldon import line_patch
 
 SELDON_KEY = "seldon-core-operator"
 BLOCK_COMMENT = (
@@ -525,7 +529,7 @@ def render(doc: ValuesDocument) -> str:
     if baseline == doc.text:
         return edited
     original = doc.text if doc.text.endswith("\n") or not doc.text else doc.text + "\n"
-    patched = _patch(original, baseline, edited)
+    patched = line_patch.carry_over(original, baseline, edited)
     try:
         same = to_plain(_parse(patched, str(doc.path))) == to_plain(doc.data)
     except ValuesFileError:
@@ -619,68 +623,6 @@ def _edit_scalars_inline(doc: ValuesDocument) -> str | None:
     except ValuesFileError:
         return None
     return text
-
-
-def _patch(original: str, baseline: str, edited: str) -> str:
-    """Apply the baseline->edited line changes to `original`, which differs from baseline only in layout.
-
-    Lines the original shares with ruamel's re-dump are anchors. Each change is widened until both
-    of its edges sit on anchors, so it replaces exactly the original lines it stands for.
-    """
-    orig = original.splitlines(keepends=True)
-    base = baseline.splitlines(keepends=True)
-    new = edited.splitlines(keepends=True)
-    to_orig: dict[int, int] = {}
-    for tag, i1, i2, j1, _ in difflib.SequenceMatcher(None, base, orig, autojunk=False).get_opcodes():
-        if tag == "equal":
-            for k in range(i2 - i1):
-                to_orig[i1 + k] = j1 + k
-
-    def widen_back(i: int) -> int:
-        while i > 0 and (i - 1) not in to_orig:
-            i -= 1
-        return i
-
-    def widen_forward(i: int) -> int:
-        while i < len(base) and i not in to_orig:
-            i += 1
-        return i
-
-    groups: list[list] = []  # [start, end, first opcode, last opcode] in baseline lines
-    for op in difflib.SequenceMatcher(None, base, new, autojunk=False).get_opcodes():
-        if op[0] == "equal":
-            continue
-        # Lines added next to an anchor need no widening: re-laid-out neighbours stay as they are.
-        if op[0] == "insert" and (op[2] == len(base) or op[2] in to_orig):
-            start, end, side = op[1], op[2], "before-next"
-        elif op[0] == "insert" and (op[1] == 0 or op[1] - 1 in to_orig):
-            start, end, side = op[1], op[2], "after-previous"
-        else:
-            start, end, side = widen_back(op[1]), widen_forward(op[2]), ""
-        if groups and start < groups[-1][1]:
-            groups[-1][1] = max(groups[-1][1], end)
-            groups[-1][3] = op
-            groups[-1][4] = ""
-        else:
-            groups.append([start, end, op, op, side])
-    out: list[str] = []
-    cursor = 0  # next original line not yet copied
-    for i_s, i_e, first, last, side in groups:
-        j_s = first[3] - (first[1] - i_s)
-        j_e = last[4] + (i_e - last[2])
-        if side == "after-previous":
-            start = end = to_orig[i_s - 1] + 1 if i_s > 0 else 0
-        elif side == "before-next" or i_s == i_e:  # a pure insertion goes right before the next anchor
-            start = end = to_orig[i_e] if i_e < len(base) else len(orig)
-        else:
-            start = to_orig[i_s - 1] + 1 if i_s > 0 else 0
-            end = to_orig[i_e] if i_e < len(base) else len(orig)
-        start = max(start, cursor)
-        out.extend(orig[cursor:start])
-        out.extend(new[j_s:j_e])
-        cursor = max(end, start)
-    out.extend(orig[cursor:])
-    return "".join(out)
 
 
 def unified_diff(doc: ValuesDocument, new_text: str) -> str:
