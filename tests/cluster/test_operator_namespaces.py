@@ -7,9 +7,13 @@ rather than a guess after a sleep.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from cluster.kube import wait_until
 from cluster.operator_fixtures import (
+    IN_CLUSTER,
     load_example,
     names,
     operator_deployments,
@@ -85,3 +89,28 @@ def test_namespace_list_webhook_validates_only_the_listed_namespaces(listed, kub
     assert refused.returncode != 0 and "Can't find container for Predictive Unit" in refused.stderr
     # outside the list the webhook does not apply: only the CRD schema judges (and admits) it
     assert kube.apply([bad], "-n", "sdep-list-c", check=False).returncode == 0
+
+
+@pytest.fixture(scope="module")
+def without_rbac(kube, umbrella, tmp_path_factory):
+    with running_operator(kube, tmp_path_factory.mktemp("op-norbac"), "seldon-norbac-real", "seldon-norbac-real", "rbac.create=false") as status:  # fmt: skip
+        yield status
+
+
+def test_the_operator_has_the_charts_rbac_and_nothing_more(without_rbac, kube):
+    """With rbac.create=false its ServiceAccount may do nothing: the API server refuses the operator's
+    watches, naming that ServiceAccount. Proof that it does not run with the admin's credentials."""
+    ns = "seldon-norbac-real"
+    sa = f"system:serviceaccount:{ns}:seldon-manager"
+
+    def log() -> str:
+        if IN_CLUSTER:
+            return kube.kubectl("logs", "-n", ns, "deployment/seldon-controller-manager", check=False).stdout
+        [proc] = without_rbac["processes"]
+        return Path(proc["log"]).read_text(errors="replace")
+
+    def refused():
+        text = log().replace('\\"', '"')
+        return f'User "{sa}" cannot ' in text
+
+    wait_until("the API server to refuse the operator's watches", refused, timeout=90)
