@@ -90,3 +90,16 @@ def test_cli_on_the_operator_chart_json(tools_env):
 def test_cli_usage_errors(tmp_path):
     proc = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path)], capture_output=True, text=True)
     assert proc.returncode == 2 and "not a chart directory" in proc.stderr
+
+
+def test_optional_parts_outside_the_ci_sets_are_valid_too(vr):
+    """Usage metrics stay out of ci/ (they would report to Seldon from CI clusters): check them here."""
+    text = subprocess.run(
+        [tool("helm"), "template", "v", str(ROOT / "charts" / "seldon-core-operator"), "--set", "usageMetrics.enabled=true",
+         "--set", "crd.create=false", "--set", "webhook.url=https://127.0.0.1:9443"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    result = vr.SetResult(name="usage metrics")
+    vr.validate_documents(text, [vr.shipped_versions()[0], vr.shipped_versions()[-1]], result)
+    assert result.errors == []
+    assert result.documents >= 15 and result.skipped == {}

@@ -58,9 +58,14 @@ component optional.
 
 {{/* Selector labels of the controller pods (stable across upgrades: never add version labels here). */}}
 {{- define "seldon-core-operator.selectorLabels" -}}
-app.kubernetes.io/name: {{ include "seldon-core-operator.name" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
-app.kubernetes.io/component: controller-manager
+{{- include "seldon-core-operator.componentSelectorLabels" (dict "root" . "component" "controller-manager") -}}
+{{- end }}
+
+{{/* Selector labels of any component's pods; call with (dict "root" $ "component" "...") */}}
+{{- define "seldon-core-operator.componentSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "seldon-core-operator.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
 {{/*
