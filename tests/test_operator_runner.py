@@ -181,3 +181,31 @@ def test_cluster_down_also_stops_the_recorded_operator_processes(tmp_path, capsy
     assert cli_main(["cluster", "--state-dir", str(state), "down"]) == 0
     assert "seldon-controller-manager" in capsys.readouterr().out
     assert not processes.is_running(rec.pid, rec.start_time)
+
+
+def fake_tools(bin_dir, helm_values: str) -> None:
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    for name, body in (("helm", f"echo '{helm_values}'"), ("seldon-operator", "exit 0")):
+        exe = bin_dir / name
+        exe.write_text(f"#!/bin/sh\n{body}\n")
+        exe.chmod(0o755)
+
+
+def test_no_install_needs_a_release_whose_webhook_points_at_loopback(tmp_path):
+    fake_tools(tmp_path / "bin", '{"webhook": {"url": ""}}')
+    r = runner.OperatorRunner(tmp_path / "kubeconfig", tmp_path / "state", bin_dir=tmp_path / "bin")
+    opts = runner.StartOptions("rel", "ns", CHART, install=False)
+    with pytest.raises(
+        runner.OperatorError, match=r"release rel in namespace ns .*webhook\.url=https://127\.0\.0\.1"
+    ):
+        r.start(opts)
+
+
+def test_a_release_keeps_its_webhook_port_across_restarts(tmp_path):
+    fake_tools(tmp_path / "bin", '{"seldon-core-operator": {"webhook": {"url": "https://127.0.0.1:45678"}}}')
+    r = runner.OperatorRunner(tmp_path / "kubeconfig", tmp_path / "state", bin_dir=tmp_path / "bin")
+    umbrella = tmp_path / "fadi"
+    umbrella.mkdir()
+    (umbrella / "Chart.yaml").write_text("apiVersion: v2\nname: fadi\nversion: 0.1.0\n")
+    opts = runner.StartOptions("fadi", "fadi", umbrella, install=False)
+    assert r._webhook_port(opts, runner.values_prefix(umbrella)) == 45678

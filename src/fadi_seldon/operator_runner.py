@@ -387,6 +387,12 @@ class OperatorRunner:
             match = re.fullmatch(r"https://127\.0\.0\.1:(\d+)/?", str(url))
             if match and not processes.port_open(int(match.group(1))):
                 return int(match.group(1))
+        if not opts.install:
+            raise OperatorError(
+                f"release {opts.release} in namespace {opts.namespace} does not point its webhook at a free "
+                f"port of 127.0.0.1 (value {prefix}webhook.url); run `start` without --no-install, or set "
+                f"{prefix}webhook.url=https://127.0.0.1:PORT and {prefix}webhook.port=PORT in the release"
+            )
         return processes.free_port()
 
     def _install(self, opts: StartOptions, prefix: str, port: int) -> None:
