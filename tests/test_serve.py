@@ -1,0 +1,252 @@
+"""`fadi-seldon serve` with the real Seldon wrapper: a prediction over loopback, and a clean stop.
+
+The wrapper's venv is created once per session (about 20-30 s from PyPI on a cold cache). The
+tests are skipped only when pip cannot install it, with pip's error as the reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from fadi_seldon import cli, serving
+
+
+@pytest.fixture(scope="session")
+def serve_venv() -> Path:
+    venv = serving.default_venv()
+    try:
+        serving.ensure_venv(
+            venv, install=True, progress=lambda msg: print(f"[serve venv] {msg}", file=sys.stderr)
+        )
+    except serving.ServeError as err:
+        pytest.skip(f"the Seldon wrapper cannot be installed here: {err}")
+    return venv
+
+
+def _free_ports(n: int) -> list[int]:
+    socks = []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(entry))
+    return out
+
+
+def _tree(pid: int) -> list[int]:
+    found = [pid]
+    for child in _children(pid):
+        found += _tree(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _sessions(pids: list[int]) -> set[int]:
+    out = set()
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            out.add(os.getsid(pid))
+    return out
+
+
+def _listeners(port: int) -> list[str]:
+    """Local addresses (hex, as in /proc/net/tcp*) listening on `port`."""
+    out = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            address, hex_port = fields[1].split(":")
+            if int(hex_port, 16) == port and fields[3] == "0A":  # 0A = LISTEN
+                out.append(address)
+    return out
+
+
+class _Served:
+    """`fadi-seldon serve` running in a subprocess of its own session (so a failed test cannot leak it)."""
+
+    def __init__(self, folder: Path, venv: Path, *extra: str):
+        self.http, self.grpc, self.metrics = _free_ports(3)
+        env = dict(os.environ, FADI_SERVE_VENV=str(venv))
+        cmd = [sys.executable, "-m", "fadi_seldon", "serve", str(folder), "--port", str(self.http)]
+        cmd += ["--grpc-port", str(self.grpc), "--metrics-port", str(self.metrics), *extra]
+        self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.url = f"http://127.0.0.1:{self.http}"
+        self.sessions: set[int] = set()
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"serve exited early: {self.proc.communicate()[1][-3000:]}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/health/ping", timeout=1) as resp:
+                    if resp.read().strip() == b"pong":
+                        self.sessions = _sessions(_tree(self.proc.pid))
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError("serve did not become ready")
+
+    def close(self) -> None:
+        """Kill whatever is left, including processes re-parented away from the tree (same session)."""
+        sessions = (self.sessions | _sessions(_tree(self.proc.pid))) - {os.getsid(0)}
+        leftovers = {pid for sid in sessions for pid in serving.session_members(sid)}
+        for pid in set(_tree(self.proc.pid)[1:]) | leftovers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.communicate()
+
+
+@pytest.fixture
+def iris_served(serve_venv, repo_root):
+    served = _Served(repo_root / "examples" / "iris-model", serve_venv)
+    yield served
+    served.close()
+
+
+def _post(url: str, body: dict) -> dict:
+    req = urllib.request.Request(
+        f"{url}/api/v1.0/predictions", json.dumps(body).encode(), {"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+def test_served_example_answers_predictions_on_loopback(iris_served, capsys):
+    iris_served.wait_ready()
+    code = cli.main(["predict", iris_served.url, "--ndarray", "[[5.1, 3.5, 1.4, 0.2], [6.3, 3.3, 6.0, 2.5]]"])
+    answer = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert answer["data"]["names"] == ["setosa", "versicolor", "virginica"]
+    rows = answer["data"]["ndarray"]
+    assert [row.index(max(row)) for row in rows] == [0, 2]
+    assert all(abs(sum(row) - 1) < 1e-9 for row in rows)
+    assert answer["meta"]["tags"] == {"model": "iris-model", "temperature": 1.0}
+    # the answer keeps the request's encoding
+    tensor = _post(iris_served.url, {"data": {"tensor": {"shape": [1, 4], "values": [5.1, 3.5, 1.4, 0.2]}}})
+    assert tensor["data"]["tensor"]["shape"] == [1, 3]
+    # every listener of the tree is bound to loopback only (127.0.0.1, or its IPv4-mapped IPv6 form)
+    for port in (iris_served.http, iris_served.grpc, iris_served.metrics):
+        deadline = time.monotonic() + 15  # gRPC and metrics servers start beside the REST one, not before it
+        while not (addresses := _listeners(port)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert addresses, f"nothing listens on {port}"
+        assert all(a in ("0100007F", "0000000000000000FFFF00000100007F") for a in addresses), (
+            port,
+            addresses,
+        )
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_stop_leaves_no_process_of_the_tree(iris_served, sig):
+    iris_served.wait_ready()
+    tree = _tree(iris_served.proc.pid)
+    # fadi-seldon, the wrapper, its REST worker, metrics master and worker, gRPC parent and worker, manager
+    assert len(tree) >= 6, tree
+    iris_served.proc.send_signal(sig)
+    out, err = iris_served.proc.communicate(timeout=30)
+    assert iris_served.proc.returncode == 0, err[-2000:]
+    assert "stopped (all wrapper processes ended)" in err
+    time.sleep(0.2)
+    left = [pid for pid in tree if _alive(pid)]
+    assert left == [], f"processes left after {sig.name}: {left}"
+    for port in (iris_served.http, iris_served.grpc, iris_served.metrics):
+        assert _listeners(port) == []
+
+
+def test_port_in_use_is_refused(serve_venv, repo_root):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = dict(os.environ, FADI_SERVE_VENV=str(serve_venv))
+        cmd = [sys.executable, "-m", "fadi_seldon", "serve", str(repo_root / "examples" / "iris-model")]
+        result = subprocess.run(
+            [*cmd, "--port", str(port)], env=env, capture_output=True, text=True, timeout=60
+        )
+    assert result.returncode == 1
+    assert f"127.0.0.1:{port} (HTTP) is already in use; choose another port with --port" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_wrapper_failing_at_start_is_reported_and_cleaned(serve_venv, tmp_path):
+    (tmp_path / "Crash.py").write_text(
+        "import missing_dependency_of_this_model\n\n\nclass Crash:\n    def predict(self, X, n=None):\n        return X\n"
+    )
+    served = _Served(tmp_path, serve_venv)
+    try:
+        out, err = served.proc.communicate(timeout=60)
+    finally:
+        served.close()
+    assert served.proc.returncode == 1
+    assert "exited with code" in err and "missing_dependency_of_this_model" in err
+
+
+def test_no_install_fails_clearly(tmp_path, capsys, repo_root):
+    code = cli.main(
+        [
+            "serve",
+            str(repo_root / "examples" / "iris-model"),
+            "--no-install",
+            "--venv",
+            str(tmp_path / "venv"),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "does not have the Seldon wrapper" in err and "Run without --no-install" in err
+    assert not (tmp_path / "venv").exists()
+
+
+def test_missing_class_and_method(tmp_path, capsys):
+    (tmp_path / "Model.py").write_text(
+        "class Model:\n    def transform_input(self, X, n):\n        return X\n"
+    )
+    assert cli.main(["serve", str(tmp_path), "--no-install"]) == 1
+    assert "no class defines predict()" in capsys.readouterr().err
+    assert cli.main(["serve", str(tmp_path), "--class", "Model", "--no-install"]) == 1
+    assert f"{tmp_path / 'Model.py'}:1: class Model has no predict() method" in capsys.readouterr().err
+    assert cli.main(["serve", str(tmp_path / "nope")]) == 2
+
+
+def test_venv_location(monkeypatch, tmp_path, repo_root):
+    monkeypatch.setenv("FADI_SERVE_VENV", str(tmp_path / "v"))
+    assert serving.default_venv() == tmp_path / "v"
+    monkeypatch.delenv("FADI_SERVE_VENV")
+    assert serving.default_venv() == repo_root / ".venv-serve"
+    assert serving.requirements()[0].startswith("seldon-core==")
