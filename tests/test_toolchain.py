@@ -111,10 +111,14 @@ def test_path_hit_at_other_version_is_not_used(tmp_path, progress, monkeypatch):
 
 
 def test_release_download_is_checksummed_unpacked_and_stamped(tmp_path, progress):
-    payload = tarball({"pkg/fake": f'#!/bin/sh\necho "fake version {VERSION}"\n', "pkg/etc/conf.yaml": "a: 1\n"})
+    payload = tarball(
+        {"pkg/fake": f'#!/bin/sh\necho "fake version {VERSION}"\n', "pkg/etc/conf.yaml": "a: 1\n"}
+    )
     urls = {
         "https://example.invalid/fake.tgz": payload,
-        "https://example.invalid/fake.tgz.sha256": (hashlib.sha256(payload).hexdigest() + "  fake.tgz\n").encode(),
+        "https://example.invalid/fake.tgz.sha256": (
+            hashlib.sha256(payload).hexdigest() + "  fake.tgz\n"
+        ).encode(),
     }
     tool = fake_tool(
         release=lambda v, o, a: [
@@ -137,7 +141,11 @@ def test_release_download_is_checksummed_unpacked_and_stamped(tmp_path, progress
 def test_release_checksum_mismatch_falls_back_and_is_reported(tmp_path, progress):
     payload = tarball({"fake": "#!/bin/sh\necho nope\n"})
     urls = {"https://x.invalid/f.tgz": payload, "https://x.invalid/f.tgz.sha256": b"00" * 32}
-    tool = fake_tool(release=lambda v, o, a: [Artifact("https://x.invalid/f.tgz", {"fake": "fake"}, "https://x.invalid/f.tgz.sha256")])
+    tool = fake_tool(
+        release=lambda v, o, a: [
+            Artifact("https://x.invalid/f.tgz", {"fake": "fake"}, "https://x.invalid/f.tgz.sha256")
+        ]
+    )
     chain = chain_for(tmp_path, progress, sources=["release"], fetch=urls.__getitem__)
     with pytest.raises(ToolError, match="checksum mismatch"):
         chain.install_one(tool)
@@ -173,7 +181,9 @@ elif args[0] == "get" and os.environ.get("FAKE_GO_FAIL_GET"):
 def fake_go(tmp_path, monkeypatch):
     moddir = tmp_path / "modcache" / "fake"
     moddir.mkdir(parents=True)
-    (moddir / "go.mod").write_text("module example.invalid/fake\n\ngo 1.26.0\n\nrequire (\n\tk8s.io/client-go v0.37.1\n)\n")
+    (moddir / "go.mod").write_text(
+        "module example.invalid/fake\n\ngo 1.26.0\n\nrequire (\n\tk8s.io/client-go v0.37.1\n)\n"
+    )
     (moddir / "etc").mkdir()
     (moddir / "etc" / "conf.yaml").write_text("lint: true\n")
     go = tmp_path / "fake-go"
@@ -209,7 +219,10 @@ def test_go_build_uses_a_wrapper_module_with_replaces_and_ldflags(tmp_path, prog
     assert "-require=example.invalid/fake@v1.2.3" in edit
     assert "-replace=example.invalid/dep@v0.1.0=example.invalid/fork@v0.2.0" in edit
     build = next(c for c in calls if c[0] == "build")
-    assert "example.invalid/fake/cmd/fake" in build and "-X main.version=v1.2.3" in build[build.index("-ldflags") + 1]
+    assert (
+        "example.invalid/fake/cmd/fake" in build
+        and "-X main.version=v1.2.3" in build[build.index("-ldflags") + 1]
+    )
     assert (chain.pkg_dir(go_tool()) / "etc" / "conf.yaml").read_text() == "lint: true\n"
     assert "go build fake" in progress.stream.text
 
@@ -264,7 +277,7 @@ def test_env_defaults_become_a_wrapper_script(tmp_path, progress, fake_go):
     chain = chain_for(tmp_path, progress, sources=["go"], go=str(go))
     chain.install_one(tool)
     wrapper = (chain.bin_dir / "fake").read_text()
-    assert f'HELM_PLUGINS:={chain.helm_plugins_dir}' in wrapper and "exec " in wrapper
+    assert f"HELM_PLUGINS:={chain.helm_plugins_dir}" in wrapper and "exec " in wrapper
 
 
 # --------------------------------------------------------------------------- registry and recipes

@@ -6,7 +6,6 @@ import subprocess
 import time
 
 from conftest import tool
-
 from fadi_seldon import toolchain, versions
 
 
@@ -17,8 +16,12 @@ def run(env, *argv: str) -> str:
 
 
 def test_helm_versions_are_stamped(tools_env):
-    assert run(tools_env, tool("helm"), "version", "--template", "{{.Version}}") == versions.get("HELM_VERSION")
-    assert run(tools_env, tool("helm4"), "version", "--template", "{{.Version}}") == versions.get("HELM4_VERSION")
+    assert run(tools_env, tool("helm"), "version", "--template", "{{.Version}}") == versions.get(
+        "HELM_VERSION"
+    )
+    assert run(tools_env, tool("helm4"), "version", "--template", "{{.Version}}") == versions.get(
+        "HELM4_VERSION"
+    )
 
 
 def test_ct_version_and_its_config_files(tools_env, repo_root):

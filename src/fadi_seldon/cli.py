@@ -17,9 +17,15 @@ from fadi_seldon import __version__, versions
 # name -> (module, one-line help). Order is the order of `--help`.
 COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("fadi_seldon.commands.validate", "validate SeldonDeployment manifests offline"),
-    "new": ("fadi_seldon.commands.new", "generate a SeldonDeployment (models, routers, combiners, canaries...)"),
+    "new": (
+        "fadi_seldon.commands.new",
+        "generate a SeldonDeployment (models, routers, combiners, canaries...)",
+    ),
     "crd": ("fadi_seldon.commands.crd", "print the SeldonDeployment CRD generated from the schema"),
-    "values": ("fadi_seldon.commands.values", "enable, disable, get, set or check Seldon in a FADI values file"),
+    "values": (
+        "fadi_seldon.commands.values",
+        "enable, disable, get, set or check Seldon in a FADI values file",
+    ),
     "package": ("fadi_seldon.commands.package", "write a Docker build context for a Python model"),
     "serve": ("fadi_seldon.commands.serve", "run a model locally with the real Seldon Python wrapper"),
     "predict": ("fadi_seldon.commands.predict", "send a prediction request and print the answer"),

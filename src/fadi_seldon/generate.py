@@ -64,7 +64,9 @@ def stale(root: Path) -> dict[str, str]:
         have = path.read_text(encoding="utf-8") if path.is_file() else ""
         if want != have:
             out[rel] = "".join(
-                difflib.unified_diff(have.splitlines(True), want.splitlines(True), f"a/{rel}", f"b/{rel}", n=1)
+                difflib.unified_diff(
+                    have.splitlines(True), want.splitlines(True), f"a/{rel}", f"b/{rel}", n=1
+                )
             )
     return out
 
@@ -75,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     root = versions.repo_root()
     if root is None:
-        print("error: run from a source checkout (versions.env and pyproject.toml not found)", file=sys.stderr)
+        print(
+            "error: run from a source checkout (versions.env and pyproject.toml not found)", file=sys.stderr
+        )
         return 2
     diffs = stale(root)
     if args.check:

@@ -65,7 +65,9 @@ class GoRecipe:
     binaries: dict[str, str]  # executable name -> Go package path
     ldflags: Callable[[BuildContext], list[str]] = lambda ctx: []
     replaces: Callable[[BuildContext], list[tuple[str, str]]] = lambda ctx: []
-    module_files: dict[str, str] = dataclasses.field(default_factory=dict)  # module-relative src -> dest in pkg dir
+    module_files: dict[str, str] = dataclasses.field(
+        default_factory=dict
+    )  # module-relative src -> dest in pkg dir
 
 
 @dataclasses.dataclass(frozen=True)
@@ -248,14 +250,21 @@ def registry() -> dict[str, Tool]:
             release=lambda v, o, a: [
                 Artifact(
                     f"https://github.com/helm/chart-testing/releases/download/{v}/chart-testing_{v.lstrip('v')}_{o}_{a}.tar.gz",
-                    {"ct": "ct", "etc/lintconf.yaml": "etc/lintconf.yaml", "etc/chart_schema.yaml": "etc/chart_schema.yaml"},
+                    {
+                        "ct": "ct",
+                        "etc/lintconf.yaml": "etc/lintconf.yaml",
+                        "etc/chart_schema.yaml": "etc/chart_schema.yaml",
+                    },
                 )
             ],
             go=GoRecipe(
                 "github.com/helm/chart-testing/v3",
                 {"ct": "github.com/helm/chart-testing/v3/ct"},
                 ldflags=lambda ctx: [f"-X github.com/helm/chart-testing/v3/ct/cmd.Version={ctx.version}"],
-                module_files={"etc/lintconf.yaml": "etc/lintconf.yaml", "etc/chart_schema.yaml": "etc/chart_schema.yaml"},
+                module_files={
+                    "etc/lintconf.yaml": "etc/lintconf.yaml",
+                    "etc/chart_schema.yaml": "etc/chart_schema.yaml",
+                },
             ),
             after_install=_install_ct_config,
         ),
@@ -280,7 +289,10 @@ def registry() -> dict[str, Tool]:
                     f"-X github.com/helm-unittest/helm-unittest/internal/build.version={ctx.version.lstrip('v')}"
                 ],
                 replaces=lambda ctx: [
-                    ("github.com/vmware-labs/yaml-jsonpath@v0.3.2", "github.com/helm-unittest/yaml-jsonpath@v0.4.0")
+                    (
+                        "github.com/vmware-labs/yaml-jsonpath@v0.3.2",
+                        "github.com/helm-unittest/yaml-jsonpath@v0.4.0",
+                    )
                 ],
             ),
             after_install=_register_unittest_plugin,
@@ -336,7 +348,10 @@ def registry() -> dict[str, Tool]:
             version_pattern=r"(v?\d+\.\d+\.\d+)",
             group="cluster",
             release=lambda v, o, a: [
-                Artifact(f"https://github.com/kubernetes-sigs/kwok/releases/download/{v}/kwok-{o}-{a}", {"": "kwok"})
+                Artifact(
+                    f"https://github.com/kubernetes-sigs/kwok/releases/download/{v}/kwok-{o}-{a}",
+                    {"": "kwok"},
+                )
             ],
             go=GoRecipe(
                 "sigs.k8s.io/kwok",
@@ -409,7 +424,9 @@ class Progress:
     def say(self, message: str) -> None:
         print(f"[tools {_elapsed(time.monotonic() - self.started)}] {message}", file=self.stream, flush=True)
 
-    def run(self, label: str, argv: Sequence[str], *, cwd: Path | None, env: dict[str, str], log: Path) -> int:
+    def run(
+        self, label: str, argv: Sequence[str], *, cwd: Path | None, env: dict[str, str], log: Path
+    ) -> int:
         """Run a command, appending its output to `log`, printing a heartbeat while it runs."""
         self.say(label)
         step_start = time.monotonic()
@@ -421,7 +438,9 @@ class Progress:
 
             def beat() -> None:
                 while not done.wait(self.heartbeat):
-                    self.say(f"  ... still {label.strip()} ({_elapsed(time.monotonic() - step_start)} so far)")
+                    self.say(
+                        f"  ... still {label.strip()} ({_elapsed(time.monotonic() - step_start)} so far)"
+                    )
 
             t = threading.Thread(target=beat, daemon=True)
             t.start()
@@ -486,7 +505,9 @@ class Toolchain:
         chosen = list(sources or (env_sources.split(",") if env_sources else SOURCES))
         for s in chosen:
             if s not in SOURCES:
-                raise ToolError(f"unknown tool source {s!r} (FADI_TOOLS_SOURCES); use some of {', '.join(SOURCES)}")
+                raise ToolError(
+                    f"unknown tool source {s!r} (FADI_TOOLS_SOURCES); use some of {', '.join(SOURCES)}"
+                )
         self.sources = chosen
         self.progress = progress or Progress()
         self.fetch = fetch or _fetch
@@ -568,7 +589,9 @@ class Toolchain:
     def install_one(self, tool: Tool, *, force: bool = False) -> Result:
         start = time.monotonic()
         if not force and self.is_current(tool):
-            return Result(tool.name, tool.version, "cached", False, time.monotonic() - start, str(self.pkg_dir(tool)))
+            return Result(
+                tool.name, tool.version, "cached", False, time.monotonic() - start, str(self.pkg_dir(tool))
+            )
         self.bin_dir.mkdir(parents=True, exist_ok=True)
         self.log_path(tool).parent.mkdir(parents=True, exist_ok=True)
         attempts: list[str] = []
@@ -618,7 +641,8 @@ class Toolchain:
             )
         _atomic_write(
             self.stamp_path(tool),
-            json.dumps({"tool": tool.name, "version": tool.version, "source": source, "time": time.time()}) + "\n",
+            json.dumps({"tool": tool.name, "version": tool.version, "source": source, "time": time.time()})
+            + "\n",
         )
 
     def _expose(self, tool: Tool, exe: str, target: Path) -> None:
@@ -652,7 +676,9 @@ class Toolchain:
             return None
         reported = self.reported_version(tool, found)
         if reported is None or not tool.matches(reported):
-            self.progress.say(f"{tool.name}: {found} reports {reported or 'no version'}, not {tool.version}; not used")
+            self.progress.say(
+                f"{tool.name}: {found} reports {reported or 'no version'}, not {tool.version}; not used"
+            )
             return None
         bin_dir = self.pkg_dir(tool) / "bin"
         bin_dir.mkdir(parents=True, exist_ok=True)
@@ -723,11 +749,17 @@ class Toolchain:
                     out.write(f"\n$ go {' '.join(args)}\n{proc.stdout}{proc.stderr}")
                 rc, tail = proc.returncode, proc.stderr
             else:
-                rc = self.progress.run(f"{tool.name} {tool.version}: {label}", [self.go, *args], cwd=cwd, env=env, log=log)
+                rc = self.progress.run(
+                    f"{tool.name} {tool.version}: {label}", [self.go, *args], cwd=cwd, env=env, log=log
+                )
                 tail = ""
             if rc != 0:
                 lines = (tail or log.read_text(encoding="utf-8", errors="replace")).strip().splitlines()[-8:]
-                raise ToolError(f"`go {' '.join(args[:3])}...` failed (exit {rc}):\n      " + "\n      ".join(lines) + f"\n      full log: {log}")
+                raise ToolError(
+                    f"`go {' '.join(args[:3])}...` failed (exit {rc}):\n      "
+                    + "\n      ".join(lines)
+                    + f"\n      full log: {log}"
+                )
             return proc.stdout if capture else ""
 
         self.progress.say(f"{tool.name} {tool.version}: building from the Go module proxy ({recipe.module})")
@@ -754,7 +786,17 @@ class Toolchain:
             (staging / "bin").mkdir()
             ldflags = " ".join(["-s", "-w", *recipe.ldflags(ctx)])
             for exe, pkg in recipe.binaries.items():
-                go(f"go build {exe}", "build", "-trimpath", "-ldflags", ldflags, "-o", str(staging / "bin" / exe), pkg, cwd=work)
+                go(
+                    f"go build {exe}",
+                    "build",
+                    "-trimpath",
+                    "-ldflags",
+                    ldflags,
+                    "-o",
+                    str(staging / "bin" / exe),
+                    pkg,
+                    cwd=work,
+                )
             for src, dest in recipe.module_files.items():
                 target = staging / dest
                 target.parent.mkdir(parents=True, exist_ok=True)

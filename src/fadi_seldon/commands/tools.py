@@ -16,7 +16,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     install = sub.add_parser("install", help="install tools (default: all) into the tools folder")
     install.add_argument("names", nargs="*", help="tools or groups (chart, cluster, all); default all")
-    install.add_argument("--force", action="store_true", help="reinstall even when the pinned version is present")
+    install.add_argument(
+        "--force", action="store_true", help="reinstall even when the pinned version is present"
+    )
     install.add_argument(
         "--sources",
         help="comma-separated sources to try in order (path,release,go); default from FADI_TOOLS_SOURCES or all",
@@ -27,7 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     env = sub.add_parser("env", help="print shell exports that put the installed tools first on PATH")
     env.add_argument("--output", choices=("sh", "json"), default="sh")
     for p in (install, status, env):
-        p.add_argument("--tools-dir", help="tools folder (default: .tools in the checkout, or FADI_TOOLS_DIR)")
+        p.add_argument(
+            "--tools-dir", help="tools folder (default: .tools in the checkout, or FADI_TOOLS_DIR)"
+        )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,7 +61,7 @@ def _install(chain: toolchain.Toolchain, args) -> int:
     results = chain.install(toolchain.select(args.names), force=args.force)
     for r in results:
         what = f"installed from {r.source}" if r.changed else "up to date"
-        print(f"  {r.tool:<14} {r.version:<10} {what}")
+        print(f"  {r.tool:<16} {r.version:<10} {what}")
     changed = sum(r.changed for r in results)
     took = time.monotonic() - start
     if changed:
@@ -74,7 +78,7 @@ def _status(chain: toolchain.Toolchain, args) -> int:
     else:
         for row in rows:
             state = f"installed ({row['source']})" if row["installed"] else "missing"
-            print(f"  {row['tool']:<14} {row['pinned']:<10} {state}")
+            print(f"  {row['tool']:<16} {row['pinned']:<10} {state}")
     return 0 if all(r["installed"] for r in rows) else 1
 
 
