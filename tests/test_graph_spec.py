@@ -121,3 +121,11 @@ def test_committed_spec_examples_load(repo_root):
     for spec in sorted((repo_root / "examples" / "graphs").glob("*.spec.yaml")):
         dep = graph_spec.load(spec)
         assert graph.to_manifest(dep)["metadata"]["name"] == dep.name
+
+
+def test_the_documented_spec_builds(repo_root):
+    """The spec shown in docs/graphs.md stays valid as the format evolves."""
+    doc = (repo_root / "docs" / "graphs.md").read_text()
+    block = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
+    manifest = graph.to_manifest(graph_spec.loads(block, "docs/graphs.md"))
+    assert [p["name"] for p in manifest["spec"]["predictors"]] == ["main", "canary"]

@@ -325,3 +325,30 @@ def test_every_flag_combination_passes_the_validator(ratio, n_transformers, n_ou
 
     manifest = graph.to_manifest(new.from_flags(args))
     assert validate_object(manifest) == []
+
+
+def test_committed_examples_are_accepted_by_the_validator(repo_root):
+    from fadi_seldon import examples
+
+    manifests = [
+        *examples.NEW_COMMANDS,
+        *examples.SPEC_COMMANDS,
+        f"{examples.IRIS_MODEL_DIR}/deployment.yaml",
+    ]
+    for rel in manifests:
+        manifest = yaml.safe_load((repo_root / rel).read_text())
+        assert validate_object(manifest) == [], rel
+
+
+def test_user_guide_example_matches_the_guide(repo_root, conformance_dir):
+    """examples/seldon-model.yaml says what the FADI user guide's first SeldonDeployment says.
+
+    The guide sits in the shared folder beside the conformance corpus (same documented skip when absent).
+    """
+    from conftest import SEED_GUIDE
+
+    assert SEED_GUIDE.parent.parent == conformance_dir.parent
+    guide = SEED_GUIDE.read_text()
+    block = guide.split("```yaml\napiVersion: machinelearning.seldon.io/v1alpha2", 1)[1].split("```", 1)[0]
+    expected = yaml.safe_load("apiVersion: machinelearning.seldon.io/v1alpha2" + block)
+    assert yaml.safe_load((repo_root / "examples" / "seldon-model.yaml").read_text()) == expected
