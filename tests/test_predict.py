@@ -43,7 +43,7 @@ class _Recorder(BaseHTTPRequestHandler):
 def server():
     _Recorder.requests = []
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}", _Recorder.requests
     httpd.shutdown()
@@ -122,3 +122,27 @@ def test_one_payload_option_is_required(capsys):
         cli.main(["predict", "--ndarray", "[[1]]", "--str-data", "x"])
     assert info.value.code == 2
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_wait_retries_until_the_server_listens(capsys):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # free now; the server starts listening on it half a second later
+    _Recorder.requests = []
+    servers = []
+
+    def late_start():
+        servers.append(ThreadingHTTPServer(("127.0.0.1", port), _Recorder))
+        servers[0].serve_forever(0.05)
+
+    starter = threading.Timer(0.5, late_start)
+    starter.start()
+    try:
+        code, out, err = _predict(capsys, f"http://127.0.0.1:{port}", "--str-data", "x", "--wait", "10")
+    finally:
+        starter.join(1)
+        for httpd in servers:
+            httpd.shutdown()
+            httpd.server_close()
+    assert code == 0, err
+    assert json.loads(out) == {"echo": {"strData": "x"}}

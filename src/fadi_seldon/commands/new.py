@@ -123,6 +123,9 @@ def run(args: argparse.Namespace) -> int:
     except FileExistsRefused as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
+    except OSError as err:
+        print(f"error: cannot write {args.output_file}: {err.strerror or err}", file=sys.stderr)
+        return 1
     note = f" (previous content kept in {backup})" if backup else ""
     print(f"wrote {args.output_file}{note}", file=sys.stderr)
     return 0

@@ -65,6 +65,12 @@ def run(args: argparse.Namespace) -> int:
     except (packaging.PackageError, GraphError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
+    except OSError as err:
+        print(
+            f"error: cannot write into {folder}: {err.strerror or err} ({err.filename or folder})",
+            file=sys.stderr,
+        )
+        return 1
     build = ["docker", "build", "-t", image, str(folder)]
     if args.output == "json":
         report = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 from fadi_seldon import payloads
@@ -34,6 +35,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     data.add_argument("--file", metavar="PAYLOAD", help="a whole SeldonMessage in JSON ('-' for stdin)")
     parser.add_argument("--names", help="comma-separated feature names (data.names) for --ndarray/--tensor")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds (30)")
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="retry while nothing listens yet (scripts: serve &)",
+    )
     parser.add_argument(
         "--output", choices=("text", "json"), default="text", help="json: the raw answer body"
     )
@@ -70,11 +78,17 @@ def run(args: argparse.Namespace) -> int:
     except payloads.PayloadError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    try:
-        resp = payloads.post(url, payload, timeout=args.timeout)
-    except payloads.TransportError as err:
-        print(f"error: {err} (is the model running? `fadi-seldon serve DIR` starts one)", file=sys.stderr)
-        return 1
+    deadline = time.monotonic() + max(args.wait, 0.0)
+    while True:
+        try:
+            resp = payloads.post(url, payload, timeout=args.timeout)
+            break
+        except payloads.TransportError as err:
+            if time.monotonic() < deadline:
+                time.sleep(0.1)
+                continue
+            print(f"error: {err} (is the model running? `fadi-seldon serve DIR` starts one)", file=sys.stderr)
+            return 1
     if args.output == "json":
         print(resp.body.strip())
     else:
