@@ -228,3 +228,10 @@ def test_dump_round_trips_in_both_formats():
     assert graph.dump(m, "yaml").startswith(
         "apiVersion: machinelearning.seldon.io/v1\nkind: SeldonDeployment\n"
     )
+
+
+def test_builtins_are_schema_implementations():
+    from fadi_seldon import schema
+
+    assert set(graph.BUILTIN_IMPLEMENTATIONS) <= set(schema.BUILTIN_IMPLEMENTATIONS)
+    assert set(graph.BUILTIN_IMPLEMENTATIONS.values()) <= set(graph.NODE_TYPES)

@@ -12,25 +12,26 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-GROUP = "machinelearning.seldon.io"
-API_VERSIONS = ("v1", "v1alpha2", "v1alpha3")
-PROTOCOLS = ("seldon", "v2", "tensorflow", "kfserving")
-TRANSPORTS = ("rest", "grpc")
-ENDPOINT_TYPES = ("REST", "GRPC")
+from fadi_seldon import predictor_servers, schema
 
-# Node roles and the Python wrapper method each one needs (also used by packaging).
-NODE_TYPES = ("MODEL", "TRANSFORMER", "OUTPUT_TRANSFORMER", "ROUTER", "COMBINER")
-# Implementations the engine runs itself: no container, no modelUri.
+# Enums come from the schema (the one declaration the CRD and the validator are built from).
+GROUP = schema.GROUP
+API_VERSIONS = schema.VERSIONS
+PROTOCOLS = schema.PROTOCOLS
+TRANSPORTS = schema.TRANSPORTS
+ENDPOINT_TYPES = schema.ENDPOINT_TYPES
+PARAMETER_TYPES = schema.PARAMETER_TYPES
+# Roles a node can take here (UNKNOWN_TYPE needs hand-written `methods`: use a manifest for that).
+NODE_TYPES = tuple(t for t in schema.PREDICTIVE_UNIT_TYPES if t != "UNKNOWN_TYPE")
+# Implementations the engine runs itself (no container, no modelUri), and the role each plays.
 BUILTIN_IMPLEMENTATIONS = {
     "SIMPLE_MODEL": "MODEL",
     "SIMPLE_ROUTER": "ROUTER",
     "RANDOM_ABTEST": "ROUTER",
     "AVERAGE_COMBINER": "COMBINER",
 }
-# Prepackaged servers that can run without a modelUri (they fetch from a hub by parameters).
-SERVERS_WITHOUT_MODEL_URI = frozenset({"HUGGINGFACE_SERVER"})
-# Parameter types of the PredictiveUnit `parameters[].type` enum.
-PARAMETER_TYPES = ("INT", "FLOAT", "DOUBLE", "STRING", "BOOL")
+# Prepackaged servers that can run without a modelUri (they fetch their model by parameters).
+SERVERS_WITHOUT_MODEL_URI = predictor_servers.MODEL_URI_OPTIONAL
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _SERVER_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
