@@ -40,7 +40,7 @@ def test_example_build_context_contents(iris, capsys):
     assert "COPY --chown=8888:0 . ." in lines and "RUN chmod -R g=u /app" in lines
     assert "EXPOSE 9000 5000 6000" in lines
     assert "ENV MODEL_NAME=IrisModel \\" in lines and "    SERVICE_TYPE=MODEL" in lines
-    assert lines[-1] == 'CMD exec seldon-core-microservice "$MODEL_NAME" --service-type "$SERVICE_TYPE"'
+    assert dockerfile.endswith(f"\nCMD {packaging.STOP_FORWARDING_CMD}\n")
     # requirements are installed before the source is copied (layer caching)
     assert dockerfile.index("RUN pip install") < dockerfile.index("COPY --chown")
     reqs = [r for r in (iris / "requirements-seldon.txt").read_text().splitlines() if not r.startswith("#")]

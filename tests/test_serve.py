@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from fadi_seldon import cli, serving
+from fadi_seldon import cli, packaging, serving
 
 
 @pytest.fixture(scope="session")
@@ -80,6 +80,14 @@ def _sessions(pids: list[int]) -> set[int]:
         with contextlib.suppress(ProcessLookupError):
             out.add(os.getsid(pid))
     return out
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
 
 
 def _listeners(port: int) -> list[str]:
@@ -250,3 +258,57 @@ def test_venv_location(monkeypatch, tmp_path, repo_root):
     monkeypatch.delenv("FADI_SERVE_VENV")
     assert serving.default_venv() == repo_root / ".venv-serve"
     assert serving.requirements()[0].startswith("seldon-core==")
+
+
+def test_image_command_stops_every_wrapper_process(serve_venv, repo_root):
+    """The packaged image's CMD, stopped the way `docker stop` does it: SIGTERM to the shell only."""
+    script = packaging.STOP_FORWARDING_CMD.replace("\\\n", "")  # Docker joins continuation lines
+    http, grpc, metrics = _free_ports(3)
+    env = dict(
+        os.environ,
+        PATH=f"{serve_venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        MODEL_NAME="IrisModel",
+        SERVICE_TYPE="MODEL",
+        PREDICTIVE_UNIT_HTTP_SERVICE_PORT=str(http),
+        PREDICTIVE_UNIT_GRPC_SERVICE_PORT=str(grpc),
+        PREDICTIVE_UNIT_METRICS_SERVICE_PORT=str(metrics),
+    )
+    shell = subprocess.Popen(
+        ["/bin/sh", "-c", script],
+        cwd=repo_root / "examples" / "iris-model",
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        # fully started: REST and metrics workers answer and gRPC listens (a worker still booting when
+        # the signal arrives ignores it, and gunicorn then waits its 30 s graceful timeout)
+        deadline = time.monotonic() + 60
+        while not (
+            _answers(f"http://127.0.0.1:{http}/health/ping")
+            and _answers(f"http://127.0.0.1:{metrics}/metrics")
+        ):
+            assert shell.poll() is None and time.monotonic() < deadline, "the image command did not start"
+            time.sleep(0.05)
+        while not _listeners(grpc):
+            assert time.monotonic() < deadline, "no gRPC listener"
+            time.sleep(0.05)
+        tree = _tree(shell.pid)
+        assert len(tree) >= 6, tree
+        shell.send_signal(signal.SIGTERM)
+        try:
+            shell.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            left = {pid: Path(f"/proc/{pid}/cmdline").read_bytes()[:120] for pid in tree if _alive(pid)}
+            raise AssertionError(f"still running 15 s after SIGTERM: {left}") from None
+        assert shell.returncode == 143
+        time.sleep(0.2)
+        assert [pid for pid in tree if _alive(pid)] == []
+    finally:
+        for pid in serving.session_members(shell.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        if shell.poll() is None:
+            shell.kill()
+            shell.wait()

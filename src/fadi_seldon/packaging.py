@@ -25,6 +25,12 @@ BASE_IMAGE = "python:3.11-slim"
 # Seldon's images run as this UID; a numeric USER also satisfies runAsNonRoot checks.
 RUN_AS_UID = 8888
 STATE_FILE = ".fadi-seldon-package.json"
+# Shell-form CMD of the image (Dockerfile continuation lines). On TERM/INT the shell ignores further
+# signals and sends TERM to its whole process group, i.e. every wrapper process; it then waits for
+# the wrapper to finish. tests/test_serve.py runs exactly this command and stops it.
+STOP_FORWARDING_CMD = """trap 'trap "" TERM INT; kill -TERM 0' TERM INT; \\
+    seldon-core-microservice "$MODEL_NAME" --service-type "$SERVICE_TYPE" & \\
+    wait $!; status=$?; wait $! 2>/dev/null; exit $status"""
 REQUIREMENTS_FILE = "requirements-seldon.txt"
 
 # service type -> (methods of which one is needed, wrapper --service-type)
@@ -271,8 +277,10 @@ ENV MODEL_NAME={cls.interface_name} \\
     SERVICE_TYPE={wrapper_type}
 # REST, gRPC and Prometheus metrics ports of the wrapper (the operator may override them).
 EXPOSE {WRAPPER_HTTP_PORT} {WRAPPER_GRPC_PORT} {WRAPPER_METRICS_PORT}
-# exec: the wrapper becomes PID 1 and receives the container's stop signal.
-CMD exec seldon-core-microservice "$MODEL_NAME" --service-type "$SERVICE_TYPE"
+# The shell stays PID 1 and passes the stop signal to every process of the wrapper: on SIGTERM the
+# wrapper's main process waits forever for its gRPC worker, so `docker stop` or a pod deletion would
+# hang until SIGKILL. Exit status: the wrapper's own, or 143 after a stop.
+CMD {STOP_FORWARDING_CMD}
 """
     files[".dockerignore"] = """\
 # Written by fadi-seldon package: keep the image small and free of local state.
