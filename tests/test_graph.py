@@ -235,3 +235,28 @@ def test_builtins_are_schema_implementations():
 
     assert set(graph.BUILTIN_IMPLEMENTATIONS) <= set(schema.BUILTIN_IMPLEMENTATIONS)
     assert set(graph.BUILTIN_IMPLEMENTATIONS.values()) <= set(graph.NODE_TYPES)
+
+
+@pytest.mark.parametrize(
+    ("implementation", "protocol", "ok"),
+    [
+        ("TRITON_SERVER", None, False),
+        ("TRITON_SERVER", "v2", True),
+        ("TRITON_SERVER", "kfserving", True),
+        ("SKLEARN_SERVER", "tensorflow", False),
+        ("TENSORFLOW_SERVER", "tensorflow", True),
+        ("TENSORFLOW_SERVER", "v2", False),
+        ("LIGHTGBM_SERVER", "v2", True),  # a server of the user's own: its protocols are not known here
+    ],
+)
+def test_prepackaged_server_must_have_an_image_for_the_protocol(implementation, protocol, ok):
+    node = Node(name="m", implementation=implementation, model_uri="gs://b/m")
+    if ok:
+        assert _manifest(Predictor("p", node), protocol=protocol)["spec"]["predictors"][0]["graph"][
+            "modelUri"
+        ]
+    else:
+        with pytest.raises(
+            GraphError, match=f"{implementation} has no image for protocol {protocol or 'seldon'}"
+        ):
+            _manifest(Predictor("p", node), protocol=protocol)

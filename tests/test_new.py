@@ -352,3 +352,19 @@ def test_user_guide_example_matches_the_guide(repo_root, conformance_dir):
     block = guide.split("```yaml\napiVersion: machinelearning.seldon.io/v1alpha2", 1)[1].split("```", 1)[0]
     expected = yaml.safe_load("apiVersion: machinelearning.seldon.io/v1alpha2" + block)
     assert yaml.safe_load((repo_root / "examples" / "seldon-model.yaml").read_text()) == expected
+
+
+def test_validator_errors_stop_the_output(capsys):
+    """What the builder lets through but the operator would refuse is reported, and nothing is printed."""
+    code, out, err = _new(capsys, "x", "--image", "r/a:1", "--endpoint-type", "REST", "--transport", "grpc")
+    assert code == 1 and out == ""
+    assert "error: spec" in err and "[webhook-mixed-transport]" in err
+
+
+def test_validator_warnings_are_shown_but_the_manifest_is_printed(capsys):
+    code, out, err = _new(capsys, "x", "--server", "LIGHTGBM_SERVER", "--model-uri", "gs://b/m")
+    assert (
+        code == 0
+        and yaml.safe_load(out)["spec"]["predictors"][0]["graph"]["implementation"] == "LIGHTGBM_SERVER"
+    )
+    assert "warning:" in err and "[unknown-server]" in err

@@ -171,6 +171,32 @@ def is_server_name(text: str) -> bool:
 MAX_NODE_NAME = 63 - len("seldon-app-svc-")
 
 
+def _server_protocols(implementation: str) -> set[str] | None:
+    """Protocols the operator has an image for (v2 and kfserving stand in for each other); None if unknown."""
+    server = predictor_servers.DEFAULT_SERVERS.get(implementation)
+    if server is None:
+        return None
+    protocols = set(server["protocols"])
+    if protocols & {"v2", "kfserving"}:
+        protocols |= {"v2", "kfserving"}
+    return protocols
+
+
+def _check_server_protocol(node: Node, protocol: str | None, where: str) -> None:
+    """The operator picks a prepackaged server's image by protocol; without one the pod never starts."""
+    if not node.implementation or node.implementation in BUILTIN_IMPLEMENTATIONS or node.image:
+        return
+    protocols = _server_protocols(node.implementation)
+    wanted = protocol or "seldon"
+    if protocols is not None and wanted not in protocols:
+        serves = ", ".join(sorted(protocols))
+        raise GraphError(
+            f"{node.implementation} has no image for protocol {wanted} (it serves: {serves}); "
+            f"set the protocol (--protocol / protocol:) to one of those",
+            where,
+        )
+
+
 def _check_node(node: Node, where: str) -> None:
     check_dns_label(node.name, where, "node name")
     if len(node.name) > MAX_NODE_NAME:
@@ -258,6 +284,7 @@ def check(dep: Deployment) -> None:
         names: set[str] = set()
         for path, node in _paths(pred.graph, f"{where}.graph"):
             _check_node(node, path)
+            _check_server_protocol(node, dep.protocol, path)
             if node.name in names:
                 raise GraphError(f"node name {node.name!r} is used twice in predictor {pred.name!r}", path)
             names.add(node.name)
