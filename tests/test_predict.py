@@ -146,3 +146,16 @@ def test_wait_retries_until_the_server_listens(capsys):
             httpd.server_close()
     assert code == 0, err
     assert json.loads(out) == {"echo": {"strData": "x"}}
+
+
+def test_pretty_keeps_array_rows_on_one_line():
+    from fadi_seldon.commands.predict import pretty
+
+    answer = {
+        "data": {"names": ["a", "b"], "ndarray": [[0.5, 0.5]]},
+        "meta": {"metrics": [{"key": "k"}], "tags": {}},
+    }
+    text = pretty(answer)
+    assert json.loads(text) == answer
+    assert '"ndarray": [[0.5, 0.5]]' in text and '"names": ["a", "b"]' in text
+    assert '      {\n        "key": "k"\n      }' in text

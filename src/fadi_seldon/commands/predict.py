@@ -93,13 +93,24 @@ def run(args: argparse.Namespace) -> int:
         print(resp.body.strip())
     else:
         try:
-            print(json.dumps(resp.json(), indent=2))
+            print(pretty(resp.json()))
         except ValueError:
             print(resp.body.strip())
     if not resp.ok:
         print(f"error: {url} answered HTTP {resp.status}{_reason(resp)}", file=sys.stderr)
         return 1
     return 0
+
+
+def pretty(value, indent: int = 0) -> str:
+    """Indented JSON, except that arrays without objects stay on one line (rows of an ndarray read as rows)."""
+    pad = " " * indent
+    if isinstance(value, dict) and value:
+        items = [f"{pad}  {json.dumps(k)}: {pretty(v, indent + 2)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + f"\n{pad}}}"
+    if isinstance(value, list) and any(isinstance(v, dict) for v in value):
+        return "[\n" + ",\n".join(f"{pad}  {pretty(v, indent + 2)}" for v in value) + f"\n{pad}]"
+    return json.dumps(value)
 
 
 def _reason(resp: payloads.Response) -> str:
