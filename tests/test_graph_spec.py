@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fadi_seldon import graph, graph_spec
 from fadi_seldon.graph import GraphError, Parameter
@@ -129,3 +132,35 @@ def test_the_documented_spec_builds(repo_root):
     block = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
     manifest = graph.to_manifest(graph_spec.loads(block, "docs/graphs.md"))
     assert [p["name"] for p in manifest["spec"]["predictors"]] == ["main", "canary"]
+
+
+_KEYS = sorted(graph_spec.TOP_KEYS | graph_spec.PREDICTOR_KEYS | graph_spec.NODE_KEYS | set(graph_spec.ROLES))
+_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 200),
+    st.floats(allow_nan=True),
+    st.sampled_from(
+        ["r/a:1", "SKLEARN_SERVER:gs://b/m", "RANDOM_ABTEST", "v1", "REST", "x", "", "Bad Name", "100m"]
+    ),
+)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.one_of(st.sampled_from(_KEYS), st.text(max_size=4)), inner, max_size=4),
+    ),
+    max_leaves=12,
+)
+
+
+@given(doc=st.dictionaries(st.sampled_from(_KEYS), _VALUES, max_size=5))
+@settings(max_examples=300, deadline=None)
+def test_any_spec_gives_a_deployment_or_a_located_error(doc):
+    """Malformed specs never crash: the outcome is a manifest or a GraphError naming the spec."""
+    text = json.dumps(doc)  # JSON is YAML
+    try:
+        dep = graph_spec.loads(text, "fuzz.yaml")
+        graph.to_manifest(dep)
+    except GraphError as err:
+        assert str(err).startswith(("fuzz.yaml", "spec.", "metadata.", "apiVersion", "--"))
