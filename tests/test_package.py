@@ -207,3 +207,20 @@ def test_build_without_docker_prints_the_command(iris, capsys, monkeypatch):
     code, _, err = _package(capsys, str(iris), "--build", "--image", "x/y:1")
     assert code == 1
     assert "no Docker engine" in err and f"docker build -t x/y:1 {iris}" in err
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"), [("--image", "My/Model", "not an image"), ("--name", "Bad_Name", "DNS")]
+)
+def test_bad_image_or_name(iris, capsys, flag, value, message):
+    code, _, err = _package(capsys, str(iris), flag, value)
+    assert code == 1 and message in err
+    assert not (iris / "Dockerfile").exists()
+
+
+def test_name_sets_deployment_and_node(iris, capsys):
+    assert _package(capsys, str(iris), "--name", "flowers")[0] == 0
+    manifest = yaml.safe_load((iris / "deployment.yaml").read_text())
+    assert manifest["metadata"]["name"] == "flowers"
+    assert manifest["spec"]["predictors"][0]["graph"]["name"] == "flowers"
+    assert "docker build -t flowers:0.1.0" in (iris / "Dockerfile").read_text()

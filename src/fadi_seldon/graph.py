@@ -441,10 +441,15 @@ def parse_component(text: str, node_type: str, where: str, name: str | None = No
                 raise GraphError(f"{head}: the model URI after ':' is empty", where)
             node.model_uri = rest
         return node
-    if not _IMAGE.match(ref):
+    if not is_image(ref):
         raise GraphError(
             f"{ref!r} is neither an image (repo/name:tag, lower-case) nor a SERVER:URI "
             "(e.g. SKLEARN_SERVER:gs://seldon-models/sklearn/iris)",
             where,
         )
     return Node(name=name or default_name(ref), type=node_type, image=ref)
+
+
+def is_image(ref: str) -> bool:
+    """An image reference: [registry[:port]/]path[:tag][@sha256:digest], lower-case path."""
+    return bool(_IMAGE.match(ref))

@@ -248,6 +248,8 @@ def render(opts: Options) -> Rendered:
     name = opts.name or _dns_name(cls.name)
     graph.check_dns_label(name, "--name", "name")
     image = opts.image or f"{name}:0.1.0"
+    if not graph.is_image(image):
+        raise PackageError(f"--image {image!r} is not an image reference (lower-case repo/name:tag)")
     seldon = versions.get("PY_SELDON_CORE")
     requirements, notes = merged_requirements(folder)
     files: dict[str, str] = {}
