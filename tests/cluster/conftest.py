@@ -65,7 +65,7 @@ def umbrella(kube: Kube) -> dict:
     return before
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def webhook_off(kube: Kube, umbrella):
     set_webhook(kube, False)
     yield

@@ -174,9 +174,13 @@ class Proxy:
             req.add_header("Content-Type", content_type)
         try:
             with urllib.request.urlopen(req, timeout=30) as resp:
-                return resp.status, json.loads(resp.read() or b"null")
+                status, raw = resp.status, resp.read()
         except urllib.error.HTTPError as err:
-            return err.code, json.loads(err.read() or b"null")
+            status, raw = err.code, err.read()
+        try:
+            return status, json.loads(raw or b"null")
+        except ValueError:  # e.g. "404 page not found" for a version the CRD does not serve
+            return status, {"message": raw.decode(errors="replace").strip()}
 
     def close(self) -> None:
         self.proc.terminate()

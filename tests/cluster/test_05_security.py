@@ -15,7 +15,7 @@ import yaml
 
 from cluster.kube import wait_until
 
-OPERATOR = "seldon-core-operator"
+OPERATOR = "charts/seldon-core-operator"
 RESTRICTED = {
     "pod-security.kubernetes.io/enforce": "restricted",
     "pod-security.kubernetes.io/enforce-version": "latest",

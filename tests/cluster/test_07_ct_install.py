@@ -6,20 +6,101 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+import yaml
 
 from cluster.kube import CRD, RELEASE, RELEASE_NS, wait_until
 from conftest import tool
 
 
+def stub_crd(group: str, kind: str, plural: str) -> dict:
+    """A schemaless CRD standing in for a third-party API (no controller behind it)."""
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.{group}", "labels": {"fadi-seldon.test/stub": "true"}},
+        "spec": {
+            "group": group,
+            "scope": "Namespaced",
+            "names": {"kind": kind, "plural": plural, "singular": kind.lower(), "listKind": f"{kind}List"},
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {
+                        "openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+                    },
+                }
+            ],
+        },
+    }
+
+
+def _ci_values(charts: Path) -> list[dict]:
+    """Each ci/*-values.yaml of both charts, as the operator chart sees it (umbrella: its subchart key)."""
+    out = []
+    for path in [*charts.glob("charts/*/ci/*-values.yaml"), *charts.glob("fadi/ci/*-values.yaml")]:
+        values = yaml.safe_load(path.read_text()) or {}
+        out += [values, values.get("seldon-core-operator") or {}]
+    return out
+
+
+def _find_key(tree, key: str) -> list:
+    if isinstance(tree, dict):
+        return [v for k, v in tree.items() if k == key] + [
+            x for v in tree.values() for x in _find_key(v, key)
+        ]
+    if isinstance(tree, list):
+        return [x for v in tree for x in _find_key(v, key)]
+    return []
+
+
+def prerequisites(charts: Path) -> list[dict]:
+    """What the ci values sets expect the cluster to have already, as a cluster admin provides it:
+    the namespaces they point at (`watchNamespaces`, `namespaceOverride`) and the PriorityClasses
+    they name."""
+    namespaces, classes = set(), set()
+    for values in _ci_values(charts):
+        namespaces.update(values.get("watchNamespaces") or [])
+        if values.get("namespaceOverride"):
+            namespaces.add(values["namespaceOverride"])
+        # system-* classes are built into every cluster
+        classes.update(c for c in _find_key(values, "priorityClassName") if c and not c.startswith("system-"))
+    return [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}} for n in sorted(namespaces)
+    ] + [
+        {
+            "apiVersion": "scheduling.k8s.io/v1",
+            "kind": "PriorityClass",
+            "metadata": {"name": c},
+            "value": 1000,
+        }
+        for c in sorted(classes)
+    ]
+
+
 @pytest.fixture(scope="module")
 def bare(kube, umbrella):
-    """No Seldon release and no CRD: each `ct install` owns the CRD while it runs (crd.keep=false)."""
+    """No Seldon release and no CRD: each `ct install` owns the CRD while it runs (crd.keep=false).
+
+    The operator chart's cert-manager values set renders an Issuer and a Certificate: cert-manager's
+    APIs are stubbed (kwok runs the pods whether or not their Secret exists)."""
+    kube.apply(
+        [
+            stub_crd("cert-manager.io", "Issuer", "issuers"),
+            stub_crd("cert-manager.io", "Certificate", "certificates"),
+        ]
+    )
+    kube.apply(prerequisites(kube.charts))
     kube.helm("uninstall", RELEASE, "-n", RELEASE_NS, "--wait", "--timeout", "180s", check=False)
     kube.kubectl("delete", "crd", CRD, "--ignore-not-found", "--wait=true", timeout=180)
     wait_until("the CRD to be gone", lambda: kube.get("crd", CRD) is None)
-    return kube
+    yield kube
+    # leave the cluster as the session fixture made it, for any suite that runs after this one
+    kube.install(RELEASE, RELEASE_NS, "fadi", kube.chart("fadi/ci/seldon-on-values.yaml"))
 
 
 def test_doctor_reports_the_missing_crd(bare):
@@ -44,7 +125,12 @@ def ct_install(kube, chart: str, keep_key: str):
         "--skip-clean-up=false",
     ]  # fmt: skip
     proc = subprocess.run(argv, cwd=kube.charts, capture_output=True, text=True, env=kube.env, timeout=900)
-    assert proc.returncode == 0, f"ct install {chart} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    # ct's output is long (it describes every pod); keep what explains a failure
+    lines = (proc.stdout + proc.stderr).splitlines()
+    key = [
+        ln for i, ln in enumerate(lines) if "Installing chart with" in ln or "FAILED" in ln or "* " in ln[:4]
+    ]
+    assert proc.returncode == 0, f"ct install {chart} failed:\n" + "\n".join(key[-40:])
     return proc
 
 
