@@ -55,10 +55,10 @@ step "FADI with the Seldon Core operator: helm upgrade --install with seldon-cor
 run helm dependency build fadi >/dev/null
 SETS=(--set seldon-core-operator.enabled=true --set seldon-core-operator.usageMetrics.enabled=false)
 if [ "$LOCAL" = 1 ]; then
-  # kwok simulates pods: no operator process answers the admission webhook on this cluster, so it
-  # is switched off here; `fadi-seldon validate` (next steps) runs the same checks offline.
+  # kwok simulates pods: the operator "pod" runs no code, so the webhook stays off until the next
+  # step starts the real operator on this host and points the webhook at it.
   SETS+=(--set seldon-core-operator.webhook.enabled=false)
-  echo "  (local cluster: webhook off, since no operator container runs; validation happens offline below)"
+  echo "  (local cluster: webhook off until the real operator runs as a host process, next step)"
 fi
 run helm upgrade --install "$RELEASE" ./fadi --namespace "$RELEASE_NS" --create-namespace "${SETS[@]}" --wait --timeout 300s
 run kubectl get crd seldondeployments.machinelearning.seldon.io
