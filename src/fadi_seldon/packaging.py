@@ -21,7 +21,7 @@ from fadi_seldon import __version__, graph, versions
 from fadi_seldon.serving import WRAPPER_GRPC_PORT, WRAPPER_HTTP_PORT, WRAPPER_METRICS_PORT
 
 # Slim official Python image; the wrapper of Seldon Core 1.17.1 supports Python 3.11.
-BASE_IMAGE = "python:3.11-slim"
+BASE_IMAGE = versions.get("MODEL_BASE_IMAGE")
 # Seldon's images run as this UID; a numeric USER also satisfies runAsNonRoot checks.
 RUN_AS_UID = 8888
 STATE_FILE = ".fadi-seldon-package.json"
