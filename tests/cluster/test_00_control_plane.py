@@ -83,6 +83,9 @@ def test_up_recovers_from_a_crashed_api_server_and_keeps_the_data(plane):
     assert plane.records()["kube-apiserver"].pid != api.pid
     assert plane.layout.kubeconfig.read_text() == kubeconfig_before  # same ports, same keys
     assert kubectl(plane, "get", "configmap", "survivor", "-o", "jsonpath={.data.k}").stdout == "v"
+    # the new kwok takes over the node at once (without the lease handover it waits 40 s)
+    kubectl(plane, "create", "deployment", "after-restart", "--image=example.invalid/app:1")
+    kubectl(plane, "wait", "deployment/after-restart", "--for=condition=Available", "--timeout=30s")
 
 
 def test_down_leaves_no_process_and_no_state(plane):

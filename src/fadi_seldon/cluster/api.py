@@ -66,6 +66,16 @@ class Client:
                 return False
             raise
 
+    def delete(self, path: str) -> bool:
+        """DELETE; True when something was deleted, False when it did not exist."""
+        try:
+            self.request("DELETE", path)
+            return True
+        except APIError as err:
+            if err.status == 404:
+                return False
+            raise
+
     def create(self, path: str, body: dict) -> dict | None:
         """POST; an object that already exists is fine (idempotent bootstrap)."""
         try:

@@ -325,10 +325,14 @@ class ControlPlane:
         wait(["etcd"], recs)
         recs["kube-apiserver"] = start("kube-apiserver")
         wait(["kube-apiserver"], recs)
+        client = api.Client(server, tokens["admin"], self.pki.ca_cert)
+        # a kwok restarted on existing data would wait for its predecessor's node lease to expire
+        # (40 s) before touching any pod of the node: hand the lease over at once
+        if client.delete(f"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{NODE_NAME}"):
+            self.say(f"[cluster]   released the node lease of the previous kwok ({NODE_NAME})")
         rest = ["kube-controller-manager", "kube-scheduler", "kwok"]
         for name in rest:
             recs[name] = start(name)
-        client = api.Client(server, tokens["admin"], self.pki.ca_cert)
         self._create_node(client)
         wait(rest, recs)
         self._wait_bootstrap(client, scale, recs)
