@@ -16,6 +16,7 @@ from cluster.kube import CRD, RELEASE, RELEASE_NS, Kube, condition, copy_charts,
 from conftest import TOOLS_BIN
 from fadi_seldon.cluster import ControlPlane
 
+
 def pytest_collection_modifyitems(items):
     """Every test in this folder needs the cluster: mark it, so `-m "not cluster"` skips the folder."""
     here = Path(__file__).parent
