@@ -86,8 +86,8 @@ KIND ?= kind
 KIND_CLUSTER ?= fadi-seldon-e2e
 e2e-kind: setup ## the cluster suite against kind with the real images (needs Docker and kind; see docs/local-cluster.md)
 	@command -v docker >/dev/null && docker info >/dev/null 2>&1 || { echo "[e2e-kind] needs a running Docker engine; without one use 'make test-cluster' (docs/local-cluster.md)" >&2; exit 2; }
-	@command -v $(KIND) >/dev/null || { echo "[e2e-kind] needs kind: go install sigs.k8s.io/kind@latest" >&2; exit 2; }
-	$(VPY) -m fadi_seldon tools install helm ct kubernetes
+	@command -v $(KIND) >/dev/null || { echo "[e2e-kind] needs kind: go install sigs.k8s.io/kind@v0.33.0" >&2; exit 2; }
+	$(MAKE) --no-print-directory tools
 	mkdir -p build/kind
 	$(KIND) get clusters | grep -qx $(KIND_CLUSTER) || $(KIND) create cluster --name $(KIND_CLUSTER) --kubeconfig build/kind/kubeconfig --wait 180s
 	$(KIND) get kubeconfig --name $(KIND_CLUSTER) > build/kind/kubeconfig
