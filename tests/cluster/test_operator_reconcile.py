@@ -219,3 +219,32 @@ def test_delete_removes_the_deployments_and_services_it_created(operator, kube):
 
     wait_until("the operator's objects of seldon-model to be deleted", gone, timeout=120)
     assert names(kube, "deployments", MODELS, "classifier"), "other models must stay"
+
+
+# Two files of the conformance corpus's valid/ folder break webhook rules (see KNOWN_REJECTS in
+# tests/test_validator_conformance.py). The operator's own webhook is the referee: it must refuse them
+# with the message of the rule `fadi-seldon validate` reports.
+CORPUS_WEBHOOK_REJECTS = {
+    "executor__samples__local__metadata__broken_chain.yaml": "Can't find container for Predictive Unit",
+    "notebooks__resources__complex_graph_with_canary.json": "Traffic must sum to 100 for multiple predictors",
+}
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS_WEBHOOK_REJECTS))
+def test_corpus_files_the_validator_rejects_are_rejected_by_the_operators_webhook(
+    operator, kube, conformance_dir, name
+):
+    from test_validator_conformance import KNOWN_REJECTS
+
+    assert {rule for rule, _ in KNOWN_REJECTS[name]} <= {"webhook-no-container", "webhook-traffic-sum"}
+    [doc] = [d for d in yaml.safe_load_all((conformance_dir / "valid" / name).read_text()) if d]
+    doc["metadata"]["name"] = "corpus-" + re.sub(r"[^a-z0-9]+", "-", name.split(".")[0].lower())[-40:].strip(
+        "-"
+    )
+    doc["spec"]["name"] = WEBHOOK_MARKER
+    proc = kube.apply([doc], "-n", MODELS, check=False)
+    assert proc.returncode != 0, f"{name} was admitted by the operator's webhook"
+    # one cause inline, or several as a `* path: Invalid value: ...` list
+    assert f'SeldonDeployment "{WEBHOOK_MARKER}" is invalid' in proc.stderr, proc.stderr
+    said = re.findall(r'Invalid value: "[^"]*": ([^\n]+)', proc.stderr)
+    assert CORPUS_WEBHOOK_REJECTS[name] in [s.strip() for s in said], proc.stderr
