@@ -84,6 +84,8 @@ cluster-down: ## stop every process of the local Kubernetes and remove its state
 # kind and its default node image; the suite's fixture uses FADI_TEST_KUBECONFIG instead of the local cluster
 KIND ?= kind
 KIND_CLUSTER ?= fadi-seldon-e2e
+# cert-manager for the chart's certManager.enabled values set (the local cluster stubs its APIs instead)
+CERT_MANAGER_VERSION ?= v1.21.2
 e2e-kind: setup ## the cluster suite against kind with the real images (needs Docker and kind; see docs/local-cluster.md)
 	@command -v docker >/dev/null && docker info >/dev/null 2>&1 || { echo "[e2e-kind] needs a running Docker engine; without one use 'make test-cluster' (docs/local-cluster.md)" >&2; exit 2; }
 	@command -v $(KIND) >/dev/null || { echo "[e2e-kind] needs kind: go install sigs.k8s.io/kind@v0.33.0" >&2; exit 2; }
@@ -91,6 +93,8 @@ e2e-kind: setup ## the cluster suite against kind with the real images (needs Do
 	mkdir -p build/kind
 	$(KIND) get clusters | grep -qx $(KIND_CLUSTER) || $(KIND) create cluster --name $(KIND_CLUSTER) --kubeconfig build/kind/kubeconfig --wait 180s
 	$(KIND) get kubeconfig --name $(KIND_CLUSTER) > build/kind/kubeconfig
+	helm --kubeconfig build/kind/kubeconfig upgrade --install cert-manager oci://quay.io/jetstack/charts/cert-manager \
+	  --version $(CERT_MANAGER_VERSION) --namespace cert-manager --create-namespace --set crds.enabled=true --wait --timeout 300s
 	rc=0; FADI_TEST_KUBECONFIG=$(CURDIR)/build/kind/kubeconfig scripts/pytest.sh -m cluster tests/cluster $(PYTEST_ARGS) || rc=$$?; \
 	  [ -n "$${KEEP_KIND:-}" ] || $(KIND) delete cluster --name $(KIND_CLUSTER); exit $$rc
 

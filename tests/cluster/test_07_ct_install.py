@@ -86,14 +86,16 @@ def prerequisites(charts: Path) -> list[dict]:
 def bare(kube, umbrella):
     """No Seldon release and no CRD: each `ct install` owns the CRD while it runs (crd.keep=false).
 
-    The operator chart's cert-manager values set renders an Issuer and a Certificate: cert-manager's
-    APIs are stubbed (kwok runs the pods whether or not their Secret exists)."""
-    kube.apply(
-        [
-            stub_crd("cert-manager.io", "Issuer", "issuers"),
-            stub_crd("cert-manager.io", "Certificate", "certificates"),
-        ]
-    )
+    The operator chart's cert-manager values set renders an Issuer and a Certificate: without a
+    cert-manager (the local cluster), its APIs are stubbed; kwok runs the pods whether or not their
+    Secret exists. `make e2e-kind` installs the real cert-manager."""
+    if kube.get("crd", "certificates.cert-manager.io") is None:  # a real cert-manager (kind) is kept
+        kube.apply(
+            [
+                stub_crd("cert-manager.io", "Issuer", "issuers"),
+                stub_crd("cert-manager.io", "Certificate", "certificates"),
+            ]
+        )
     kube.apply(prerequisites(kube.charts))
     kube.helm("uninstall", RELEASE, "-n", RELEASE_NS, "--wait", "--timeout", "180s", check=False)
     kube.kubectl("delete", "crd", CRD, "--ignore-not-found", "--wait=true", timeout=180)
