@@ -241,3 +241,17 @@ def test_cert_info_reads_expiry_and_names(certs):
     assert dt.timedelta(days=4) < left <= dt.timedelta(days=5)
     assert doctor.verifies(certs["good"][0], certs["good"][1])
     assert not doctor.verifies(certs["other"][0], certs["good"][1])
+
+
+def test_an_unreachable_cluster_is_exit_2_with_a_message(tmp_path, capsys):
+    from fadi_seldon.cli import main
+
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:9'}}]\n"
+        "users: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\n"
+        "current-context: x\n"
+    )
+    assert main(["doctor", "--kubeconfig", str(kubeconfig)]) == 2
+    err = capsys.readouterr().err
+    assert "cannot read the cluster" in err and "127.0.0.1:9" in err

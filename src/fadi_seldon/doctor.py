@@ -65,7 +65,7 @@ class Kubectl:
     def __init__(
         self, exe: str | None = None, kubeconfig: str | None = None, context: str | None = None
     ) -> None:
-        self.exe = exe or shutil.which("kubectl")
+        self.exe = exe or _kubectl()
         if not self.exe:
             raise DoctorError("kubectl is not installed: run `make tools TOOLS=cluster` or install kubectl")
         self.base = [self.exe]
@@ -75,9 +75,15 @@ class Kubectl:
             self.base.append(f"--context={context}")
 
     def get(self, *args: str, missing_ok: bool = True) -> dict | None:
-        proc = subprocess.run(
-            [*self.base, "get", *args, "-o", "json"], capture_output=True, text=True, timeout=60
-        )
+        try:
+            proc = subprocess.run(
+                [*self.base, "get", *args, "-o", "json", "--request-timeout=20s"],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+        except subprocess.TimeoutExpired:
+            raise DoctorError(f"`kubectl get {' '.join(args)}` did not answer within 60 s") from None
         if proc.returncode != 0:
             err = proc.stderr.strip()
             if missing_ok and ("NotFound" in err or "not found" in err):
@@ -92,6 +98,14 @@ class Kubectl:
             text=True,
         )
         return proc.stdout.strip() if proc.returncode == 0 else "?"
+
+
+def _kubectl() -> str | None:
+    """The project's pinned kubectl (`make tools`) if installed, else the one on PATH."""
+    from fadi_seldon import toolchain
+
+    pinned = toolchain.default_tools_dir() / "bin" / "kubectl"
+    return str(pinned) if pinned.is_file() else shutil.which("kubectl")
 
 
 def _items(doc: dict | None) -> list[dict]:
