@@ -25,7 +25,11 @@ def tools_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PATH"] = f"{TOOLS_BIN}{os.pathsep}{ROOT / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("HELM_PLUGINS", str(ROOT / ".tools" / "helm" / "plugins"))
-    for key, sub in (("HELM_CACHE_HOME", "cache"), ("HELM_CONFIG_HOME", "config"), ("HELM_DATA_HOME", "data")):
+    for key, sub in (
+        ("HELM_CACHE_HOME", "cache"),
+        ("HELM_CONFIG_HOME", "config"),
+        ("HELM_DATA_HOME", "data"),
+    ):
         env.setdefault(key, str(ROOT / ".tools" / "helm" / sub))
     return env
 
@@ -44,5 +48,7 @@ def tool(name: str) -> str:
 @pytest.fixture(scope="session")
 def conformance_dir() -> Path:
     if not CONFORMANCE.is_dir():
-        pytest.skip(f"conformance corpus not present at {CONFORMANCE} (it sits beside the project on dev and CI machines)")
+        pytest.skip(
+            f"conformance corpus not present at {CONFORMANCE} (it sits beside the project on dev and CI machines)"
+        )
     return CONFORMANCE

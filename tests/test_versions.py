@@ -67,7 +67,9 @@ def test_pyproject_pins_follow_versions_file(repo_root):
         name, spec = re.match(r"([A-Za-z0-9_.-]+)\s*(.*)", dep).groups()
         found[name] = spec
     for name, spec in expected.items():
-        assert found.get(name) == spec, f"pyproject.toml pins {name}{found.get(name)}, versions.env says {spec}"
+        assert found.get(name) == spec, (
+            f"pyproject.toml pins {name}{found.get(name)}, versions.env says {spec}"
+        )
 
 
 def test_makefile_reads_the_versions_file(repo_root):
