@@ -70,6 +70,9 @@ STATES = ("Available", "Creating", "Failed")
 @dataclass(frozen=True)
 class Type:
     doc: str = ""
+    # `field:` left empty in YAML is null: client-side apply drops it, server-side apply rejects it
+    # unless the schema says nullable
+    nullable: bool = False
 
 
 @dataclass(frozen=True)
@@ -286,7 +289,9 @@ PREDICTOR = Obj(
     fields={
         "name": Str(doc="Predictor name, unique in the deployment; part of derived Kubernetes names."),
         "graph": PREDICTIVE_UNIT,
-        "componentSpecs": ListOf(items=COMPONENT_SPEC, doc="Pod templates running the graph's containers."),
+        "componentSpecs": ListOf(
+            items=COMPONENT_SPEC, doc="Pod templates running the graph's containers.", nullable=True
+        ),
         "replicas": Int(doc="Replicas of every component of this predictor."),
         "annotations": StrMap(doc="Predictor annotations (seldon.io/... options)."),
         "engineResources": K8s(definition=_CORE + "ResourceRequirements"),
@@ -436,6 +441,8 @@ def render(t: Type, depth: int = 1, docs: bool = True) -> Schema:
             out["x-kubernetes-preserve-unknown-fields"] = True
     else:  # pragma: no cover - a new Type subclass without a rendering
         raise TypeError(f"cannot render {t!r}")
+    if t.nullable:
+        out["nullable"] = True
     if docs and t.doc:
         out = {"description": t.doc, **out}
     return out
