@@ -40,7 +40,7 @@ $(VENV)/.installed: pyproject.toml
 	$(VPY) -m pip install --quiet -e '.[dev]'
 	@touch $@
 
-tools: setup ## install helm, helm4, ct, helm-unittest, etcd, Kubernetes, kwok (pinned, cached in .tools/)
+tools: setup ## install helm, helm4, ct, helm-unittest, etcd, Kubernetes, kwok, the Seldon operator (pinned, in .tools/)
 	$(VPY) -m fadi_seldon tools install $(TOOLS)
 
 generate: setup ## regenerate committed artefacts (CRD template, chart READMEs, schemas)
@@ -85,10 +85,9 @@ cluster-down: ## stop every process of the local Kubernetes and remove its state
 KIND ?= kind
 KIND_CLUSTER ?= fadi-seldon-e2e
 # cert-manager for the chart's certManager.enabled values set (the local cluster stubs its APIs instead)
-CERT_MANAGER_VERSION ?= v1.21.2
 e2e-kind: setup ## the cluster suite against kind with the real images (needs Docker and kind; see docs/local-cluster.md)
 	@command -v docker >/dev/null && docker info >/dev/null 2>&1 || { echo "[e2e-kind] needs a running Docker engine; without one use 'make test-cluster' (docs/local-cluster.md)" >&2; exit 2; }
-	@command -v $(KIND) >/dev/null || { echo "[e2e-kind] needs kind: go install sigs.k8s.io/kind@v0.33.0" >&2; exit 2; }
+	@command -v $(KIND) >/dev/null || { echo "[e2e-kind] needs kind: go install sigs.k8s.io/kind@$(KIND_VERSION)" >&2; exit 2; }
 	$(MAKE) --no-print-directory tools
 	mkdir -p build/kind
 	$(KIND) get clusters | grep -qx $(KIND_CLUSTER) || $(KIND) create cluster --name $(KIND_CLUSTER) --kubeconfig build/kind/kubeconfig --wait 180s
