@@ -260,3 +260,19 @@ def test_down_after_a_crash_stops_recorded_and_unrecorded_leftovers(tmp_path):
     finally:
         for rec in (recorded, unrecorded, bystander):
             processes.stop(rec, timeout=5)
+
+
+def test_down_stops_companion_processes_recorded_in_the_state_folder(tmp_path):
+    """Host processes of other tools (the real operator) are stopped by any caller of down()."""
+    state = tmp_path / "state"
+    plane = ControlPlane(state, bin_dir=tmp_path / "nobin")
+    plane.layout.ensure()
+    companion = _sleeper(tmp_path, "manager")
+    (state / "operator").mkdir()
+    (state / "operator" / "state.json").write_text(json.dumps({"processes": [companion.to_json()]}))
+    try:
+        stopped = plane.down()
+        assert any(str(companion.pid) in s for s in stopped), stopped
+        assert not processes.is_running(companion.pid, companion.start_time)
+    finally:
+        processes.stop(companion, timeout=5)

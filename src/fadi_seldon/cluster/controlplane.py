@@ -192,9 +192,28 @@ class ControlPlane:
         if not self.layout.root.exists():
             return []
         with self.locked():
-            stopped = self._stop_all(self.load_state())
+            stopped = self._stop_companions() + self._stop_all(self.load_state())
         if not keep_state:
             shutil.rmtree(self.layout.root, ignore_errors=True)
+        return stopped
+
+    def _stop_companions(self) -> list[str]:
+        """Stop processes other tools run against this cluster, before the cluster itself.
+
+        Convention: a tool that starts host processes for this cluster (`cluster operator start`)
+        keeps them in `<state>/<tool>/state.json` as `{"processes": [ProcessRecord...]}`, so any
+        caller of down(), not only the CLI, leaves nothing running.
+        """
+        stopped = []
+        for state_file in sorted(self.layout.root.glob("*/state.json")):
+            try:
+                records = json.loads(state_file.read_text(encoding="utf-8")).get("processes", [])
+            except (OSError, ValueError, AttributeError):
+                continue
+            for rec in records:
+                record = processes.ProcessRecord.from_json(rec)
+                if processes.stop(record):
+                    stopped.append(f"{record.name} (pid {record.pid})")
         return stopped
 
     def _stop_all(self, state: dict) -> list[str]:

@@ -51,12 +51,8 @@ def run(args: argparse.Namespace) -> int:
         if args.action == "up":
             return _print_status(plane.up(timeout_scale=args.timeout_scale), args.output, quiet_text=True)
         if args.action == "down":
-            from fadi_seldon.operator_runner import OperatorRunner
-
-            # operator host processes (`cluster operator start`) live in the state folder too
-            operator = OperatorRunner(plane.layout.kubeconfig, plane.layout.root / "operator")
-            stopped = operator.stop() if operator.state_file.exists() else []
-            stopped += plane.down(keep_state=args.keep_state)
+            # also stops the host operator processes of `cluster operator start` (ControlPlane.down)
+            stopped = plane.down(keep_state=args.keep_state)
             if args.output == "json":
                 print(
                     json.dumps(
