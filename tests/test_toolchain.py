@@ -353,3 +353,14 @@ def test_upstream_replace_directives_are_carried_into_the_wrapper_module():
         ("k8s.io/client-go", "k8s.io/client-go@v0.24.1"),
         ("github.com/a/b@v1.0.0", "github.com/fork/b@v1.0.1"),
     ], "directory replaces cannot apply outside upstream's tree and must be left out"
+
+
+def test_find_executable_prefers_the_tools_folder_then_path(tmp_path, monkeypatch):
+    tools_bin = tmp_path / "tools-bin"
+    on_path = tmp_path / "path-bin"
+    script(on_path / "kubectl", "echo path")
+    monkeypatch.setenv("PATH", f"{on_path}{os.pathsep}{os.environ['PATH']}")
+    assert toolchain.find_executable("kubectl", tools_bin) == str(on_path / "kubectl")
+    script(tools_bin / "kubectl", "echo tools")
+    assert toolchain.find_executable("kubectl", tools_bin) == str(tools_bin / "kubectl")
+    assert toolchain.find_executable("no-such-tool-anywhere", tools_bin) is None

@@ -28,7 +28,6 @@ import fcntl
 import json
 import os
 import re
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator, Sequence
@@ -267,10 +266,7 @@ class OperatorRunner:
             print(f"[operator] {message}", file=self.out, flush=True)
 
     def binary(self, name: str) -> str:
-        candidate = self.bin_dir / name
-        if candidate.exists() and os.access(candidate, os.X_OK):
-            return str(candidate)
-        found = shutil.which(name)
+        found = toolchain.find_executable(name, self.bin_dir)
         if found:
             return found
         group = "operator" if name == OPERATOR_TOOL else "cluster"

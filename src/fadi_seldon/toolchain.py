@@ -477,6 +477,14 @@ def _platform() -> tuple[str, str]:
     return ("darwin" if os_name == "darwin" else "linux"), arch
 
 
+def find_executable(name: str, bin_dir: Path | None = None) -> str | None:
+    """An installed tool's executable: the project's tools folder first, then PATH."""
+    candidate = (bin_dir or default_tools_dir() / "bin") / name
+    if candidate.is_file() and os.access(candidate, os.X_OK):
+        return str(candidate)
+    return shutil.which(name)
+
+
 def default_tools_dir() -> Path:
     env = os.environ.get("FADI_TOOLS_DIR")
     if env:

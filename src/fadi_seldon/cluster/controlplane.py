@@ -80,10 +80,7 @@ class ControlPlane:
         print(message, file=self.out, flush=True)
 
     def binary(self, name: str) -> str:
-        candidate = self.bin_dir / name
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return str(candidate)
-        found = shutil.which(name)
+        found = toolchain.find_executable(name, self.bin_dir)
         if found:
             return found
         raise ClusterError(
