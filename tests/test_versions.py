@@ -91,3 +91,17 @@ def test_generated_files_are_current():
 def test_get_names_missing_key():
     with pytest.raises(KeyError, match="NOPE_VERSION is not defined"):
         versions.get("NOPE_VERSION")
+
+
+def test_local_dir_env_then_checkout_then_per_user(tmp_path, monkeypatch):
+    per_user = versions.user_dir("XDG_CACHE_HOME", ".cache", "tools")
+    monkeypatch.setenv("FADI_TEST_DIR", str(tmp_path / "mine"))
+    assert versions.local_dir("FADI_TEST_DIR", ".tools", per_user) == tmp_path / "mine"
+    monkeypatch.delenv("FADI_TEST_DIR")
+    assert versions.local_dir("FADI_TEST_DIR", ".tools", per_user) == versions.repo_root() / ".tools"
+    monkeypatch.setattr(versions, "repo_root", lambda: None)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    per_user = versions.user_dir("XDG_CACHE_HOME", ".cache", "tools")
+    assert (
+        versions.local_dir("FADI_TEST_DIR", ".tools", per_user) == tmp_path / "xdg" / "fadi-seldon" / "tools"
+    )

@@ -61,14 +61,9 @@ class ServeError(RuntimeError):
 
 def default_venv() -> Path:
     """FADI_SERVE_VENV, else .venv-serve in the checkout, else a per-user cache folder."""
-    override = os.environ.get("FADI_SERVE_VENV")
-    if override:
-        return Path(override).expanduser()
-    root = versions.repo_root()
-    if root is not None:
-        return root / ".venv-serve"
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "fadi-seldon" / "serve-venv"
+    return versions.local_dir(
+        "FADI_SERVE_VENV", ".venv-serve", versions.user_dir("XDG_CACHE_HOME", ".cache", "serve-venv")
+    )
 
 
 def requirements() -> list[str]:

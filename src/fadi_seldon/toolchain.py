@@ -486,13 +486,9 @@ def find_executable(name: str, bin_dir: Path | None = None) -> str | None:
 
 
 def default_tools_dir() -> Path:
-    env = os.environ.get("FADI_TOOLS_DIR")
-    if env:
-        return Path(env).resolve()
-    root = versions.repo_root()
-    if root is not None:
-        return root / ".tools"
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "fadi-seldon" / "tools"
+    return versions.local_dir(
+        "FADI_TOOLS_DIR", ".tools", versions.user_dir("XDG_CACHE_HOME", ".cache", "tools")
+    )
 
 
 class Toolchain:

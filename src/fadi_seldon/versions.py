@@ -7,6 +7,7 @@ written once. Inside an installed wheel (no repository) a copy ships as package 
 from __future__ import annotations
 
 import functools
+import os
 import re
 from pathlib import Path
 
@@ -45,6 +46,27 @@ def repo_root() -> Path | None:
         if (parent / "versions.env").is_file() and (parent / "pyproject.toml").is_file():
             return parent
     return None
+
+
+def local_dir(env_var: str, in_checkout: str, per_user: Path) -> Path:
+    """Where the project keeps a folder of its own (tools, cluster state, serve venv).
+
+    The environment variable wins; in a source checkout the folder sits in it (git-ignored), so
+    each clone is self-contained; an installed package falls back to a per-user folder.
+    """
+    override = os.environ.get(env_var)
+    if override:
+        return Path(override).expanduser().resolve()
+    root = repo_root()
+    if root is not None:
+        return root / in_checkout
+    return per_user
+
+
+def user_dir(xdg_var: str, fallback: str, *parts: str) -> Path:
+    """A per-user folder below an XDG base directory (XDG_CACHE_HOME, XDG_STATE_HOME...)."""
+    base = os.environ.get(xdg_var) or str(Path.home() / fallback)
+    return Path(base, "fadi-seldon", *parts)
 
 
 def versions_file() -> Path:

@@ -7,7 +7,6 @@ recognised: their command lines name this folder.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,14 +16,8 @@ ENV_DIR = "FADI_CLUSTER_DIR"
 
 
 def default_state_dir() -> Path:
-    env = os.environ.get(ENV_DIR)
-    if env:
-        return Path(env).expanduser().resolve()
-    root = versions.repo_root()
-    if root is not None:
-        return root / ".cluster"
-    return (
-        Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state")) / "fadi-seldon" / "cluster"
+    return versions.local_dir(
+        ENV_DIR, ".cluster", versions.user_dir("XDG_STATE_HOME", ".local/state", "cluster")
     )
 
 
