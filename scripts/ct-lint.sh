@@ -19,6 +19,13 @@ else
   charts=("${CHARTS[@]}")
 fi
 list=$(IFS=,; echo "${charts[*]}")
-echo "[ct] ct lint --charts $list"
-# --charts turns off git-based change detection, so no remote or target branch is needed
-ct lint --config ct.yaml --lint-conf lintconf.yaml --chart-yaml-schema "$schema" --charts "$list"
+# ct runs whatever `helm` is first on PATH: lint once with Helm v3 and once with Helm v4 (helm4)
+shim=$(mktemp -d)
+trap 'rm -rf "$shim"' EXIT
+for helm in helm helm4; do
+  command -v "$helm" >/dev/null || { echo "[ct] $helm not found: run \`make tools TOOLS=chart\`" >&2; exit 1; }
+  ln -sf "$(command -v "$helm")" "$shim/helm"
+  echo "[ct] ct lint --charts $list  (helm $(PATH="$shim:$PATH" helm version --template '{{.Version}}'))"
+  # --charts turns off git-based change detection, so no remote or target branch is needed
+  PATH="$shim:$PATH" ct lint --config ct.yaml --lint-conf lintconf.yaml --chart-yaml-schema "$schema" --charts "$list"
+done
