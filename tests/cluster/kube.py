@@ -189,3 +189,17 @@ class Proxy:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+
+
+def doctor_report(kube) -> dict:
+    """`fadi-seldon doctor --output json` against the cluster; exit 1 exactly when it reports errors."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "fadi_seldon", "doctor", "--output", "json"],
+        capture_output=True,
+        text=True,
+        env=kube.env,
+    )
+    assert proc.returncode in (0, 1), proc.stderr
+    report = json.loads(proc.stdout)
+    assert (proc.returncode == 1) == (report["errors"] > 0)
+    return report

@@ -7,13 +7,11 @@ in one cluster must.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 import yaml
 
-from cluster.kube import wait_until
+from cluster.kube import doctor_report, wait_until
 
 OPERATOR = "charts/seldon-core-operator"
 RESTRICTED = {
@@ -136,22 +134,11 @@ def test_single_namespace_operator_works_only_in_its_namespace(kube, single):
     assert not kube.can_i(sa, "create", "deployments.apps")  # cluster-wide
 
 
-def doctor(kube) -> dict:
-    proc = subprocess.run(
-        [sys.executable, "-m", "fadi_seldon", "doctor", "--output", "json"],
-        capture_output=True,
-        text=True,
-        env=kube.env,
-    )
-    assert proc.returncode in (0, 1), proc.stderr
-    return json.loads(proc.stdout)
-
-
 def test_doctor_reports_the_unlabelled_single_namespace_until_it_is_labelled(kube, single):
     def unlabelled():
         return [
             f
-            for f in doctor(kube)["findings"]
+            for f in doctor_report(kube)["findings"]
             if f["check"] == "namespace-not-labelled" and single in f["subject"]
         ]
 

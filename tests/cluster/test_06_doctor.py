@@ -9,24 +9,11 @@ import sys
 
 import pytest
 
-from cluster.kube import RELEASE, RELEASE_NS, set_webhook, wait_until
-
-
-def doctor(kube) -> dict:
-    proc = subprocess.run(
-        [sys.executable, "-m", "fadi_seldon", "doctor", "--output", "json"],
-        capture_output=True,
-        text=True,
-        env=kube.env,
-    )
-    assert proc.returncode in (0, 1), proc.stderr
-    report = json.loads(proc.stdout)
-    assert (proc.returncode == 1) == (report["errors"] > 0)
-    return report
+from cluster.kube import RELEASE, RELEASE_NS, doctor_report, set_webhook, wait_until
 
 
 def problems(kube) -> set[str]:
-    return {f["check"] for f in doctor(kube)["findings"] if f["severity"] != "ok"}
+    return {f["check"] for f in doctor_report(kube)["findings"] if f["severity"] != "ok"}
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +32,7 @@ def install(kube, umbrella):
 
 
 def test_a_healthy_install_is_clean(kube, install):
-    report = doctor(kube)
+    report = doctor_report(kube)
     assert report["errors"] == 0 and report["warnings"] == 0, report["findings"]
     assert {"crd", "operator", "webhook-endpoints", "webhook-tls"} <= {f["check"] for f in report["findings"]}
 
@@ -151,7 +138,7 @@ def test_leftover_webhook_of_an_old_install(kube, install):
     }
     kube.apply([old])
     try:
-        report = doctor(kube)
+        report = doctor_report(kube)
         found = [f for f in report["findings"] if f["check"] == "leftover-webhook"]
         assert (
             found

@@ -16,10 +16,9 @@ from fadi_seldon.graph import GraphError
 HELP = "write a Docker build context for a Python model"
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "folder", metavar="DIR", help="folder holding the model module (and requirements.txt)"
-    )
+def add_model_arguments(parser: argparse.ArgumentParser, folder_help: str) -> None:
+    """The model folder, class and service type: the same for `package` and `serve`."""
+    parser.add_argument("folder", metavar="DIR", help=folder_help)
     parser.add_argument(
         "--class", dest="class_ref", metavar="NAME", help="Module or module.Class (default: detect)"
     )
@@ -29,6 +28,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="MODEL",
         help="component type (MODEL)",
     )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_model_arguments(parser, "folder holding the model module (and requirements.txt)")
     parser.add_argument("--image", metavar="REPO:TAG", help="image name for the build and deployment.yaml")
     parser.add_argument("--name", help="deployment and graph node name (default: from the class name)")
     parser.add_argument("--dry-run", action="store_true", help="list what would be written, write nothing")

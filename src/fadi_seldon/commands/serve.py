@@ -10,21 +10,13 @@ import time
 from pathlib import Path
 
 from fadi_seldon import packaging, serving
+from fadi_seldon.commands.package import add_model_arguments
 
 HELP = "run a model locally with the real Seldon Python wrapper"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("folder", metavar="DIR", help="folder holding the model's Python module")
-    parser.add_argument(
-        "--class", dest="class_ref", metavar="NAME", help="Module or module.Class (default: detect)"
-    )
-    parser.add_argument(
-        "--service-type",
-        choices=tuple(packaging.SERVICE_TYPES),
-        default="MODEL",
-        help="component type (MODEL)",
-    )
+    add_model_arguments(parser, "folder holding the model's Python module")
     parser.add_argument("--host", default=serving.DEFAULT_HOST, help="address to bind (127.0.0.1)")
     parser.add_argument("--port", type=int, default=serving.WRAPPER_HTTP_PORT, help="REST port (9000)")
     parser.add_argument("--grpc-port", type=int, default=serving.WRAPPER_GRPC_PORT, help="gRPC port (5000)")
