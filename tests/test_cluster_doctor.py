@@ -255,3 +255,12 @@ def test_an_unreachable_cluster_is_exit_2_with_a_message(tmp_path, capsys):
     assert main(["doctor", "--kubeconfig", str(kubeconfig)]) == 2
     err = capsys.readouterr().err
     assert "cannot read the cluster" in err and "127.0.0.1:9" in err
+
+
+def test_a_webhook_pointing_at_a_url_is_reported_not_skipped(certs):
+    def url_mode(s):
+        _webhook(s)["clientConfig"] = {"url": "https://127.0.0.1:9443/validate", "caBundle": "eA=="}
+
+    found = [f for f in doctor.diagnose(_mutate(certs, url_mode)) if f.check == "webhook-url"]
+    assert len(found) == 1 and found[0].severity == doctor.WARNING
+    assert "https://127.0.0.1:9443/validate" in found[0].message and "webhook.url" in found[0].fix

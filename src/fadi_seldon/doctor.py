@@ -284,6 +284,18 @@ def check_leftover_webhooks(snap: Snapshot) -> list[Finding]:
 def check_webhook(snap: Snapshot, config: dict, hook: dict, openssl: str | None) -> list[Finding]:
     out: list[Finding] = []
     cfg_name = config["metadata"]["name"]
+    url = (hook.get("clientConfig") or {}).get("url")
+    if url:  # e.g. `webhook.url` for an operator run as a host process (fadi-seldon cluster operator)
+        return [
+            Finding(
+                "webhook-url",
+                WARNING if hook.get("failurePolicy", "Fail") == "Fail" else OK,
+                f"ValidatingWebhookConfiguration {cfg_name}",
+                f"the webhook calls {url} directly, not a Service: the operator Deployment, endpoint and "
+                "certificate checks do not apply, and SeldonDeployment requests fail while nothing serves that URL",
+                "outside local development, unset `webhook.url` so the webhook calls the operator's Service",
+            )
+        ]
     svc_ref = (hook.get("clientConfig") or {}).get("service") or {}
     ns, svc_name = svc_ref.get("namespace", "default"), svc_ref.get("name", "")
     key = f"{ns}/{svc_name}"
