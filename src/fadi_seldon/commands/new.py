@@ -171,18 +171,10 @@ def _pairs(items: list[str], flag: str) -> dict[str, str]:
 
 def _apply_deployment_flags(dep: Deployment, args: argparse.Namespace) -> None:
     """Flags that may override or complete a spec: name, namespace, labels, api version, output shape."""
-    if args.name:
-        dep.name = args.name
-    if args.namespace:
-        dep.namespace = args.namespace
-    if args.api_version:
-        dep.api_version = args.api_version
-    if args.protocol:
-        dep.protocol = args.protocol
-    if args.transport:
-        dep.transport = args.transport
-    if args.spec_name:
-        dep.spec_name = args.spec_name
+    for attr in ("name", "namespace", "api_version", "protocol", "transport", "spec_name"):
+        value = getattr(args, attr)
+        if value:
+            setattr(dep, attr, value)
     dep.labels.update(_pairs(args.labels, "--label"))
     dep.annotations.update(_pairs(args.annotations, "--annotation"))
     if args.requests or args.limits:
