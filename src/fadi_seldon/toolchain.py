@@ -75,9 +75,9 @@ class Tool:
     name: str
     version_key: str
     executables: tuple[str, ...]
-    version_args: tuple[str, ...]
-    version_pattern: str  # regex with one group capturing the reported version
     group: str  # one of GROUPS
+    version_args: tuple[str, ...] = ()
+    version_pattern: str = ""  # regex with one group capturing the reported version
     release: Callable[[str, str, str], list[Artifact]] | None = None  # (version, os, arch)
     go: GoRecipe | None = None
     env_defaults: dict[str, str] = dataclasses.field(default_factory=dict)  # set in a wrapper script
@@ -272,8 +272,6 @@ def registry() -> dict[str, Tool]:
             name="helm-unittest",
             version_key="HELM_UNITTEST_VERSION",
             executables=("untt",),
-            version_args=(),
-            version_pattern=r"$^",
             buildinfo_module="github.com/helm-unittest/helm-unittest",
             group="chart",
             release=lambda v, o, a: [
@@ -363,8 +361,6 @@ def registry() -> dict[str, Tool]:
             name="seldon-operator",
             version_key="SELDON_OPERATOR_MODULE_VERSION",
             executables=("seldon-operator",),
-            version_args=(),
-            version_pattern=r"$^",
             # the manager has no --version flag: its build info records the module version
             buildinfo_module="github.com/seldonio/seldon-core/operator",
             group="operator",
@@ -548,6 +544,8 @@ class Toolchain:
     def reported_version(self, tool: Tool, exe: Path | str) -> str | None:
         if tool.buildinfo_module:
             return _buildinfo_version(Path(exe), tool.buildinfo_module)
+        if not tool.version_pattern:
+            return None
         try:
             proc = subprocess.run(
                 [str(exe), *tool.version_args], capture_output=True, text=True, timeout=60, env=self.env()
