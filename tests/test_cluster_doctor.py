@@ -51,7 +51,9 @@ def _b64(data: bytes) -> str:
 def healthy(certs) -> doctor.Snapshot:
     ca, cert = certs["good"]
     labels = {"app.kubernetes.io/name": "seldon-core-operator", "control-plane": "seldon-controller-manager"}
-    schema = {"openAPIV3Schema": {"type": "object", "properties": {"spec": {"type": "object"}}}}
+    guarded = {"type": "array", "x-kubernetes-validations": [{"rule": "size(self) > 0", "message": "m"}]}
+    spec = {"type": "object", "properties": {"predictors": guarded}}
+    schema = {"openAPIV3Schema": {"type": "object", "properties": {"spec": spec}}}
     return doctor.Snapshot(
         crd={
             "metadata": {"name": doctor.CRD_NAME},
@@ -112,7 +114,39 @@ def healthy(certs) -> doctor.Snapshot:
             }
         },
         namespaces={NS: {"metadata": {"name": NS, "labels": {}}}, "models": {"metadata": {"name": "models"}}},
+        operator_pods=[_pod(0)],
+        operator_logs={f"{NS}/{POD}": ""},
+        sdeps=[_sdep("iris", "Available")],
     )
+
+
+POD = "seldon-controller-manager-abc"
+PANIC_LOG = (
+    '{"level":"info","msg":"Reconcile called","SeldonDeployment":"models/empty"}\n'
+    "panic: runtime error: index out of range [0] with length 0\n\ngoroutine 9 [running]:\n"
+    "github.com/seldonio/seldon-core/operator/controllers.(*SeldonDeploymentReconciler).createAddressableResource(0x1)\n"
+    "\t/go/pkg/mod/github.com/seldonio/seldon-core/operator@v1.16.0/controllers/seldondeployment_controller.go:142 +0x1\n"
+)
+
+
+def _pod(restarts: int, waiting: str = "") -> dict:
+    state = {"waiting": {"reason": waiting}} if waiting else {"running": {}}
+    return {
+        "metadata": {"name": POD, "namespace": NS},
+        "status": {"containerStatuses": [{"name": "manager", "restartCount": restarts, "state": state}]},
+    }
+
+
+def _sdep(name: str, state: str | None, age_seconds: int = 600) -> dict:
+    created = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=age_seconds)
+    return {
+        "metadata": {
+            "name": name,
+            "namespace": "models",
+            "creationTimestamp": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        },
+        "status": {"state": state} if state else {},
+    }
 
 
 def problems(snap: doctor.Snapshot) -> set[str]:
@@ -177,6 +211,18 @@ FAULTS = {
         namespaceSelector={"matchLabels": {doctor.CONTROLLER_ID_LABEL: NS}}
     ),
     "webhook-missing": lambda s, c: s.validating.clear(),
+    "webhook-ignore": lambda s, c: _webhook(s).update(failurePolicy="Ignore"),
+    "crd-unguarded": lambda s, c: [
+        v["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["predictors"].pop(
+            "x-kubernetes-validations"
+        )
+        for v in s.crd["spec"]["versions"][:1]
+    ],
+    "operator-crashed": lambda s, c: (
+        s.operator_pods.__setitem__(0, _pod(4, "CrashLoopBackOff")),
+        s.operator_logs.__setitem__(f"{NS}/{POD}", PANIC_LOG),
+    ),
+    "sdep-no-state": lambda s, c: s.sdeps.append(_sdep("stuck", None)),
 }
 
 
@@ -264,3 +310,79 @@ def test_a_webhook_pointing_at_a_url_is_reported_not_skipped(certs):
     found = [f for f in doctor.diagnose(_mutate(certs, url_mode)) if f.check == "webhook-url"]
     assert len(found) == 1 and found[0].severity == doctor.WARNING
     assert "https://127.0.0.1:9443/validate" in found[0].message and "webhook.url" in found[0].fix
+
+
+def test_a_crash_looping_operator_pod_names_the_object_and_the_command_that_removes_it(certs):
+    snap = _mutate(certs, lambda s: FAULTS["operator-crashed"](s, certs))
+    [found] = [f for f in doctor.diagnose(snap) if f.check == "operator-crashed"]
+    assert found.severity == doctor.ERROR and found.subject == f"Pod {NS}/{POD}"
+    assert "is crash-looping: panic: runtime error: index out of range [0] with length 0" in found.message
+    assert "controllers/seldondeployment_controller.go:142" in found.message
+    assert "while reconciling SeldonDeployment models/empty" in found.message
+    assert found.fix.startswith("kubectl delete seldondeployment empty -n models")
+    assert f"kubectl -n {NS} delete pod {POD}" in found.fix
+
+
+def test_a_host_operator_that_is_gone_is_a_crash_and_a_running_one_is_fine(certs):
+    host = {"name": "seldon-controller-manager", "release": "seldon", "namespace": "seldon", "running": False}
+    snap = _mutate(certs, lambda s: s.host_operators.append({**host, "log": PANIC_LOG}))
+    [found] = [f for f in doctor.diagnose(snap) if f.check == "operator-crashed"]
+    assert "the operator process is gone" in found.message and "models/empty" in found.message
+    assert "fadi-seldon cluster operator start --release seldon" in found.fix
+    snap = _mutate(certs, lambda s: s.host_operators.append({**host, "running": True, "log": ""}))
+    assert "operator-crashed" not in problems(snap)
+    snap = _mutate(certs, lambda s: s.host_operators.append({**host, "log": "killed\n"}))
+    [found] = [f for f in doctor.diagnose(snap) if f.check == "operator-crashed"]
+    assert "no Go panic" in found.message and "read the operator's log" in found.fix
+
+
+def test_a_restarted_pod_without_a_panic_in_its_log_is_still_reported(certs):
+    snap = _mutate(certs, lambda s: s.operator_pods.__setitem__(0, _pod(1)))
+    [found] = [f for f in doctor.diagnose(snap) if f.check == "operator-crashed"]
+    assert "restarted 1 time(s)" in found.message
+
+
+def test_stateless_deployments_carry_the_operators_last_error_and_respect_the_threshold(certs):
+    error = '{"level":"error","msg":"Reconciler error","name":"stuck","namespace":"models","error":"quota"}\n'
+
+    def fault(s):
+        s.sdeps += [_sdep("stuck", None), _sdep("young", None, age_seconds=5)]
+        s.operator_logs[f"{NS}/{POD}"] = error
+
+    found = [f for f in doctor.diagnose(_mutate(certs, fault)) if f.check == "sdep-no-state"]
+    assert [f.subject for f in found] == ["SeldonDeployment models/stuck"]
+    assert "Reconciler error: quota" in found[0].message
+
+
+def test_operator_pods_and_host_state_are_gathered(tmp_path):
+    """gather_runtime: pods by label, previous logs of restarted ones, host processes from their state file."""
+    from fadi_seldon.doctor import crashes
+
+    class FakeKubectl:
+        def __init__(self):
+            self.calls = []
+
+        def get(self, *args):
+            self.calls.append(args)
+            if args[0] == "pods":
+                return {"items": [_pod(2)]}
+            return {"items": [_sdep("iris", None)]}
+
+        def logs(self, pod, *, previous, tail):
+            return PANIC_LOG if previous else "current\n"
+
+    (tmp_path / "op.log").write_text(PANIC_LOG)
+    (tmp_path / "state.json").write_text(
+        '{"release": "r", "namespace": "n", "processes": [{"name": "m", "pid": 999999999, "log": "%s"}]}'
+        % (tmp_path / "op.log")
+    )
+    snap = doctor.Snapshot(crd={"metadata": {"name": doctor.CRD_NAME}})
+    kubectl = FakeKubectl()
+    crashes.gather_runtime(kubectl, snap, [tmp_path, tmp_path / "missing"])
+    assert [p["metadata"]["name"] for p in snap.operator_pods] == [POD]  # once, though two selectors match it
+    assert (
+        snap.operator_logs[f"{NS}/{POD}"].startswith(PANIC_LOG)
+        and "current" in snap.operator_logs[f"{NS}/{POD}"]
+    )
+    assert [(h["release"], h["running"]) for h in snap.host_operators] == [("r", False)]
+    assert snap.sdeps and ("seldondeployments", "-A") in kubectl.calls

@@ -68,16 +68,33 @@ STATES = ("Available", "Creating", "Failed")
 
 # --- the type language ----------------------------------------------------------------------
 @dataclass(frozen=True)
+class Rule:
+    """A CEL rule the API server enforces (x-kubernetes-validations), webhook or not.
+
+    `rule` is the validator's rule id for the same condition (fadi_seldon.validator checks it in
+    Python under that id), so `validate` and the API server refuse the same objects. CEL's
+    `messageExpression`, `reason` and `fieldPath` need Kubernetes 1.27/1.28; the chart's floor is
+    1.25, where CRD validation rules are beta and on by default, so only `rule` and `message`.
+    """
+
+    rule: str
+    cel: str
+    message: str
+
+
+@dataclass(frozen=True)
 class Type:
     doc: str = ""
     # `field:` left empty in YAML is null: client-side apply drops it, server-side apply rejects it
     # unless the schema says nullable
     nullable: bool = False
+    rules: tuple[Rule, ...] = ()
 
 
 @dataclass(frozen=True)
 class Str(Type):
     enum: tuple[str, ...] = ()
+    max_length: int = 0  # 0: unbounded; a bound lets CEL rules that compare the string stay cheap
 
 
 @dataclass(frozen=True)
@@ -108,6 +125,7 @@ class Opaque(Type):
 @dataclass(frozen=True)
 class ListOf(Type):
     items: Type = field(default_factory=Type)
+    max_items: int = 0  # 0: unbounded; CEL rules iterating a list need a bound within the cost budget
 
 
 @dataclass(frozen=True)
@@ -137,6 +155,82 @@ class Children(Type):
 
 # --- the SeldonDeployment -------------------------------------------------------------------
 _CORE = "io.k8s.api.core.v1."
+ANNOTATION_NO_ENGINE = "seldon.io/no-engine"
+ANNOTATION_AMBASSADOR_HEADER = "seldon.io/ambassador-header"
+ANNOTATION_AMBASSADOR_REGEX_HEADER = "seldon.io/ambassador-regex-header"
+_HEADER, _REGEX = ANNOTATION_AMBASSADOR_HEADER, ANNOTATION_AMBASSADOR_REGEX_HEADER
+# Bounds that let the API server's CEL cost estimate accept the rules below (an unbounded list of
+# unbounded strings compared pairwise exceeds the per-rule budget). Each predictor is a Kubernetes
+# Deployment of its own; 64 is far above any real graph. Names are DNS subdomains at most.
+MAX_PREDICTORS = 64
+MAX_NAME_LENGTH = 253
+
+_BUILTINS = "[" + ", ".join(f"'{b}'" for b in BUILTIN_IMPLEMENTATIONS if b != "UNKNOWN_IMPLEMENTATION") + "]"
+_BUILTIN_ROOT = f"has(self.graph.implementation) && self.graph.implementation in {_BUILTINS}"
+_NO_ENGINE = (
+    f"has(self.annotations) && '{ANNOTATION_NO_ENGINE}' in self.annotations "
+    f"&& self.annotations['{ANNOTATION_NO_ENGINE}'].lowerAscii() == 'true'"
+)
+# Rules on one predictor: shapes the operator dereferences a nil pointer on (docs/validation-rules.md
+# has the upstream file and line of each); the webhook lets both through.
+PREDICTOR_CRASH_RULES = (
+    Rule(
+        "crd-ssl-builtin-root",
+        f"!has(self.ssl) || !has(self.ssl.certSecretName) || self.ssl.certSecretName == '' || !({_BUILTIN_ROOT})",
+        "ssl.certSecretName needs a graph root that runs in a container: the operator crashes on a root with a "
+        "built-in implementation (SIMPLE_MODEL, SIMPLE_ROUTER, RANDOM_ABTEST, AVERAGE_COMBINER); remove ssl or "
+        "make the root a model container",
+    ),
+    Rule(
+        "crd-no-engine-explainer",
+        f"!({_NO_ENGINE} && has(self.explainer) && has(self.explainer.type) && self.explainer.type != '' "
+        f"&& {_BUILTIN_ROOT})",
+        f"an explainer on a {ANNOTATION_NO_ENGINE} predictor needs a graph root that runs in a container: the "
+        "operator crashes on a built-in root; remove the explainer or the annotation",
+    ),
+)
+
+# Rules on spec.predictors: what crashes the operator when the webhook is not in the path (an
+# empty list: `Spec.Predictors[0]` in createAddressableResource, docs/validation-rules.md), and the
+# webhook's own rules over the whole list, so a cluster with the webhook off still refuses them.
+# The traffic sums stay webhook-only: CEL's list sum() is not in Kubernetes 1.25, the chart's floor.
+_SHADOW = "has({p}.shadow) && {p}.shadow"
+PREDICTOR_RULES = (
+    Rule(
+        "webhook-no-predictors",
+        "size(self) > 0",
+        "Graph contains no predictors: add at least one predictor to spec.predictors",
+    ),
+    Rule(
+        "webhook-duplicate-predictor",
+        "self.all(p, self.exists_one(q, q.name == p.name))",
+        "Duplicate predictor name: give each predictor in spec.predictors its own name",
+    ),
+    Rule(
+        "webhook-lone-shadow",
+        "size(self) != 1 || !(" + _SHADOW.format(p="self[0]") + ")",
+        "Shadow can not exist as only predictor: add the main predictor or remove shadow: true",
+    ),
+    Rule(
+        "webhook-multiple-shadows",
+        "size(self.filter(p, " + _SHADOW.format(p="p") + ")) <= 1",
+        "Multiple shadows are not allowed: keep shadow: true on one predictor only",
+    ),
+    Rule(
+        "crd-predictor-name-prefix",
+        "self.all(a, self.all(b, a.name == b.name || !b.name.startsWith(a.name + '-') "
+        "|| !b.name.substring(size(a.name) + 1).matches('^[0-9]+(-|$)')))",
+        "predictor names where one is another plus '-<number>' (main, main-0-x) can give two Deployments one "
+        "name, which crashes the operator for prepackaged TENSORFLOW/TRITON servers; rename one predictor",
+    ),
+    Rule(
+        "webhook-shadow-traffic",
+        "self.all(p, !("
+        + _SHADOW.format(p="p")
+        + ") || !has(p.traffic) || (p.traffic >= 0 && p.traffic <= 100))",
+        "shadow traffic is illegal, the traffic number should be between [0, 100]",
+    ),
+)
 
 ENDPOINT = Obj(
     name="Endpoint",
@@ -168,6 +262,13 @@ LOGGER = Obj(
         "url": Str(doc="Where to send them (default: the executor's request logger endpoint)."),
         "mode": Str(enum=LOGGER_MODES, doc="What to log: all, request or response."),
     },
+    rules=(
+        Rule(
+            "webhook-logger-mode",
+            "has(self.mode) && self.mode != ''",
+            "No logger mode specified: add mode: all, request or response to the logger",
+        ),
+    ),
 )
 
 PREDICTIVE_UNIT = Obj(
@@ -287,7 +388,10 @@ PREDICTOR = Obj(
     name="PredictorSpec",
     doc="One inference graph with its Pods; several predictors split traffic (canary) or mirror it (shadow).",
     fields={
-        "name": Str(doc="Predictor name, unique in the deployment; part of derived Kubernetes names."),
+        "name": Str(
+            doc="Predictor name, unique in the deployment; part of derived Kubernetes names.",
+            max_length=MAX_NAME_LENGTH,
+        ),
         "graph": PREDICTIVE_UNIT,
         "componentSpecs": ListOf(
             items=COMPONENT_SPEC, doc="Pod templates running the graph's containers.", nullable=True
@@ -312,6 +416,16 @@ PREDICTOR = Obj(
         "progressDeadlineSeconds": Int(),
     },
     required=("name", "graph"),
+    rules=(
+        *PREDICTOR_CRASH_RULES,
+        Rule(
+            "webhook-no-engine-graph",
+            f"!has(self.annotations) || !('{ANNOTATION_NO_ENGINE}' in self.annotations) "
+            "|| !has(self.graph.children) || size(self.graph.children) == 0",
+            "Running without engine only valid for single element graphs: "
+            f"remove the {ANNOTATION_NO_ENGINE} annotation or the graph's children",
+        ),
+    ),
 )
 
 SPEC = Obj(
@@ -319,7 +433,9 @@ SPEC = Obj(
     doc="Desired state: the predictors and deployment-wide options.",
     fields={
         "name": Str(doc="Deprecated deployment name (metadata.name is used)."),
-        "predictors": ListOf(items=PREDICTOR, doc="At least one predictor."),
+        "predictors": ListOf(
+            items=PREDICTOR, doc="At least one predictor.", max_items=MAX_PREDICTORS, rules=PREDICTOR_RULES
+        ),
         "oauth_key": Str(),
         "oauth_secret": Str(),
         "annotations": StrMap(doc="Deployment annotations (seldon.io/... options)."),
@@ -331,6 +447,18 @@ SPEC = Obj(
         "serverType": Str(enum=("", *SERVER_TYPES), doc="rpc (default) or kafka."),
     },
     required=("predictors",),
+    rules=(
+        Rule(
+            "crd-ambassador-header",
+            f"!has(self.annotations) || ((!('{_HEADER}' in self.annotations) || self.annotations['{_HEADER}'] == '' "
+            f"|| size(self.annotations['{_HEADER}'].split(':')) % 2 == 0) "
+            f"&& (!('{_REGEX}' in self.annotations) || self.annotations['{_REGEX}'] == '' "
+            f"|| ('{_HEADER}' in self.annotations && self.annotations['{_HEADER}'] != '')))",
+            f"{ANNOTATION_AMBASSADOR_HEADER} must be name:value pairs (name:value or n1:v1:n2:v2), and "
+            f"{ANNOTATION_AMBASSADOR_REGEX_HEADER} needs it too: otherwise the operator crashes when Ambassador "
+            "is enabled",
+        ),
+    ),
 )
 
 STATUS = Obj(
@@ -409,6 +537,8 @@ def render(t: Type, depth: int = 1, docs: bool = True) -> Schema:
         out = {"type": "string"}
         if t.enum:
             out["enum"] = list(t.enum)
+        if t.max_length:
+            out["maxLength"] = t.max_length
     elif isinstance(t, Int):
         out = {"type": "integer", "format": t.format}
     elif isinstance(t, Bool):
@@ -421,6 +551,8 @@ def render(t: Type, depth: int = 1, docs: bool = True) -> Schema:
         out = dict(k8s_openapi.OPAQUE_OBJECT)
     elif isinstance(t, ListOf):
         out = {"type": "array", "items": render(t.items, depth, docs)}
+        if t.max_items:
+            out["maxItems"] = t.max_items
     elif isinstance(t, MapOf):
         out = {"type": "object", "additionalProperties": render(t.values, depth, docs)}
     elif isinstance(t, K8s):
@@ -443,6 +575,8 @@ def render(t: Type, depth: int = 1, docs: bool = True) -> Schema:
         raise TypeError(f"cannot render {t!r}")
     if t.nullable:
         out["nullable"] = True
+    if t.rules:
+        out["x-kubernetes-validations"] = [{"rule": r.cel, "message": r.message} for r in t.rules]
     if docs and t.doc:
         out = {"description": t.doc, **out}
     return out
@@ -461,3 +595,30 @@ def openapi_schema() -> Schema:
 def graph_node_schema() -> Schema:
     """The schema of a level-1 graph node, as embedded in openapi_schema()."""
     return openapi_schema()["properties"]["spec"]["properties"]["predictors"]["items"]["properties"]["graph"]
+
+
+def _rules(t: Type, seen: set[int]) -> list[Rule]:
+    if id(t) in seen:
+        return []
+    seen.add(id(t))
+    found = list(t.rules)
+    children: list[Type] = []
+    if isinstance(t, Obj):
+        children = list(t.fields.values())
+    elif isinstance(t, ListOf):
+        children = [t.items]
+    elif isinstance(t, MapOf):
+        children = [t.values]
+    for child in children:
+        found += _rules(child, seen)
+    return found
+
+
+def crd_rules() -> list[Rule]:
+    """Every CEL rule of the CRD, once each."""
+    return _rules(SELDON_DEPLOYMENT, set())
+
+
+def crd_rule_ids() -> frozenset[str]:
+    """The validator rule ids the CRD's CEL rules enforce at the API server."""
+    return frozenset(r.rule for r in crd_rules())

@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from conftest import ROOT, tool
+from fadi_seldon.cluster import proxy
 
 RELEASE, RELEASE_NS = "fadi", "fadi"
 CRD = "seldondeployments.machinelearning.seldon.io"
@@ -145,56 +146,15 @@ def condition(obj: dict | None, kind: str) -> str | None:
     return None
 
 
-class Proxy:
-    """`kubectl proxy` on a free port: plain-HTTP access to the API for many quick requests,
-    whatever authentication the kubeconfig uses (token, client certificate, exec plugin)."""
-
-    def __init__(self, kube: Kube) -> None:
-        self.proc = subprocess.Popen(
-            [kube.kubectl_exe, "proxy", "--port=0", "--address=127.0.0.1"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=kube.env,
-        )
-        line = self.proc.stdout.readline()
-        if "127.0.0.1:" not in line:
-            self.close()
-            raise CommandFailed(f"kubectl proxy did not start: {line}")
-        self.url = "http://" + line.strip().rsplit(" ", 1)[-1]
-
-    def request(
-        self, method: str, path: str, body: bytes | None = None, content_type: str = "application/json"
-    ):
-        import urllib.error
-        import urllib.request
-
-        req = urllib.request.Request(self.url + path, data=body, method=method)
-        if body is not None:
-            req.add_header("Content-Type", content_type)
-        try:
-            with urllib.request.urlopen(req, timeout=30) as resp:
-                status, raw = resp.status, resp.read()
-        except urllib.error.HTTPError as err:
-            status, raw = err.code, err.read()
-        try:
-            return status, json.loads(raw or b"null")
-        except ValueError:  # e.g. "404 page not found" for a version the CRD does not serve
-            return status, {"message": raw.decode(errors="replace").strip()}
-
-    def close(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+def Proxy(kube: Kube) -> proxy.Proxy:  # noqa: N802 - kept as the constructor it replaced
+    """`kubectl proxy` bound to the suite's cluster (fadi_seldon.cluster.proxy)."""
+    return proxy.Proxy(kube.kubectl_exe, kube.env)
 
 
-def doctor_report(kube) -> dict:
+def doctor_report(kube, *args: str) -> dict:
     """`fadi-seldon doctor --output json` against the cluster; exit 1 exactly when it reports errors."""
     proc = subprocess.run(
-        [sys.executable, "-m", "fadi_seldon", "doctor", "--output", "json"],
+        [sys.executable, "-m", "fadi_seldon", "doctor", "--output", "json", *args],
         capture_output=True,
         text=True,
         env=kube.env,

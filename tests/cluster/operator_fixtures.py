@@ -44,6 +44,17 @@ def running_operator(kube: Kube, state_dir: Path, release: str, namespace: str, 
         finally:
             kube.helm("uninstall", release, "-n", namespace, "--wait", check=False)
         return
+    runner, opts = host_operator(kube, state_dir, release, namespace, values)
+    try:
+        yield runner.start(opts)
+    finally:
+        runner.stop(uninstall=True)
+
+
+def host_operator(
+    kube: Kube, state_dir: Path, release: str, namespace: str, values: list[str]
+) -> tuple[OperatorRunner, StartOptions]:
+    """The runner and start options of a host-process operator for `release` (not started yet)."""
     runner = OperatorRunner(kube.kubeconfig, state_dir, bin_dir=TOOLS_BIN, out=sys.stderr)
     opts = StartOptions(
         release=release,
@@ -52,10 +63,7 @@ def running_operator(kube: Kube, state_dir: Path, release: str, namespace: str, 
         set_values=values,
         timeout=120,
     )
-    try:
-        yield runner.start(opts)
-    finally:
-        runner.stop(uninstall=True)
+    return runner, opts
 
 
 def operator_deployments(kube: Kube, namespace: str) -> dict[str, dict]:

@@ -20,14 +20,15 @@ import yaml
 
 from cluster.kube import Proxy
 from conftest import ROOT
+from fadi_seldon import schema, validator
 
 NS = "conformance"
 
 
-# the validator's rules for what the API server itself enforces (the rest are the webhook's rules
-# and later failures, which no server-side check here can see: no operator process runs)
+# the validator's rules for what the API server itself enforces, the CRD's CEL rules included (the
+# rest are the webhook's rules and later failures, which no server-side check here can see)
 def server_checkable(rule: str) -> bool:
-    return rule.startswith("schema-") or rule in ("api-version", "metadata-name")
+    return rule in validator.API_SERVER_RULES
 
 
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -144,3 +145,12 @@ def test_server_side_apply_accepts_an_empty_component_specs(server, kube, confor
     assert doc["spec"]["predictors"][0]["componentSpecs"] is None
     proc = kube.apply([doc], "-n", NS, "--server-side", "--dry-run=server", check=False)
     assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("rule", sorted(schema.crd_rule_ids()))
+def test_each_crd_rule_refuses_its_case_with_its_message(server, rule):
+    """The CRD's CEL rules work without the webhook: the API server refuses, saying what to do."""
+    [(_, doc)] = _documents(ROOT / "tests" / "data" / "invalid" / f"{rule.replace('-', '_')}.yaml")
+    status, message = dry_run_apply(server, doc)
+    [expected] = [r.message for r in schema.crd_rules() if r.rule == rule]
+    assert status == 422 and expected in message, message

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 HELP = "diagnose a cluster's Seldon installation"
 
@@ -15,6 +16,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", choices=("text", "json"), default="text")
     parser.add_argument("--all", action="store_true", help="also list the checks that passed")
     parser.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    parser.add_argument(
+        "--operator-state",
+        action="append",
+        default=None,
+        metavar="DIR",
+        help="state folder of an operator run as a host process (`cluster operator start`); "
+        "default: the local cluster's, when it has one",
+    )
+    parser.add_argument(
+        "--stale-after",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="report SeldonDeployments without a state for longer than this (default 120)",
+    )
+
+
+def _operator_states(given: list[str] | None) -> list[Path]:
+    if given:
+        return [Path(d) for d in given]
+    from fadi_seldon.cluster.layout import default_state_dir
+
+    local = default_state_dir() / "operator"
+    return [local] if (local / "state.json").is_file() else []
 
 
 def run(args: argparse.Namespace) -> int:
@@ -22,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         kubectl = doctor.Kubectl(kubeconfig=args.kubeconfig, context=args.context)
-        snap = doctor.gather(kubectl)
+        snap = doctor.gather(kubectl, _operator_states(args.operator_state), args.stale_after)
     except doctor.DoctorError as err:
         print(f"error: cannot read the cluster: {err}", file=sys.stderr)
         return 2

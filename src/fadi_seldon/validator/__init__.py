@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from fadi_seldon import predictor_servers, schema
-from fadi_seldon.validator import extra, webhook
+from fadi_seldon.validator import crd_rules, extra, webhook
 from fadi_seldon.validator.findings import ERROR, RULES, WARNING, Finding, Report, format_path
 from fadi_seldon.validator.loading import (
     Locator,
@@ -28,6 +28,7 @@ from fadi_seldon.validator.loading import (
 from fadi_seldon.validator.structural import Checker, Issue, compile_schema
 
 __all__ = [
+    "API_SERVER_RULES",
     "ERROR",
     "RULES",
     "WARNING",
@@ -39,6 +40,16 @@ __all__ = [
     "validate_source",
     "validate_text",
 ]
+
+
+# Rule ids the API server itself enforces: the CRD schema, object metadata, and the CRD's CEL rules
+# (webhook rules it repeats, so that a cluster with the webhook off still refuses them). The other
+# rules are the webhook's alone, or what the operator reports later.
+API_SERVER_RULES = frozenset(
+    {"schema-type", "schema-enum", "schema-required", "schema-unknown-field", "schema-limit"}
+    | {"api-version", "metadata-name"}
+    | schema.crd_rule_ids()
+)
 
 
 @functools.cache
@@ -60,6 +71,7 @@ def issues(obj: Any, servers: set[str] | None = None) -> list[Issue]:
     found: list[Issue] = []
     _checker()(obj, (), found)
     found.extend(webhook.check(obj, configured))
+    found.extend(crd_rules.check(obj))
     found.extend(extra.check(obj))
     return found
 

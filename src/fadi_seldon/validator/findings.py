@@ -29,6 +29,10 @@ RULES: dict[str, tuple[str, str]] = {
     "schema-enum": (ERROR, "a value is not one of the allowed values"),
     "schema-required": (ERROR, "a required field is missing"),
     "schema-unknown-field": (ERROR, "a field the CRD does not define"),
+    "schema-limit": (
+        ERROR,
+        "a list or string longer than the CRD allows (bounds that keep its CEL rules cheap)",
+    ),
     "api-version": (ERROR, "apiVersion does not serve SeldonDeployment"),
     "metadata-name": (ERROR, "metadata.name is missing or not a valid Kubernetes name"),
     # the operator's admission webhook (Seldon Core 1.17.1), same conditions and messages
@@ -49,6 +53,14 @@ RULES: dict[str, tuple[str, str]] = {
     "webhook-shadow-traffic": (ERROR, "a shadow's traffic outside [0, 100]"),
     "webhook-traffic-sum": (ERROR, "traffic of several predictors does not sum to 100"),
     "webhook-single-traffic": (ERROR, "a lone predictor with traffic between 0 and 100"),
+    # the CRD's own CEL rules: shapes that crash the operator and that the webhook lets through
+    "crd-ssl-builtin-root": (
+        ERROR,
+        "ssl.certSecretName with a graph root that has a built-in implementation",
+    ),
+    "crd-no-engine-explainer": (ERROR, "an explainer on a no-engine predictor whose root is built in"),
+    "crd-predictor-name-prefix": (ERROR, "a predictor named like another plus '-<number>'"),
+    "crd-ambassador-header": (ERROR, "an Ambassador header annotation that is not name:value pairs"),
     # what the cluster reports only later (operator reconcile, Deployment/Service creation)
     "unknown-server": (WARNING, "implementation is not a configured predictor server"),
     "name-too-long": (WARNING, "a derived Kubernetes name is longer than 63 characters"),

@@ -88,7 +88,9 @@ def compile_schema(schema: dict[str, Any], root: bool = False) -> Checker:
     enum = tuple(schema.get("enum") or ())
     if kind == "array":
         return _array(
-            test, compile_schema(schema.get("items") or {"x-kubernetes-preserve-unknown-fields": True})
+            test,
+            compile_schema(schema.get("items") or {"x-kubernetes-preserve-unknown-fields": True}),
+            schema.get("maxItems"),
         )
     if kind == "object":
         props = {key: compile_schema(s) for key, s in (schema.get("properties") or {}).items()}
@@ -98,7 +100,7 @@ def compile_schema(schema: dict[str, Any], root: bool = False) -> Checker:
         values = compile_schema(extra) if isinstance(extra, dict) else None
         required = tuple(schema.get("required") or ())
         return _object(props, values, required, preserve)
-    return _scalar(kind, test, enum)
+    return _scalar(kind, test, enum, schema.get("maxLength"))
 
 
 def _anything(value: Any, path: tuple, out: list[Issue]) -> None:
@@ -112,7 +114,7 @@ def _int_or_string(value: Any, path: tuple, out: list[Issue]) -> None:
     out.append(Issue(path, "schema-type", f"must be an integer or a string, got {_describe(value)}{hint}"))
 
 
-def _scalar(kind: str, test: Callable[[Any], bool], enum: tuple) -> Checker:
+def _scalar(kind: str, test: Callable[[Any], bool], enum: tuple, max_length: int | None) -> Checker:
     allowed = ", ".join(f'"{e}"' for e in enum if e)
 
     def check(value: Any, path: tuple, out: list[Issue]) -> None:
@@ -120,6 +122,14 @@ def _scalar(kind: str, test: Callable[[Any], bool], enum: tuple) -> Checker:
             return
         if not test(value):
             out.append(Issue(path, "schema-type", _type_message(kind, value)))
+        elif max_length is not None and len(value) > max_length:
+            out.append(
+                Issue(
+                    path,
+                    "schema-limit",
+                    f"Too long: may not be more than {max_length} characters (got {len(value)}); shorten it",
+                )
+            )
         elif enum and value not in enum:
             close = difflib.get_close_matches(
                 str(value).upper(), [e.upper() for e in enum if e], n=1, cutoff=0.6
@@ -134,13 +144,21 @@ def _scalar(kind: str, test: Callable[[Any], bool], enum: tuple) -> Checker:
     return check
 
 
-def _array(test: Callable[[Any], bool], items: Checker) -> Checker:
+def _array(test: Callable[[Any], bool], items: Checker, max_items: int | None) -> Checker:
     def check(value: Any, path: tuple, out: list[Issue]) -> None:
         if value is None:
             return
         if not test(value):
             out.append(Issue(path, "schema-type", _type_message("array", value)))
             return
+        if max_items is not None and len(value) > max_items:
+            out.append(
+                Issue(
+                    path,
+                    "schema-limit",
+                    f"Too many: {len(value)}: must have at most {max_items} items; split the deployment",
+                )
+            )
         for i, item in enumerate(value):
             if item is None:
                 out.append(

@@ -53,6 +53,11 @@ class Snapshot:
     deployments: dict[str, list[dict]] = field(default_factory=dict)  # namespace -> Deployments
     secrets: dict[str, dict] = field(default_factory=dict)  # "ns/name" -> Secret
     namespaces: dict[str, dict] = field(default_factory=dict)  # name -> Namespace
+    operator_pods: list[dict] = field(default_factory=list)  # controller pods, found by their labels
+    operator_logs: dict[str, str] = field(default_factory=dict)  # "ns/pod" -> previous + current log
+    host_operators: list[dict] = field(default_factory=list)  # `cluster operator start` processes
+    sdeps: list[dict] = field(default_factory=list)  # every SeldonDeployment
+    stale_after: float = 120.0  # seconds without a state before a SeldonDeployment is reported
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
 
@@ -91,6 +96,26 @@ class Kubectl:
             raise DoctorError(f"`kubectl get {' '.join(args)}` failed: {err[-600:]}")
         return json.loads(proc.stdout)
 
+    def logs(self, pod: dict, *, previous: bool, tail: str) -> str:
+        """A pod's log ("" when there is none, e.g. no previous container)."""
+        meta = pod["metadata"]
+        argv = [
+            *self.base,
+            "logs",
+            meta["name"],
+            "-n",
+            meta["namespace"],
+            f"--tail={tail}",
+            "--all-containers",
+        ]
+        if previous:
+            argv.append("--previous")
+        try:
+            proc = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        except subprocess.TimeoutExpired:
+            return ""
+        return proc.stdout if proc.returncode == 0 else ""
+
     def server(self) -> str:
         proc = subprocess.run(
             [*self.base, "config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}"],
@@ -116,8 +141,19 @@ def seldon_webhooks(config: dict) -> list[dict]:
     return [w for w in config.get("webhooks") or [] if str(w.get("name", "")).endswith(WEBHOOK_SUFFIXES)]
 
 
-def gather(kubectl: Kubectl) -> Snapshot:
-    snap = Snapshot()
+def gather(
+    kubectl: Kubectl, host_state_dirs: list[Path] | None = None, stale_after: float = 120.0
+) -> Snapshot:
+    """What the checks need; `host_state_dirs` hold the state of operators run as host processes."""
+    from fadi_seldon.doctor import crashes
+
+    snap = Snapshot(stale_after=stale_after)
+    _gather_install(kubectl, snap)
+    crashes.gather_runtime(kubectl, snap, host_state_dirs or [])
+    return snap
+
+
+def _gather_install(kubectl: Kubectl, snap: Snapshot) -> None:
     snap.crd = kubectl.get("customresourcedefinition", CRD_NAME)
     snap.validating = [
         c for c in _items(kubectl.get("validatingwebhookconfigurations")) if seldon_webhooks(c)
@@ -150,7 +186,6 @@ def gather(kubectl: Kubectl) -> Snapshot:
                     found = kubectl.get("secret", secret, "-n", ns)
                     if found:
                         snap.secrets[key] = found
-    return snap
 
 
 def _mounted_secrets(deployment: dict) -> list[str]:
@@ -160,8 +195,13 @@ def _mounted_secrets(deployment: dict) -> list[str]:
 
 # ---------------------------------------------------------------------------- checks
 def diagnose(snap: Snapshot, openssl: str | None = None) -> list[Finding]:
+    from fadi_seldon.doctor import crashes
+
     findings: list[Finding] = []
     findings += check_crd(snap)
+    findings += crashes.check_crd_guard(snap.crd)
+    findings += crashes.check_crashes(snap)
+    findings += crashes.check_stateless(snap)
     current = [c for c in snap.validating if any(w["name"] == CURRENT_WEBHOOK for w in seldon_webhooks(c))]
     findings += check_leftover_webhooks(snap)
     if not current:
@@ -170,8 +210,8 @@ def diagnose(snap: Snapshot, openssl: str | None = None) -> list[Finding]:
                 "webhook-missing",
                 WARNING,
                 f"ValidatingWebhookConfiguration with {CURRENT_WEBHOOK}",
-                "no Seldon validating webhook is registered: SeldonDeployments are not validated at admission "
-                "(or the operator is not installed)",
+                "no Seldon validating webhook is registered (webhook.enabled=false, or the operator is not "
+                "installed): SeldonDeployments are not validated at admission, only the CRD refuses bad shapes",
                 "install the operator: `helm upgrade --install fadi ./fadi --set seldon-core-operator.enabled=true`, "
                 "or run `fadi-seldon validate` on manifests before applying them",
             )
@@ -179,6 +219,7 @@ def diagnose(snap: Snapshot, openssl: str | None = None) -> list[Finding]:
     for config in current:
         for hook in seldon_webhooks(config):
             if hook["name"] == CURRENT_WEBHOOK:
+                findings += crashes.check_failure_policy(hook, config["metadata"]["name"])
                 findings += check_webhook(snap, config, hook, openssl)
     return findings
 

@@ -1,0 +1,91 @@
+"""Crash and wedge search at bench size: 1,000 mutants (default) against the real operator, webhook off.
+
+The operator chart is installed with its CRD (our CEL rules) and `webhook.enabled=false`, so the CRD
+alone stands between the mutants and the operator. Prints the counts (refused by the API server,
+reached a state, crashes, wedges, validator disagreements), the throughput, and every failure with
+its manifest, panic and source location. Plain figures, no assertions; the exit code is 1 when a
+crash or a wedge was found, so `make bench` shows it.
+
+Usage: .venv/bin/python bench/bench_crash_search.py [-o json]
+Environment: CRASH_MUTANTS (default 1000), CRASH_SEED (default 2026).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from fadi_seldon.cluster import ControlPlane  # noqa: E402
+from fadi_seldon.cluster.proxy import Proxy  # noqa: E402
+from fadi_seldon.dev import crash_search, mutants  # noqa: E402
+from fadi_seldon.operator_runner import OperatorRunner, StartOptions  # noqa: E402
+
+BIN = ROOT / ".tools" / "bin"
+CORPUS = ROOT.parent / "shared" / "conformance" / "valid"
+NAMESPACE = "crash-search"
+
+
+def seed_files() -> list[Path]:
+    files = sorted((ROOT / "examples").rglob("*.yaml"))
+    if CORPUS.is_dir():
+        files += sorted(p for p in CORPUS.iterdir() if p.suffix in (".yaml", ".yml", ".json"))
+    return files
+
+
+def search(count: int, seed: int) -> crash_search.Result:
+    with tempfile.TemporaryDirectory(prefix="bench-crash-") as tmp:
+        plane = ControlPlane(Path(tmp) / "state", bin_dir=BIN, out=open(os.devnull, "w"))  # noqa: SIM115
+        runner = None
+        try:
+            plane.up(timeout_scale=2.0)
+            kubeconfig = plane.layout.kubeconfig
+            env = dict(os.environ, KUBECONFIG=str(kubeconfig))
+            runner = OperatorRunner(kubeconfig, plane.layout.root / "operator", bin_dir=BIN)
+            opts = StartOptions(
+                "seldon-core-operator",
+                "seldon-system",
+                ROOT / "charts" / "seldon-core-operator",
+                set_values=["webhook.enabled=false"],
+            )
+            with Proxy(str(BIN / "kubectl"), env) as proxy:
+                target = crash_search.HostOperator(runner, opts, proxy)
+                proxy.request(
+                    "POST", "/api/v1/namespaces", json.dumps({"metadata": {"name": NAMESPACE}}).encode()
+                )
+                say = lambda line: print(f"  [seed {seed}] {line}", file=sys.stderr, flush=True)  # noqa: E731
+                found = mutants.seeds_from(seed_files())
+                return crash_search.Search(target, NAMESPACE, state_timeout=90, say=say).run(
+                    mutants.mutants(found, count, seed), batch=25
+                )
+        finally:
+            if runner is not None:
+                runner.stop()
+            plane.down()
+
+
+def main() -> int:
+    count = int(os.environ.get("CRASH_MUTANTS", "1000"))
+    seed = int(os.environ.get("CRASH_SEED", "2026"))
+    result = search(count, seed)
+    figures = result.to_json()
+    if sys.argv[1:] == ["-o", "json"]:
+        print(json.dumps({"seed": seed, **figures}, indent=2))
+    else:
+        print(f"crash search: {count} mutants of the corpus, seed {seed}, webhook off (the CRD alone)")
+        for key in ("refused", "state", "crash", "wedge", "disagreements"):
+            print(f"  {key:<52} {figures[key]:>12}")
+        print(f"  {'time':<52} {figures['seconds']:>10.0f} s")
+        print(f"  {'mutants per second':<52} {count / max(figures['seconds'], 0.001):>12.1f}")
+        for failure in figures["failures"]:
+            print(failure)
+    return 1 if result.failures() else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,209 @@
+"""Crash and wedge search: mutated SeldonDeployments applied for real, with the webhook out of the path.
+
+For each batch of mutants (fadi_seldon.dev.mutants): create each through the API server with strict
+field validation (what `kubectl apply` does); a refusal is what the CRD is for. Every accepted one
+must then reach a state (status.state Available, Creating or Failed) while the operator process
+stays alive. A dead operator is a crash: its log names the panic, the source location and the
+object it was reconciling (fadi_seldon.operator_log); that object is deleted and the operator
+restarted, as a user would, and the search goes on. An object still without a state after the
+timeout is a wedge. The validator is checked against the API server on every mutant on the way:
+it must report an error of a rule the API server enforces exactly when the API server refuses.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import yaml
+
+from fadi_seldon import operator_log, schema, validator
+
+API_SERVER_RULES = validator.API_SERVER_RULES
+
+
+class Target(Protocol):
+    """The cluster and the operator under test."""
+
+    def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, dict]: ...
+
+    def operator_alive(self) -> bool: ...
+
+    def operator_log(self) -> str: ...
+
+    def restart_operator(self) -> None: ...
+
+
+@dataclass
+class Case:
+    origin: str  # corpus file and mutant index
+    name: str
+    labels: list[str]
+    manifest: dict
+    verdict: str = ""  # refused | state | crash | wedge
+    detail: str = ""  # the API server's message, the state, the panic, or the operator's last error
+    location: str = ""  # source location of a panic
+
+    def report(self) -> str:
+        lines = [f"{self.verdict}: {self.name} ({self.origin}; {', '.join(self.labels)})", f"  {self.detail}"]
+        if self.location:
+            lines.append(f"  at {self.location}")
+        lines.append("  " + yaml.safe_dump(self.manifest, sort_keys=False).replace("\n", "\n  ").rstrip())
+        return "\n".join(lines)
+
+
+@dataclass
+class Result:
+    cases: list[Case] = field(default_factory=list)
+    disagreements: list[str] = field(default_factory=list)  # validator vs API server
+    seconds: float = 0.0
+
+    def count(self, verdict: str) -> int:
+        return sum(1 for c in self.cases if c.verdict == verdict)
+
+    def failures(self) -> list[Case]:
+        return [c for c in self.cases if c.verdict in ("crash", "wedge")]
+
+    def to_json(self) -> dict:
+        return {
+            "mutants": len(self.cases),
+            **{v: self.count(v) for v in ("refused", "state", "crash", "wedge")},
+            "disagreements": len(self.disagreements),
+            "seconds": round(self.seconds, 1),
+            "failures": [c.report() for c in self.failures()],
+        }
+
+
+def _collection(api_version: str, namespace: str) -> str:
+    return f"/apis/{api_version}/namespaces/{namespace}/{schema.PLURAL}"
+
+
+class Search:
+    def __init__(
+        self,
+        target: Target,
+        namespace: str,
+        *,
+        state_timeout: float = 60.0,
+        say: Callable[[str], None] = lambda _: None,
+    ) -> None:
+        self.target = target
+        self.namespace = namespace
+        self.state_timeout = state_timeout
+        self.say = say
+        self.result = Result()
+
+    def run(self, mutants: Iterable[tuple[str, dict, list[str]]], batch: int = 20) -> Result:
+        started = time.monotonic()
+        pending: list[Case] = []
+        for origin, manifest, labels in mutants:
+            pending.append(Case(origin, manifest["metadata"]["name"], labels, manifest))
+            if len(pending) == batch:
+                self._batch(pending)
+                pending = []
+        if pending:
+            self._batch(pending)
+        self.result.seconds = time.monotonic() - started
+        return self.result
+
+    def _batch(self, cases: list[Case]) -> None:
+        accepted = [c for c in cases if self._create(c)]
+        self._wait_for_states(accepted)
+        self.target.request("DELETE", _collection(schema.API_VERSIONS[0], self.namespace))
+        self.result.cases.extend(cases)
+        done = len(self.result.cases)
+        self.say(
+            f"{done} mutants: {self.result.count('refused')} refused by the API server, "
+            f"{self.result.count('state')} reached a state, {self.result.count('crash')} crash(es), "
+            f"{self.result.count('wedge')} wedge(s)"
+        )
+
+    def _create(self, case: Case) -> bool:
+        path = _collection(case.manifest["apiVersion"], self.namespace) + "?fieldValidation=Strict"
+        status, answer = self.target.request("POST", path, json.dumps(case.manifest).encode())
+        refused = status >= 300
+        findings = validator.validate_object(case.manifest)
+        expected = sorted(
+            {f.rule for f in findings if f.severity == validator.ERROR and f.rule in API_SERVER_RULES}
+        )
+        if refused != bool(expected):
+            said = answer.get("message", "") if refused else "accepted"
+            self.result.disagreements.append(
+                f"{case.name}: API server: {said}; validate: {expected or 'no error'}"
+            )
+        if refused:
+            case.verdict, case.detail = "refused", str(answer.get("message", status))
+        return not refused
+
+    def _states(self) -> dict[str, dict]:
+        status, answer = self.target.request("GET", _collection(schema.API_VERSIONS[0], self.namespace))
+        if status != 200:
+            return {}
+        return {item["metadata"]["name"]: item.get("status") or {} for item in answer.get("items") or []}
+
+    def _wait_for_states(self, cases: list[Case]) -> None:
+        waiting = {c.name: c for c in cases}
+        deadline = time.monotonic() + self.state_timeout
+        while waiting and time.monotonic() < deadline:
+            if not self.target.operator_alive():
+                self._crashed(waiting)
+                deadline = time.monotonic() + self.state_timeout
+                continue
+            for name, status in self._states().items():
+                if name in waiting and status.get("state") in schema.STATES:
+                    case = waiting.pop(name)
+                    case.verdict = "state"
+                    case.detail = f"{status['state']}: {status.get('description') or ''}".rstrip(": ")
+            time.sleep(0.25)
+        errors = operator_log.last_errors(self.target.operator_log())
+        for case in waiting.values():
+            case.verdict = "wedge"
+            last = errors.get(f"{self.namespace}/{case.name}", "no error logged for it")
+            case.detail = f"no state after {self.state_timeout:.0f}s; operator's last error: {last}"
+
+    def _crashed(self, waiting: dict[str, Case]) -> None:
+        """Record the crash, delete the object it names (or the whole batch when none), restart."""
+        crash = operator_log.parse_crash(self.target.operator_log())
+        culprits = [waiting.pop(crash.name)] if crash and crash.name in waiting else list(waiting.values())
+        if not (crash and crash.name in [c.name for c in culprits]):
+            waiting.clear()
+        for case in culprits:
+            case.verdict = "crash"
+            case.detail = crash.message if crash else "the operator exited without a panic in its log"
+            case.location = f"{crash.function} {crash.location}" if crash else ""
+            path = _collection(schema.API_VERSIONS[0], self.namespace) + f"/{case.name}"
+            self.target.request("DELETE", path)
+        self.say(
+            f"operator crashed on {', '.join(c.name for c in culprits)}: {culprits[0].detail}; restarting it"
+        )
+        self.target.restart_operator()
+
+
+class HostOperator:
+    """The target on the local cluster: the operator as a host process (`cluster operator start`)."""
+
+    def __init__(self, runner, options, proxy) -> None:
+        self.runner = runner  # fadi_seldon.operator_runner.OperatorRunner
+        self.options = options  # its StartOptions
+        self.proxy = proxy  # fadi_seldon.cluster.proxy.Proxy
+        self.log_offset = 0  # the log is appended to across restarts: read only this run's part
+        self.log_path = self.runner.start(self.options)["processes"][0]["log"]
+
+    def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, dict]:
+        return self.proxy.request(method, path, body)
+
+    def operator_alive(self) -> bool:
+        return all(p["running"] for p in self.runner.status()["processes"])
+
+    def operator_log(self) -> str:
+        with open(self.log_path, "rb") as fh:
+            fh.seek(self.log_offset)
+            return fh.read().decode(errors="replace")
+
+    def restart_operator(self) -> None:
+        with open(self.log_path, "rb") as fh:
+            self.log_offset = fh.seek(0, 2)
+        self.runner.start(self.options)

@@ -1,0 +1,74 @@
+"""Nothing a user applies crashes or wedges the operator, with the webhook out of the path.
+
+Seeded mutants of the conformance corpus (and of our examples) are created for real through the
+API server with the CRD alone between them and the real operator (webhook.enabled=false). Each
+accepted one must reach a state while the operator stays alive; a refusal must be what `validate`
+predicts. A failure prints the manifest, the operator's panic and its source location.
+FADI_CRASH_SEED and FADI_CRASH_MUTANTS choose the seed and the count (at least 300).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from cluster.kube import Proxy
+from cluster.operator_fixtures import IN_CLUSTER, host_operator
+from conftest import CONFORMANCE, ROOT
+from fadi_seldon.dev import crash_search, mutants
+
+RELEASE = NAMESPACE = "seldon-crash"
+MODELS = "crash-search"
+SEED = int(os.environ.get("FADI_CRASH_SEED", "17"))
+COUNT = max(300, int(os.environ.get("FADI_CRASH_MUTANTS", "300")))
+
+
+def seed_files() -> list[Path]:
+    files = sorted((ROOT / "examples").rglob("*.yaml"))
+    if CONFORMANCE.is_dir():
+        files += sorted(
+            p for p in (CONFORMANCE / "valid").iterdir() if p.suffix in (".yaml", ".yml", ".json")
+        )
+    return files
+
+
+@pytest.fixture(scope="module")
+def target(kube, umbrella, tmp_path_factory):
+    if IN_CLUSTER:
+        pytest.skip(
+            "the crash search restarts the operator as a host process; on kind its pod restarts itself"
+        )
+    kube.namespace(MODELS)
+    runner, opts = host_operator(
+        kube,
+        tmp_path_factory.mktemp("crash-operator"),
+        RELEASE,
+        NAMESPACE,
+        ["crd.create=false", "webhook.enabled=false"],
+    )
+    proxy = Proxy(kube)
+    try:
+        yield crash_search.HostOperator(runner, opts, proxy)
+    finally:
+        proxy.close()
+        runner.stop(uninstall=True)
+
+
+def test_no_mutant_crashes_or_wedges_the_operator_with_the_webhook_off(target, kube):
+    assert (
+        kube.get("validatingwebhookconfiguration", f"seldon-validating-webhook-configuration-{NAMESPACE}")
+        is None
+    )
+    seeds = mutants.seeds_from(seed_files())
+    say = lambda line: print(f"[crash-search seed {SEED}] {line}", file=sys.stderr, flush=True)  # noqa: E731
+    search = crash_search.Search(target, MODELS, state_timeout=90, say=say)
+    result = search.run(mutants.mutants(seeds, COUNT, SEED), batch=20)
+    print(result.to_json(), file=sys.stderr)
+    assert len(result.cases) == COUNT
+    assert result.failures() == [], "\n\n".join(c.report() for c in result.failures())
+    assert result.disagreements == [], "\n".join(result.disagreements)
+    # the search exercised both halves: the CRD refused some, the operator reconciled others
+    assert result.count("refused") > COUNT // 10 and result.count("state") > COUNT // 3
