@@ -44,7 +44,7 @@ tools: setup ## install helm, helm4, ct, helm-unittest, etcd, Kubernetes, kwok, 
 	$(VPY) -m fadi_seldon tools install $(TOOLS)
 
 generate: setup ## regenerate committed artefacts (CRD template, chart READMEs, schemas)
-	$(VPY) -m fadi_seldon.generate
+	$(VPY) -m fadi_seldon.dev.generate
 
 lint: setup tools ## ruff, and helm lint of the charts
 	$(VPY) -m ruff check src tests bench scripts

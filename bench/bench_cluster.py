@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from fadi_seldon.cluster import ControlPlane  # noqa: E402
+from fadi_seldon.localkube import ControlPlane  # noqa: E402
 
 BIN = ROOT / ".tools" / "bin"
 

@@ -21,10 +21,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from fadi_seldon.cluster import ControlPlane  # noqa: E402
-from fadi_seldon.cluster.proxy import Proxy  # noqa: E402
 from fadi_seldon.dev import crash_search, mutants  # noqa: E402
-from fadi_seldon.operator_runner import OperatorRunner, StartOptions  # noqa: E402
+from fadi_seldon.localkube import ControlPlane  # noqa: E402
+from fadi_seldon.localkube.operator import OperatorRunner, StartOptions  # noqa: E402
+from fadi_seldon.localkube.proxy import Proxy  # noqa: E402
 
 BIN = ROOT / ".tools" / "bin"
 CORPUS = ROOT.parent / "shared" / "conformance" / "valid"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 
-from fadi_seldon import crd, schema
+from fadi_seldon.sdep import crd, schema
 
 
 def main() -> None:

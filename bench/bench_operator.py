@@ -22,8 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from fadi_seldon.cluster import ControlPlane  # noqa: E402
-from fadi_seldon.operator_runner import OperatorRunner, StartOptions  # noqa: E402
+from fadi_seldon.localkube import ControlPlane  # noqa: E402
+from fadi_seldon.localkube.operator import OperatorRunner, StartOptions  # noqa: E402
 
 BIN = ROOT / ".tools" / "bin"
 EXAMPLE = ROOT / "examples" / "seldon-model.yaml"

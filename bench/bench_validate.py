@@ -9,8 +9,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from fadi_seldon import validator
-from fadi_seldon.validator import loading
+from fadi_seldon.sdep import validator
+from fadi_seldon.sdep.validator import loading
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "conformance"

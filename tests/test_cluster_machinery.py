@@ -17,8 +17,9 @@ import pytest
 import yaml
 
 from fadi_seldon.cli import main
-from fadi_seldon.cluster import ClusterError, ControlPlane, kubeconfig, pki, processes, stages
-from fadi_seldon.cluster.controlplane import COMPONENTS
+from fadi_seldon.localkube import ClusterError, ControlPlane, kubeconfig, pki, stages
+from fadi_seldon.localkube.controlplane import COMPONENTS
+from fadi_seldon.runtime import processes
 
 
 # ------------------------------------------------------------------ pki

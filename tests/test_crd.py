@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
-from fadi_seldon import cli, crd, generate, k8s_openapi, schema
+from fadi_seldon import cli
+from fadi_seldon.dev import generate
+from fadi_seldon.sdep import crd, k8s_openapi, schema
 
 FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_COMPACT_JSON = 200 * 1024  # kubectl's last-applied annotation must hold it (262144 bytes)

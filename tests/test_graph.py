@@ -7,8 +7,8 @@ import json
 import pytest
 import yaml
 
-from fadi_seldon import graph
-from fadi_seldon.graph import Deployment, GraphError, Node, Parameter, Predictor, Resources
+from fadi_seldon.sdep import graph
+from fadi_seldon.sdep.graph import Deployment, GraphError, Node, Parameter, Predictor, Resources
 
 
 def _model(name="clf", image="repo/clf:1"):
@@ -231,7 +231,7 @@ def test_dump_round_trips_in_both_formats():
 
 
 def test_builtins_are_schema_implementations():
-    from fadi_seldon import schema
+    from fadi_seldon.sdep import schema
 
     assert set(graph.BUILTIN_IMPLEMENTATIONS) <= set(schema.BUILTIN_IMPLEMENTATIONS)
     assert set(graph.BUILTIN_IMPLEMENTATIONS.values()) <= set(graph.NODE_TYPES)

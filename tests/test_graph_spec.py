@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fadi_seldon import graph, graph_spec
-from fadi_seldon.graph import GraphError, Parameter
+from fadi_seldon.sdep import graph, graph_spec
+from fadi_seldon.sdep.graph import GraphError, Parameter
 
 
 def _load(text: str):

@@ -9,10 +9,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fadi_seldon import cli, graph
-from fadi_seldon.graph import Deployment, Node, Parameter, Predictor, Resources
-from fadi_seldon.predictor_servers import DEFAULT_SERVERS
-from fadi_seldon.validator import validate_object
+from fadi_seldon import cli
+from fadi_seldon.sdep import graph
+from fadi_seldon.sdep.graph import Deployment, Node, Parameter, Predictor, Resources
+from fadi_seldon.sdep.predictor_servers import DEFAULT_SERVERS
+from fadi_seldon.sdep.validator import validate_object
 
 
 def _new(capsys, *argv):
@@ -321,14 +322,14 @@ def test_every_flag_combination_passes_the_validator(ratio, n_transformers, n_ou
         argv += ["--model", "a=r/a:1", "--model", "b=SKLEARN_SERVER:gs://b/m", "--router", "RANDOM_ABTEST"]
         argv += ["--ratio-a", repr(ratio)]
     args = cli.build_parser("new").parse_args(["new", *argv])
-    from fadi_seldon.commands import new
+    from fadi_seldon.cli.commands import new
 
     manifest = graph.to_manifest(new.from_flags(args))
     assert validate_object(manifest) == []
 
 
 def test_committed_examples_are_accepted_by_the_validator(repo_root):
-    from fadi_seldon import examples
+    from fadi_seldon.dev import examples
 
     manifests = [
         *examples.NEW_COMMANDS,

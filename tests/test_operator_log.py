@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fadi_seldon import operator_log
+from fadi_seldon.doctor import operator_log
 
 MODULE = "/root/go/pkg/mod/github.com/seldonio/seldon-core/operator@v1.16.0"
 JSON_LOG = f"""{{"level":"info","ts":1.7,"logger":"controllers.SeldonDeployment","msg":"Reconcile called","SeldonDeployment":"models/good"}}

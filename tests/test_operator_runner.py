@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from conftest import ROOT, tool
-from fadi_seldon import operator_runner as runner
 from fadi_seldon.cli import main as cli_main
+from fadi_seldon.localkube import operator as runner
 
 CHART = ROOT / "charts" / "seldon-core-operator"
 
@@ -171,7 +171,7 @@ def test_missing_operator_binary_names_the_install_command(tmp_path, monkeypatch
 
 
 def test_cluster_down_also_stops_the_recorded_operator_processes(tmp_path, capsys):
-    from fadi_seldon.cluster import processes
+    from fadi_seldon.runtime import processes
 
     state = tmp_path / "state"
     r = runner.OperatorRunner(state / "kubeconfig", state / "operator")

@@ -9,8 +9,11 @@ import textwrap
 import pytest
 import yaml
 
-from fadi_seldon import cli, examples, packaging, versions
-from fadi_seldon.validator import validate_object
+from fadi_seldon import cli
+from fadi_seldon.dev import examples
+from fadi_seldon.model import packaging
+from fadi_seldon.runtime import versions
+from fadi_seldon.sdep.validator import validate_object
 
 
 @pytest.fixture

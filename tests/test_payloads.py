@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from fadi_seldon import payloads
-from fadi_seldon.payloads import PayloadError
+from fadi_seldon.model import payloads
+from fadi_seldon.model.payloads import PayloadError
 
 
 def test_ndarray_with_names():

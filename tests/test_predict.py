@@ -149,7 +149,7 @@ def test_wait_retries_until_the_server_listens(capsys):
 
 
 def test_pretty_keeps_array_rows_on_one_line():
-    from fadi_seldon.commands.predict import pretty
+    from fadi_seldon.cli.commands.predict import pretty
 
     answer = {
         "data": {"names": ["a", "b"], "ndarray": [[0.5, 0.5]]},

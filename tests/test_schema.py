@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from fadi_seldon import predictor_servers, schema, versions
+from fadi_seldon.runtime import versions
+from fadi_seldon.sdep import predictor_servers, schema
 
 
 def _all_types(t: schema.Type, seen: set[int] | None = None):

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from fadi_seldon import cli, packaging, serving
+from fadi_seldon import cli
+from fadi_seldon.model import packaging, serving
 
 
 @pytest.fixture(scope="session")

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from fadi_seldon import toolchain
-from fadi_seldon.toolchain import Artifact, BuildContext, GoRecipe, Tool, Toolchain, ToolError
+from fadi_seldon import tools as toolchain
+from fadi_seldon.tools import Artifact, BuildContext, GoRecipe, Tool, Toolchain, ToolError
 
 VERSION = "v1.2.3"
 

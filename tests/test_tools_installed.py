@@ -6,7 +6,8 @@ import subprocess
 import time
 
 from conftest import tool
-from fadi_seldon import toolchain, versions
+from fadi_seldon import tools as toolchain
+from fadi_seldon.runtime import versions
 
 
 def run(env, *argv: str) -> str:

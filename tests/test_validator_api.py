@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fadi_seldon import validator
-from fadi_seldon.validator import Finding, Report
+from fadi_seldon.sdep import validator
+from fadi_seldon.sdep.validator import Finding, Report
 
 VALID_DIR = Path(__file__).parent / "data" / "valid"
 VALID = sorted(VALID_DIR.iterdir())

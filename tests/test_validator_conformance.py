@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SEED_GUIDE
-from fadi_seldon import validator
+from fadi_seldon.sdep import validator
 
 # Four files of the "valid" corpus are rejected by `kubectl apply` against Seldon Core 1.17.1. They
 # were never meant for the API server: three are inputs for running the executor locally

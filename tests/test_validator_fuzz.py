@@ -14,8 +14,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fadi_seldon import validator
-from fadi_seldon.validator.findings import RULES
+from fadi_seldon.sdep import validator
+from fadi_seldon.sdep.validator.findings import RULES
 
 BASES = [yaml.safe_load(p.read_text()) for p in sorted((Path(__file__).parent / "data" / "valid").iterdir())]
 

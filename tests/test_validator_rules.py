@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from fadi_seldon import validator
-from fadi_seldon.validator.findings import RULES
+from fadi_seldon.sdep import validator
+from fadi_seldon.sdep.validator.findings import RULES
 
 DATA = Path(__file__).parent / "data"
 FOLDERS = ("invalid", "invalid-input", "warnings")

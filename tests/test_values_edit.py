@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from fadi_seldon import values_file as vf
+from fadi_seldon.values import document as vf
 
 DATA = Path(__file__).parent / "data"
 FULL = DATA / "fadi-values-full.yaml"
@@ -301,6 +301,6 @@ def test_a_block_that_is_not_a_mapping_is_refused(tmp_path):
     ],
 )
 def test_carry_over_applies_only_the_edit(original, baseline, edited, expected):
-    from fadi_seldon import line_patch
+    from fadi_seldon.values import line_patch
 
     assert line_patch.carry_over(original, baseline, edited) == expected

@@ -10,7 +10,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fadi_seldon import values_file as vf
+from fadi_seldon.values import document as vf
 
 KEYS = st.sampled_from(["replicas", "image", "tag", "port", "mode", "name", "size", "debug"])
 SCALARS = st.one_of(

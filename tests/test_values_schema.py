@@ -8,7 +8,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from fadi_seldon import umbrella_schema, values_check
+from fadi_seldon.dev import umbrella_schema
+from fadi_seldon.values import check as values_check
 
 
 def _umbrella(tmp_path: Path, sub_schema: dict | None, values: str = "svc:\n  enabled: false\n") -> Path:

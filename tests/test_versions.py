@@ -7,7 +7,7 @@ import tomllib
 
 import pytest
 
-from fadi_seldon import versions
+from fadi_seldon.runtime import versions
 
 
 def test_parse_reads_keys_and_ignores_comments():
@@ -82,7 +82,7 @@ def test_packaged_copy_is_current(repo_root):
 
 
 def test_generated_files_are_current():
-    from fadi_seldon import generate
+    from fadi_seldon.dev import generate
 
     stale = generate.stale(versions.repo_root())
     assert not stale, "stale generated files (run `make generate`):\n" + "\n".join(stale.values())

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from fadi_seldon import chart_docs
-from fadi_seldon.generate import generators
+from fadi_seldon.dev import chart_docs
+from fadi_seldon.dev.generate import generators
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "seldon-core-operator"

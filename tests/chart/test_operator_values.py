@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from conftest import tool
-from fadi_seldon import versions
-from fadi_seldon.predictor_servers import DEFAULT_SERVERS
+from fadi_seldon.runtime import versions
+from fadi_seldon.sdep.predictor_servers import DEFAULT_SERVERS
 
 CHART = Path(__file__).resolve().parents[2] / "charts" / "seldon-core-operator"
 VALUES = yaml.safe_load((CHART / "values.yaml").read_text())

@@ -60,7 +60,7 @@ def test_refuses_a_missing_values_file(repo_root, tools_env, tmp_path):
 @pytest.mark.cluster
 def test_installs_then_upgrades_fadi_into_the_current_context(repo_root, tools_env, tmp_path):
     """`make install` against a private local control plane: install, then upgrade with Seldon on."""
-    from fadi_seldon.cluster import ControlPlane
+    from fadi_seldon.localkube import ControlPlane
 
     plane = ControlPlane(tmp_path / "state", bin_dir=repo_root / ".tools" / "bin", out=sys.stderr)
     try:

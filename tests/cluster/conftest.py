@@ -14,7 +14,7 @@ import pytest
 
 from cluster.kube import CRD, RELEASE, RELEASE_NS, Kube, condition, copy_charts, set_webhook, wait_until
 from conftest import TOOLS_BIN
-from fadi_seldon.cluster import ControlPlane
+from fadi_seldon.localkube import ControlPlane
 
 
 def pytest_collection_modifyitems(items):

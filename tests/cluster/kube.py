@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from conftest import ROOT, tool
-from fadi_seldon.cluster import proxy
+from fadi_seldon.localkube import proxy
 
 RELEASE, RELEASE_NS = "fadi", "fadi"
 CRD = "seldondeployments.machinelearning.seldon.io"
@@ -147,7 +147,7 @@ def condition(obj: dict | None, kind: str) -> str | None:
 
 
 def Proxy(kube: Kube) -> proxy.Proxy:  # noqa: N802 - kept as the constructor it replaced
-    """`kubectl proxy` bound to the suite's cluster (fadi_seldon.cluster.proxy)."""
+    """`kubectl proxy` bound to the suite's cluster (fadi_seldon.localkube.proxy)."""
     return proxy.Proxy(kube.kubectl_exe, kube.env)
 
 

@@ -12,7 +12,7 @@ import yaml
 
 from cluster.kube import RELEASE, RELEASE_NS, Kube, set_webhook, wait_until
 from conftest import ROOT, TOOLS_BIN
-from fadi_seldon.operator_runner import OperatorRunner, StartOptions
+from fadi_seldon.localkube.operator import OperatorRunner, StartOptions
 
 EXAMPLES = ROOT / "examples"
 # The operator's webhook names the object by spec.name in its refusal (upstream quirk); the API

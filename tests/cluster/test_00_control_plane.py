@@ -16,8 +16,9 @@ import sys
 import pytest
 
 from conftest import TOOLS_BIN
-from fadi_seldon.cluster import ControlPlane, processes
-from fadi_seldon.cluster.controlplane import COMPONENTS
+from fadi_seldon.localkube import ControlPlane
+from fadi_seldon.localkube.controlplane import COMPONENTS
+from fadi_seldon.runtime import processes
 
 
 def cli(state, *args: str) -> subprocess.CompletedProcess:

@@ -20,7 +20,7 @@ import yaml
 
 from cluster.kube import Proxy
 from conftest import ROOT
-from fadi_seldon import schema, validator
+from fadi_seldon.sdep import schema, validator
 
 NS = "conformance"
 

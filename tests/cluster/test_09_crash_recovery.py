@@ -18,7 +18,8 @@ import pytest
 
 from cluster.kube import CRD, doctor_report, wait_until
 from cluster.operator_fixtures import IN_CLUSTER, host_operator, load_example, wait_available
-from fadi_seldon import operator_log, schema
+from fadi_seldon.doctor import operator_log
+from fadi_seldon.sdep import schema
 
 RELEASE = NAMESPACE = "seldon-recover"
 MODELS = "crash-recovery"

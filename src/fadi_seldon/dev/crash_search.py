@@ -4,7 +4,7 @@ For each batch of mutants (fadi_seldon.dev.mutants): create each through the API
 field validation (what `kubectl apply` does); a refusal is what the CRD is for. Every accepted one
 must then reach a state (status.state Available, Creating or Failed) while the operator process
 stays alive. A dead operator is a crash: its log names the panic, the source location and the
-object it was reconciling (fadi_seldon.operator_log); that object is deleted and the operator
+object it was reconciling (fadi_seldon.doctor.operator_log); that object is deleted and the operator
 restarted, as a user would, and the search goes on. An object still without a state after the
 timeout is a wedge. The validator is checked against the API server on every mutant on the way:
 it must report an error of a rule the API server enforces exactly when the API server refuses.
@@ -20,7 +20,8 @@ from typing import Protocol
 
 import yaml
 
-from fadi_seldon import operator_log, schema, validator
+from fadi_seldon.doctor import operator_log
+from fadi_seldon.sdep import schema, validator
 
 API_SERVER_RULES = validator.API_SERVER_RULES
 
@@ -186,9 +187,9 @@ class HostOperator:
     """The target on the local cluster: the operator as a host process (`cluster operator start`)."""
 
     def __init__(self, runner, options, proxy) -> None:
-        self.runner = runner  # fadi_seldon.operator_runner.OperatorRunner
+        self.runner = runner  # fadi_seldon.localkube.operator.OperatorRunner
         self.options = options  # its StartOptions
-        self.proxy = proxy  # fadi_seldon.cluster.proxy.Proxy
+        self.proxy = proxy  # fadi_seldon.localkube.proxy.Proxy
         self.log_offset = 0  # the log is appended to across restarts: read only this run's part
         self.log_path = self.runner.start(self.options)["processes"][0]["log"]
 

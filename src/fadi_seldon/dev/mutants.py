@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from fadi_seldon import schema
+from fadi_seldon.sdep import schema
 
 # values the operator branches on, per field name (any level of the spec)
 FIELD_VALUES: dict[str, tuple] = {

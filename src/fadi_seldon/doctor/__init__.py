@@ -127,7 +127,7 @@ class Kubectl:
 
 def _kubectl() -> str | None:
     """The project's pinned kubectl (`make tools`) if installed, else the one on PATH."""
-    from fadi_seldon import toolchain
+    from fadi_seldon import tools as toolchain
 
     pinned = toolchain.default_tools_dir() / "bin" / "kubectl"
     return str(pinned) if pinned.is_file() else shutil.which("kubectl")

@@ -4,7 +4,7 @@ A SeldonDeployment the operator cannot handle kills it on every reconcile: in a 
 crash loop, for a host process (`fadi-seldon cluster operator start`) a process gone. Either way
 no other model gets a state until the object is removed, and with `failurePolicy: Ignore` the
 webhook (served by the same process) lets more of them in. These checks find the operator by its
-labels (not by the webhook, which may be off), read its log (fadi_seldon.operator_log) to name the
+labels (not by the webhook, which may be off), read its log (fadi_seldon.doctor.operator_log) to name the
 culprit, and list the SeldonDeployments still without a state with the operator's last error.
 """
 
@@ -14,8 +14,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from fadi_seldon import operator_log
-from fadi_seldon.doctor import ERROR, OK, WARNING, Finding, Snapshot
+from fadi_seldon.doctor import ERROR, OK, WARNING, Finding, Snapshot, operator_log
 
 # The controller pods: our chart's component label, and upstream's chart label.
 CONTROLLER_SELECTORS = (
@@ -45,7 +44,7 @@ def gather_runtime(kubectl, snap: Snapshot, host_state_dirs: list[Path]) -> None
 
 def read_host_operators(state_dir: Path) -> list[dict]:
     """The operator processes `fadi-seldon cluster operator start` recorded in `state_dir`."""
-    from fadi_seldon.cluster import processes
+    from fadi_seldon.runtime import processes
 
     try:
         state = json.loads((state_dir / "state.json").read_text(encoding="utf-8"))

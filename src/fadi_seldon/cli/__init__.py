@@ -1,0 +1,91 @@
+"""The `fadi-seldon` command line.
+
+Each sub-command lives in its own module under `fadi_seldon.cli.commands` and exposes
+`HELP` (one line), `add_arguments(parser)` and `run(args) -> int`. Only the module of the
+command being run is imported, which keeps start-up fast (`validate` in a CI loop).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+
+from fadi_seldon import __version__
+from fadi_seldon.runtime import versions
+
+# name -> (module, one-line help). Order is the order of `--help`.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("fadi_seldon.cli.commands.validate", "validate SeldonDeployment manifests offline"),
+    "new": (
+        "fadi_seldon.cli.commands.new",
+        "generate a SeldonDeployment (models, routers, combiners, canaries...)",
+    ),
+    "crd": ("fadi_seldon.cli.commands.crd", "print the SeldonDeployment CRD generated from the schema"),
+    "values": (
+        "fadi_seldon.cli.commands.values",
+        "enable, disable, get, set or check Seldon in a FADI values file",
+    ),
+    "package": ("fadi_seldon.cli.commands.package", "write a Docker build context for a Python model"),
+    "serve": ("fadi_seldon.cli.commands.serve", "run a model locally with the real Seldon Python wrapper"),
+    "predict": ("fadi_seldon.cli.commands.predict", "send a prediction request and print the answer"),
+    "cluster": (
+        "fadi_seldon.cli.commands.cluster",
+        "start, stop and inspect the local Kubernetes control plane",
+    ),
+    "doctor": ("fadi_seldon.cli.commands.doctor", "diagnose a cluster's Seldon installation"),
+    "tools": (
+        "fadi_seldon.cli.commands.tools",
+        "install and inspect the pinned external tools (helm, ct, ...)",
+    ),
+}
+
+
+def _available() -> dict[str, tuple[str, str]]:
+    """Commands whose module is present in this installation."""
+    return {name: spec for name, spec in COMMANDS.items() if importlib.util.find_spec(spec[0]) is not None}
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fadi-seldon",
+        description="Seldon Core for the FADI platform: generate and validate SeldonDeployments, "
+        "package and serve models, manage the operator chart's tooling and a local Kubernetes.",
+        epilog="Run `fadi-seldon COMMAND --help` for a command's options.",
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"fadi-seldon {__version__} (Seldon Core {versions.seldon_core_version()})",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in _available().items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if name == command:
+            importlib.import_module(module_name).add_arguments(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    if command not in COMMANDS:
+        command = None
+    parser = build_parser(command)
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    module = importlib.import_module(COMMANDS[args.command][0])
+    try:
+        return int(module.run(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

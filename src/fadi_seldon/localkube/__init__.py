@@ -1,0 +1,13 @@
+"""A local Kubernetes control plane without containers.
+
+Real etcd, kube-apiserver, kube-controller-manager and kube-scheduler binaries run on
+127.0.0.1; kwok plays the kubelet so that nodes and pods become Ready without a container
+runtime. This is enough for Helm installs with `--wait`, Pod Security admission, RBAC checks,
+CRD validation and `helm test` hooks, which is what the charts need to be tested for real.
+
+Modules: `layout` (where state lives), `pki` (keys and certificates via the openssl CLI),
+`kubeconfig`, `stages` (kwok's node and pod lifecycle), `processes` (spawning and stopping by
+PID and process group), `api` (a tiny REST client), `controlplane` (up/down/status).
+"""
+
+from fadi_seldon.localkube.controlplane import ClusterError, ControlPlane  # noqa: F401

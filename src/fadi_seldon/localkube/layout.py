@@ -1,0 +1,67 @@
+"""Where the local cluster keeps its state: one folder, removed by `cluster down`.
+
+The folder is `.cluster/` in the checkout (git-ignored) or `FADI_CLUSTER_DIR`. Every path a
+component uses lives below it, which is also how leftover processes of a crashed run are
+recognised: their command lines name this folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from fadi_seldon.runtime import versions
+
+ENV_DIR = "FADI_CLUSTER_DIR"
+
+
+def default_state_dir() -> Path:
+    return versions.local_dir(
+        ENV_DIR, ".cluster", versions.user_dir("XDG_STATE_HOME", ".local/state", "cluster")
+    )
+
+
+@dataclass(frozen=True)
+class Layout:
+    root: Path
+
+    @property
+    def state_file(self) -> Path:
+        return self.root / "state.json"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.root / ".lock"
+
+    @property
+    def pki(self) -> Path:
+        return self.root / "pki"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def etcd_data(self) -> Path:
+        return self.root / "etcd"
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config"
+
+    @property
+    def kubeconfig(self) -> Path:
+        """The user-facing admin kubeconfig (what `cluster env` exports)."""
+        return self.root / "kubeconfig"
+
+    def component_kubeconfig(self, component: str) -> Path:
+        return self.config / f"{component}.kubeconfig"
+
+    def log(self, component: str) -> Path:
+        return self.logs / f"{component}.log"
+
+    def ensure(self) -> None:
+        for d in (self.root, self.pki, self.logs, self.config):
+            d.mkdir(parents=True, exist_ok=True)
+        # the private keys and tokens below must not be readable by other users
+        self.root.chmod(0o700)

@@ -1,0 +1,417 @@
+"""Turn a folder holding a Python model class into a Docker build context for the Seldon wrapper.
+
+The class is found by reading the source with `ast` (user code is never imported: it may need
+packages this tool does not have, or do work at import time). Generated files are tracked in a
+small state file with their hashes, so a later run updates files it wrote and the user left alone,
+and refuses (without --force) to touch anything the user wrote or edited.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fadi_seldon import __version__
+from fadi_seldon.model.serving import WRAPPER_GRPC_PORT, WRAPPER_HTTP_PORT, WRAPPER_METRICS_PORT
+from fadi_seldon.runtime import versions
+from fadi_seldon.sdep import graph
+
+# Slim official Python image; the wrapper of Seldon Core 1.17.1 supports Python 3.11.
+BASE_IMAGE = versions.get("MODEL_BASE_IMAGE")
+# Seldon's images run as this UID; a numeric USER also satisfies runAsNonRoot checks.
+RUN_AS_UID = 8888
+STATE_FILE = ".fadi-seldon-package.json"
+# Shell-form CMD of the image (Dockerfile continuation lines). On TERM/INT the shell ignores further
+# signals and sends TERM to its whole process group, i.e. every wrapper process; it then waits for
+# the wrapper to finish. tests/test_serve.py runs exactly this command and stops it.
+STOP_FORWARDING_CMD = """trap 'trap "" TERM INT; kill -TERM 0' TERM INT; \\
+    seldon-core-microservice "$MODEL_NAME" --service-type "$SERVICE_TYPE" & \\
+    wait $!; status=$?; wait $! 2>/dev/null; exit $status"""
+REQUIREMENTS_FILE = "requirements-seldon.txt"
+
+# service type -> (methods of which one is needed, wrapper --service-type)
+# The wrapper has no OUTPUT_TRANSFORMER choice: it serves every endpoint whatever the type, so an
+# output transformer runs as TRANSFORMER and the graph node says OUTPUT_TRANSFORMER.
+SERVICE_TYPES: dict[str, tuple[tuple[str, ...], str]] = {
+    "MODEL": (("predict", "predict_raw"), "MODEL"),
+    "TRANSFORMER": (("transform_input", "transform_input_raw"), "TRANSFORMER"),
+    "OUTPUT_TRANSFORMER": (("transform_output", "transform_output_raw"), "TRANSFORMER"),
+    "ROUTER": (("route", "route_raw"), "ROUTER"),
+    "COMBINER": (("aggregate", "aggregate_raw"), "COMBINER"),
+}
+# the combiner gets the list of its children's outputs
+_FIRST_ARG = {"aggregate": "Xs"}
+# the SeldonComponent base of the wrapper defines every method as "not implemented"
+_NEUTRAL_BASES = {"object", "SeldonComponent"}
+
+
+class PackageError(ValueError):
+    """The model folder cannot be packaged; the message says where and what to do."""
+
+
+class FileExistsRefused(PackageError):
+    """A file the user owns would be overwritten."""
+
+
+@dataclass
+class ModelClass:
+    """A class found in the model folder, with what the wrapper needs to know about it."""
+
+    module: str
+    name: str
+    file: Path
+    line: int
+    methods: set[str] = field(default_factory=set)
+    external_bases: list[str] = field(default_factory=list)
+
+    @property
+    def interface_name(self) -> str:
+        """The wrapper's positional argument: `Module` when file and class share the name, else module.Class."""
+        return self.name if self.module == self.name else f"{self.module}.{self.name}"
+
+    def where(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+def _base_name(node: ast.expr) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return ast.unparse(node)
+
+
+def classes_in(path: Path, module: str) -> list[ModelClass]:
+    """Top-level classes of one file with their methods (bases defined in the same file included)."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except SyntaxError as err:
+        raise PackageError(f"{path}:{err.lineno}:{err.offset}: syntax error: {err.msg}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise PackageError(f"{path}: cannot read: {err}") from None
+    local = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
+
+    def methods(cls: ast.ClassDef, seen: set[str]) -> tuple[set[str], list[str]]:
+        names = {n.name for n in cls.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+        external = []
+        for base in cls.bases:
+            bname = _base_name(base)
+            if bname in local and bname not in seen:
+                more, ext = methods(local[bname], seen | {bname})
+                names |= more
+                external += ext
+            elif bname not in _NEUTRAL_BASES:
+                external.append(bname)
+        return names, external
+
+    out = []
+    for cls in local.values():
+        names, external = methods(cls, {cls.name})
+        out.append(ModelClass(module, cls.name, path, cls.lineno, names, external))
+    return out
+
+
+def _module_file(folder: Path, module: str) -> Path:
+    rel = Path(*module.split("."))
+    for candidate in (folder / rel.with_suffix(".py"), folder / rel / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    raise PackageError(
+        f"{folder}: no module {module!r} (looked for {rel.with_suffix('.py')} and {rel}/__init__.py)"
+    )
+
+
+def find_class(folder: Path, class_ref: str | None, service_type: str) -> ModelClass:
+    """The class to serve: `--class Module`, `--class module.Class`, or the one class with the needed method."""
+    if service_type not in SERVICE_TYPES:
+        raise PackageError(f"service type {service_type!r} is not one of {', '.join(SERVICE_TYPES)}")
+    if class_ref:
+        module, _, name = class_ref.rpartition(".")
+        module = module or name
+        if not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", class_ref):
+            raise PackageError(
+                f"--class {class_ref!r}: expected a Python name like IrisModel or module.IrisModel"
+            )
+        found = [c for c in classes_in(_module_file(folder, module), module) if c.name == name]
+        if not found:
+            path = _module_file(folder, module)
+            raise PackageError(f"{path}: no top-level class {name!r} (--class {class_ref})")
+        cls = found[0]
+    else:
+        needed = SERVICE_TYPES[service_type][0]
+        candidates, others = [], []
+        for path in sorted(folder.glob("*.py")):
+            for c in classes_in(path, path.stem):
+                (candidates if c.methods & set(needed) else others).append(c)
+        if not candidates:
+            seen = ", ".join(f"{c.name} ({c.where()})" for c in others) or "none"
+            raise PackageError(
+                f"{folder}: no class defines {needed[0]}() for service type {service_type}; classes seen: {seen}. "
+                "Add the method, or name the class with --class"
+            )
+        if len(candidates) > 1:
+            listing = ", ".join(f"{c.interface_name} ({c.where()})" for c in candidates)
+            raise PackageError(
+                f"{folder}: several classes could serve {service_type}: {listing}; choose with --class"
+            )
+        cls = candidates[0]
+    check_methods(cls, service_type)
+    return cls
+
+
+def check_methods(cls: ModelClass, service_type: str) -> None:
+    needed = SERVICE_TYPES[service_type][0]
+    if cls.methods & set(needed):
+        return
+    if cls.external_bases:
+        return  # the method may come from a base class defined elsewhere; the wrapper will tell at run time
+    defined = ", ".join(sorted(cls.methods)) or "none"
+    raise PackageError(
+        f"{cls.where()}: class {cls.name} has no {needed[0]}() method, which service type {service_type} needs "
+        f"(methods defined: {defined}). Add `def {needed[0]}(self, {_FIRST_ARG.get(needed[0], 'X')}, "
+        "features_names=None): ...` "
+        "or choose the matching --service-type"
+    )
+
+
+@dataclass
+class Options:
+    folder: Path
+    class_ref: str | None = None
+    service_type: str = "MODEL"
+    image: str | None = None
+    name: str | None = None  # deployment and graph node name
+
+
+def _dns_name(class_name: str) -> str:
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|_", "-", class_name).lower()
+    return re.sub(r"[^a-z0-9-]+", "-", words).strip("-")[:63].rstrip("-") or "model"
+
+
+_REQ_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def merged_requirements(folder: Path) -> tuple[str, list[str]]:
+    """The image's requirements: the wrapper's pins first, then the user's lines (their own pins of
+    seldon-core or setuptools are replaced, with a note returned for each)."""
+    seldon = versions.get("PY_SELDON_CORE")
+    setuptools_max = versions.get("PY_SETUPTOOLS_MAX")
+    lines = [
+        f"# Written by fadi-seldon package from {folder.name}/requirements.txt; edit that file instead.",
+        f"seldon-core=={seldon}",
+        f"# seldon-core {seldon} runs gunicorn 20.1, which imports pkg_resources (removed in setuptools 81)",
+        f"setuptools<{setuptools_max}",
+    ]
+    notes = []
+    user = folder / "requirements.txt"
+    if user.is_file():
+        for lineno, raw in enumerate(user.read_text(encoding="utf-8").splitlines(), start=1):
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            match = _REQ_NAME.match(line)
+            if match and not line.startswith("-"):
+                canonical = re.sub(r"[-_.]+", "-", match.group(1)).lower()
+                if canonical in ("seldon-core", "setuptools"):
+                    notes.append(
+                        f"{user}:{lineno}: {line!r} replaced by the pin above ({canonical} is set by the wrapper)"
+                    )
+                    continue
+            elif line.startswith(("-r", "-c", "--requirement", "--constraint")):
+                notes.append(f"{user}:{lineno}: {line!r} refers to another file; only {REQUIREMENTS_FILE} is copied "
+                             "before the install step, so list those requirements in requirements.txt")  # fmt: skip
+            lines.append(line)
+    return "\n".join(lines) + "\n", notes
+
+
+@dataclass
+class Rendered:
+    """The build context's files (path relative to the folder -> content) and what they were made from."""
+
+    files: dict[str, str]
+    model: ModelClass
+    image: str
+    notes: list[str]
+
+
+def render(opts: Options) -> Rendered:
+    """Compute every file of the build context; nothing is written."""
+    folder = opts.folder
+    if not folder.is_dir():
+        raise PackageError(f"{folder}: not a directory")
+    cls = find_class(folder, opts.class_ref, opts.service_type)
+    wrapper_type = SERVICE_TYPES[opts.service_type][1]
+    name = opts.name or _dns_name(cls.name)
+    graph.check_dns_label(name, "--name", "name")
+    image = opts.image or f"{name}:0.1.0"
+    if not graph.is_image(image):
+        raise PackageError(f"--image {image!r} is not an image reference (lower-case repo/name:tag)")
+    seldon = versions.get("PY_SELDON_CORE")
+    requirements, notes = merged_requirements(folder)
+    files: dict[str, str] = {}
+    files["Dockerfile"] = f"""\
+# Build context of {cls.interface_name} ({opts.service_type}) for the Seldon Core {seldon} Python wrapper.
+# Written by fadi-seldon package; build with: docker build -t {image} .
+FROM {BASE_IMAGE}
+
+ENV PYTHONDONTWRITEBYTECODE=1 \\
+    PYTHONUNBUFFERED=1 \\
+    PIP_NO_CACHE_DIR=1 \\
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \\
+    HOME=/app
+WORKDIR /app
+
+# Dependencies first, so this layer is rebuilt only when the requirements change.
+COPY {REQUIREMENTS_FILE} ./
+RUN pip install -r {REQUIREMENTS_FILE}
+
+# Numeric non-root user. Files belong to group 0 with the owner's permissions, so a random UID
+# assigned by OpenShift (always a member of group 0) can read them too.
+COPY --chown={RUN_AS_UID}:0 . .
+RUN chmod -R g=u /app
+USER {RUN_AS_UID}
+
+ENV MODEL_NAME={cls.interface_name} \\
+    SERVICE_TYPE={wrapper_type}
+# REST, gRPC and Prometheus metrics ports of the wrapper (the operator may override them).
+EXPOSE {WRAPPER_HTTP_PORT} {WRAPPER_GRPC_PORT} {WRAPPER_METRICS_PORT}
+# The shell stays PID 1 and passes the stop signal to every process of the wrapper: on SIGTERM the
+# wrapper's main process waits forever for its gRPC worker, so `docker stop` or a pod deletion would
+# hang until SIGKILL. Exit status: the wrapper's own, or 143 after a stop.
+CMD {STOP_FORWARDING_CMD}
+"""
+    files[".dockerignore"] = """\
+# Written by fadi-seldon package: keep the image small and free of local state.
+.git
+.venv*
+__pycache__/
+*.py[cod]
+.pytest_cache/
+.ipynb_checkpoints/
+*.bak
+.dockerignore
+Dockerfile
+deployment.yaml
+.fadi-seldon-package.json
+"""
+    files[REQUIREMENTS_FILE] = requirements
+    # s2i's assemble script insists on PERSISTENCE even though the wrapper ignores it.
+    files[".s2i/environment"] = (
+        f"MODEL_NAME={cls.interface_name}\nSERVICE_TYPE={wrapper_type}\nPERSISTENCE=0\n"
+    )
+    if opts.service_type in ("MODEL", "TRANSFORMER", "OUTPUT_TRANSFORMER"):
+        node = graph.Node(name=name, type=opts.service_type, image=image)
+        dep = graph.Deployment(
+            name=name, predictors=[graph.Predictor(name="default", graph=node, replicas=1)]
+        )
+        files["deployment.yaml"] = (
+            f"# SeldonDeployment for {image}, written by fadi-seldon package.\n"
+            f"# Apply with: kubectl apply -f deployment.yaml\n" + graph.dump(graph.to_manifest(dep))
+        )
+    else:
+        notes.append(
+            f"no deployment.yaml for a {opts.service_type}: it needs children; generate a graph with "
+            f"`fadi-seldon new NAME --{opts.service_type.lower()} {name}={image} --model ...`"
+        )
+    files[STATE_FILE] = _state(files)
+    return Rendered(files, cls, image, notes)
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _state(files: dict[str, str]) -> str:
+    """Hashes of what was written: a later run may replace exactly these contents and nothing else."""
+    state = {
+        "generator": f"fadi-seldon {__version__}",
+        "files": {k: _sha(v) for k, v in sorted(files.items())},
+    }
+    return json.dumps(state, indent=2) + "\n"
+
+
+@dataclass
+class Planned:
+    path: str
+    action: str  # create | update | unchanged | conflict | overwrite
+
+
+def plan(folder: Path, files: dict[str, str], force: bool = False) -> list[Planned]:
+    """What writing `files` into `folder` would do to each file."""
+    recorded: dict[str, str] = {}
+    state_path = folder / STATE_FILE
+    if state_path.is_file():
+        try:
+            recorded = json.loads(state_path.read_text(encoding="utf-8")).get("files", {})
+        except (ValueError, OSError, AttributeError):
+            recorded = {}
+    out = []
+    for rel, content in files.items():
+        path = folder / rel
+        if not path.exists():
+            out.append(Planned(rel, "create"))
+            continue
+        try:
+            current = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            current = None
+        if current == content:
+            out.append(Planned(rel, "unchanged"))
+        elif rel == STATE_FILE or (current is not None and recorded.get(rel) == _sha(current)):
+            out.append(Planned(rel, "update"))
+        else:
+            out.append(Planned(rel, "overwrite" if force else "conflict"))
+    return out
+
+
+def write_text_safely(path: Path, text: str, force: bool = False) -> Path | None:
+    """Atomically write `text`; an existing different file needs force and is kept as FILE.bak."""
+    backup = None
+    if path.exists():
+        if path.is_dir():
+            raise FileExistsRefused(f"{path} is a directory")
+        if path.read_bytes() == text.encode("utf-8"):
+            return None
+        if not force:
+            raise FileExistsRefused(f"{path} exists; pass --force to replace it (a backup is kept)")
+        backup = path.with_name(path.name + ".bak")
+        backup.write_bytes(path.read_bytes())
+    _atomic_write(path, text)
+    return backup
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write(folder: Path, files: dict[str, str], force: bool = False) -> list[Planned]:
+    """Write the build context; refuse before writing anything if a user file would be replaced."""
+    steps = plan(folder, files, force)
+    conflicts = [s.path for s in steps if s.action == "conflict"]
+    if conflicts:
+        raise FileExistsRefused(
+            f"{folder}: {', '.join(conflicts)} {'exists' if len(conflicts) == 1 else 'exist'} and "
+            "fadi-seldon did not write it as it is now (yours, or edited since); pass --force to replace them (backups FILE.bak are kept), or --dry-run to see the plan"
+        )
+    for step in steps:
+        path = folder / step.path
+        if step.action == "overwrite":
+            path.with_name(path.name + ".bak").write_bytes(path.read_bytes())
+        if step.action in ("create", "update", "overwrite"):
+            _atomic_write(path, files[step.path])
+    return steps

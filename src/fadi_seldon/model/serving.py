@@ -1,0 +1,255 @@
+"""Run a model folder with the real Seldon Python wrapper on loopback, and stop it completely.
+
+The wrapper pins jsonschema<4 and PyYAML<=6.0.1, which clash with this project's own
+dependencies, so it lives in a virtual environment of its own, created on first use.
+
+Two upstream behaviours shape this module:
+- every listener binds 0.0.0.0 and there is no flag to change it. A three-line launcher rewrites
+  the bind address of gunicorn and gRPC to the chosen host before the wrapper's own `main()` runs;
+  the serving code itself is untouched, so requests take the same path as in a container.
+- on SIGTERM the wrapper's main process waits forever for its gRPC worker. The wrapper is started
+  in its own session, and stopping signals the whole process group, then kills any process of the
+  session that is still there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fadi_seldon.runtime import versions
+
+# Defaults of the Seldon Core 1.17.1 wrapper (seldon_core/microservice.py); images expose the same.
+WRAPPER_HTTP_PORT = 9000
+WRAPPER_GRPC_PORT = 5000
+WRAPPER_METRICS_PORT = 6000
+WRAPPER_SCRIPT = "seldon-core-microservice"
+DEFAULT_HOST = "127.0.0.1"
+
+# Run by the serve venv's interpreter: argv = [-c, HOST, <wrapper arguments>...].
+LOOPBACK_LAUNCHER = """\
+import sys
+host = sys.argv.pop(1)
+from grpc import _server
+from seldon_core import gunicorn_utils, microservice
+_load_config = gunicorn_utils.StandaloneApplication.load_config
+def load_config(self):
+    if self.options.get("bind"):
+        self.options["bind"] = host + ":" + str(self.options["bind"]).rsplit(":", 1)[1]
+    _load_config(self)
+gunicorn_utils.StandaloneApplication.load_config = load_config
+_add_port = _server._Server.add_insecure_port
+_server._Server.add_insecure_port = lambda self, address: _add_port(self, host + ":" + address.rsplit(":", 1)[1])
+sys.argv[0] = "seldon-core-microservice"
+microservice.main()
+"""
+
+
+class ServeError(RuntimeError):
+    """The model cannot be served; the message says why and what to do."""
+
+
+def default_venv() -> Path:
+    """FADI_SERVE_VENV, else .venv-serve in the checkout, else a per-user cache folder."""
+    return versions.local_dir(
+        "FADI_SERVE_VENV", ".venv-serve", versions.user_dir("XDG_CACHE_HOME", ".cache", "serve-venv")
+    )
+
+
+def requirements() -> list[str]:
+    """What the serve venv needs: the pinned wrapper and the setuptools that still has pkg_resources."""
+    return [
+        f"seldon-core=={versions.get('PY_SELDON_CORE')}",
+        f"setuptools<{versions.get('PY_SETUPTOOLS_MAX')}",
+    ]
+
+
+def installed_wrapper_version(venv: Path) -> str | None:
+    """Version of seldon-core in the venv, read from its dist-info folder (no interpreter start)."""
+    if not (venv / "bin" / WRAPPER_SCRIPT).is_file():
+        return None
+    for info in venv.glob("lib/python*/site-packages/seldon_core-*.dist-info"):
+        return info.name.removeprefix("seldon_core-").removesuffix(".dist-info")
+    return None
+
+
+def ensure_venv(venv: Path, install: bool = True, progress: Callable[[str], None] = print) -> Path:
+    """The venv's python, creating the venv and installing the wrapper when needed."""
+    want = versions.get("PY_SELDON_CORE")
+    have = installed_wrapper_version(venv)
+    python = venv / "bin" / "python"
+    if have == want:
+        return python
+    reqs = requirements()
+    command = f"{sys.executable} -m venv {venv} && {python} -m pip install " + " ".join(
+        f"'{r}'" for r in reqs
+    )
+    if not install:
+        state = f"has seldon-core {have}" if have else "does not have the Seldon wrapper"
+        raise ServeError(f"{venv} {state}; {want} is needed. Run without --no-install, or: {command}")
+    if not python.is_file():
+        progress(f"creating the serve environment {venv} (the wrapper's pins clash with fadi-seldon's own)")
+        result = subprocess.run([sys.executable, "-m", "venv", str(venv)], capture_output=True, text=True)
+        if result.returncode != 0:
+            raise ServeError(f"cannot create {venv}: {result.stderr.strip() or result.stdout.strip()}")
+    progress(f"installing {' '.join(reqs)} into {venv} (about 20-30 s, once)")
+    started = time.monotonic()
+    result = subprocess.run(
+        [str(python), "-m", "pip", "install", "--disable-pip-version-check", "--quiet", *reqs],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-15:])
+        raise ServeError(f"pip could not install the Seldon wrapper into {venv}:\n{tail}")
+    progress(f"installed in {time.monotonic() - started:.0f} s")
+    return python
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """True when a listener already holds host:port (checked the way gunicorn binds: SO_REUSEADDR)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def session_members(sid: int) -> list[int]:
+    """PIDs whose session id is `sid` (from /proc), i.e. every process the wrapper started."""
+    out = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", encoding="utf-8", errors="replace") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[-1].split()
+        # after the command: state ppid pgrp session ...; zombies are already dead
+        if len(fields) > 3 and int(fields[3]) == sid and fields[0] != "Z":
+            out.append(int(entry.name))
+    return out
+
+
+@dataclass
+class Wrapper:
+    """One running seldon-core-microservice tree."""
+
+    folder: Path
+    interface_name: str
+    service_type: str = "MODEL"
+    host: str = DEFAULT_HOST
+    http_port: int = WRAPPER_HTTP_PORT
+    grpc_port: int = WRAPPER_GRPC_PORT
+    metrics_port: int = WRAPPER_METRICS_PORT
+    workers: int = 1
+    grpc_workers: int = 1
+    parameters: str | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.http_port}"
+
+    def command(self, python: Path) -> list[str]:
+        cmd = [str(python), "-c", LOOPBACK_LAUNCHER, self.host, self.interface_name]
+        cmd += ["--service-type", self.service_type, "--workers", str(self.workers)]
+        cmd += ["--http-port", str(self.http_port), "--grpc-port", str(self.grpc_port)]
+        cmd += ["--metrics-port", str(self.metrics_port), "--grpc-workers", str(self.grpc_workers)]
+        if self.parameters:
+            cmd += ["--parameters", self.parameters]
+        return cmd
+
+    def check_ports(self) -> None:
+        ports = [("HTTP", self.http_port, "--port"), ("metrics", self.metrics_port, "--metrics-port")]
+        if self.grpc_workers > 0:
+            ports.append(("gRPC", self.grpc_port, "--grpc-port"))
+        seen: dict[int, str] = {}
+        for what, port, flag in ports:
+            if port in seen:
+                raise ServeError(
+                    f"the {what} and {seen[port]} ports are both {port}; choose another with {flag}"
+                )
+            seen[port] = what
+            if port_in_use(self.host, port):
+                raise ServeError(
+                    f"{self.host}:{port} ({what}) is already in use; choose another port with {flag}"
+                )
+
+    def start(self, python: Path, stdout=None, stderr=None) -> subprocess.Popen:
+        self.check_ports()
+        env = dict(os.environ)
+        env.update(self.extra_env)
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        # own session: a terminal's Ctrl-C does not reach it half-way, and stop() can signal the group
+        self.process = subprocess.Popen(
+            self.command(python),
+            cwd=self.folder,
+            env=env,
+            stdout=stdout,
+            stderr=stderr,
+            start_new_session=True,
+        )
+        return self.process
+
+    def wait_ready(self, timeout: float = 60.0, interval: float = 0.02) -> float:
+        """Poll /health/ping until it answers; seconds waited. Raises ServeError if the wrapper exits."""
+        assert self.process is not None
+        start = time.monotonic()
+        url = f"{self.url}/health/ping"
+        while True:
+            code = self.process.poll()
+            if code is not None:
+                raise ServeError(
+                    f"the wrapper exited with code {code} before answering {url} (see its log above)"
+                )
+            try:
+                with urllib.request.urlopen(url, timeout=1) as resp:
+                    if resp.status == 200:
+                        return time.monotonic() - start
+            except (urllib.error.URLError, OSError):
+                pass
+            if time.monotonic() - start > timeout:
+                raise ServeError(f"{url} did not answer within {timeout:.0f} s")
+            time.sleep(interval)
+
+    def stop(self, grace: float = 5.0) -> int | None:
+        """Stop every process of the wrapper's session: SIGTERM to the group, SIGKILL what remains."""
+        proc = self.process
+        if proc is None:
+            return None
+        sid = proc.pid
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(sid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            proc.poll()
+            if not session_members(sid):
+                break
+            time.sleep(0.05)
+        for pid in session_members(sid):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(sid, signal.SIGKILL)
+        try:
+            code = proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            code = None
+        self.process = None
+        return code

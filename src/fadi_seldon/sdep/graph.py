@@ -1,0 +1,455 @@
+"""Build SeldonDeployment manifests from a small, typed description of an inference graph.
+
+`fadi-seldon new`, the `--from` spec format and `fadi-seldon package` all describe a graph with
+the dataclasses below and call `to_manifest`. Keeping one builder means the rules that make a
+manifest acceptable to the operator (a container named after every custom node, a modelUri on
+every prepackaged server, traffic that sums to 100) are encoded once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from fadi_seldon.sdep import predictor_servers, schema
+
+# Enums come from the schema (the one declaration the CRD and the validator are built from).
+GROUP = schema.GROUP
+API_VERSIONS = schema.VERSIONS
+PROTOCOLS = schema.PROTOCOLS
+TRANSPORTS = schema.TRANSPORTS
+ENDPOINT_TYPES = schema.ENDPOINT_TYPES
+PARAMETER_TYPES = schema.PARAMETER_TYPES
+# Roles a node can take here (UNKNOWN_TYPE needs hand-written `methods`: use a manifest for that).
+NODE_TYPES = tuple(t for t in schema.PREDICTIVE_UNIT_TYPES if t != "UNKNOWN_TYPE")
+# Implementations the engine runs itself (no container, no modelUri), and the role each plays.
+BUILTIN_IMPLEMENTATIONS = {
+    "SIMPLE_MODEL": "MODEL",
+    "SIMPLE_ROUTER": "ROUTER",
+    "RANDOM_ABTEST": "ROUTER",
+    "AVERAGE_COMBINER": "COMBINER",
+}
+# Prepackaged servers that can run without a modelUri (they fetch their model by parameters).
+SERVERS_WITHOUT_MODEL_URI = predictor_servers.MODEL_URI_OPTIONAL
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_SERVER_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+_QUANTITY = re.compile(r"^[+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+|[KMGTPE]i?|[mkMGTPE]|u|n)?$")
+
+
+class GraphError(ValueError):
+    """A graph description that cannot become a valid SeldonDeployment; `where` names the place."""
+
+    def __init__(self, message: str, where: str = ""):
+        super().__init__(f"{where}: {message}" if where else message)
+        self.where = where
+        self.reason = message
+
+
+@dataclass
+class Parameter:
+    """A PredictiveUnit parameter; the operator passes it to the component as a typed value."""
+
+    name: str
+    value: str
+    type: str = "STRING"
+
+    @classmethod
+    def infer(cls, name: str, value: Any, where: str = "") -> Parameter:
+        """Parameter whose type follows the Python value (True -> BOOL, 3 -> INT, 0.5 -> FLOAT)."""
+        if isinstance(value, bool):
+            return cls(name, "true" if value else "false", "BOOL")
+        if isinstance(value, int):
+            return cls(name, str(value), "INT")
+        if isinstance(value, float):
+            return cls(name, repr(value), "FLOAT")
+        if isinstance(value, str):
+            return cls(name, value, "STRING")
+        raise GraphError(
+            f"parameter {name!r} must be a string, number or boolean, got {type(value).__name__}", where
+        )
+
+
+@dataclass
+class Resources:
+    """Container requests and limits, e.g. {"cpu": "100m", "memory": "256Mi"}."""
+
+    requests: dict[str, str] = field(default_factory=dict)
+    limits: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, dict[str, str]]:
+        out: dict[str, dict[str, str]] = {}
+        if self.requests:
+            out["requests"] = dict(self.requests)
+        if self.limits:
+            out["limits"] = dict(self.limits)
+        return out
+
+    def __bool__(self) -> bool:
+        return bool(self.requests or self.limits)
+
+
+@dataclass
+class Node:
+    """One PredictiveUnit: a custom image, a prepackaged server (implementation + modelUri) or a built-in."""
+
+    name: str
+    type: str = "MODEL"
+    image: str | None = None
+    implementation: str | None = None
+    model_uri: str | None = None
+    parameters: list[Parameter] = field(default_factory=list)
+    children: list[Node] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    resources: Resources | None = None
+    endpoint_type: str | None = None
+
+    def walk(self):
+        """This node and all its descendants, depth first."""
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+
+@dataclass
+class Predictor:
+    name: str
+    graph: Node
+    replicas: int | None = None
+    traffic: int | None = None
+    shadow: bool = False
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Deployment:
+    name: str
+    predictors: list[Predictor]
+    namespace: str | None = None
+    api_version: str = "v1"
+    protocol: str | None = None
+    transport: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    spec_name: str | None = None
+    resources: Resources | None = None  # default for every container without its own
+
+
+def parse_quantity_map(text: str, where: str) -> dict[str, str]:
+    """'cpu=100m,memory=256Mi' -> {'cpu': '100m', 'memory': '256Mi'} with each quantity checked."""
+    out: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value:
+            raise GraphError(f"expected NAME=QUANTITY pairs like cpu=100m,memory=256Mi, got {item!r}", where)
+        check_quantity(value, f"{where} {key}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def check_quantity(value: str, where: str) -> None:
+    if not _QUANTITY.match(str(value).strip()):
+        raise GraphError(f"{value!r} is not a Kubernetes quantity (examples: 100m, 0.5, 256Mi, 1Gi)", where)
+
+
+def check_dns_label(name: str, where: str, what: str = "name") -> None:
+    if not isinstance(name, str) or len(name) > 63 or not _DNS_LABEL.match(name):
+        raise GraphError(
+            f"{what} {name!r} must be a DNS label: at most 63 lower-case letters, digits or '-', "
+            "starting and ending with a letter or digit",
+            where,
+        )
+
+
+def is_server_name(text: str) -> bool:
+    """True for an implementation name such as SKLEARN_SERVER or RANDOM_ABTEST (upper-case identifier)."""
+    return bool(_SERVER_NAME.match(text))
+
+
+# the operator labels a node's Service `seldon-app-svc-<container name>`, and a label key has 63 characters
+MAX_NODE_NAME = 63 - len("seldon-app-svc-")
+
+
+def _server_protocols(implementation: str) -> set[str] | None:
+    """Protocols the operator has an image for (v2 and kfserving stand in for each other); None if unknown."""
+    server = predictor_servers.DEFAULT_SERVERS.get(implementation)
+    if server is None:
+        return None
+    protocols = set(server["protocols"])
+    if protocols & {"v2", "kfserving"}:
+        protocols |= {"v2", "kfserving"}
+    return protocols
+
+
+def _check_server_protocol(node: Node, protocol: str | None, where: str) -> None:
+    """The operator picks a prepackaged server's image by protocol; without one the pod never starts."""
+    if not node.implementation or node.implementation in BUILTIN_IMPLEMENTATIONS or node.image:
+        return
+    protocols = _server_protocols(node.implementation)
+    wanted = protocol or "seldon"
+    if protocols is not None and wanted not in protocols:
+        serves = ", ".join(sorted(protocols))
+        raise GraphError(
+            f"{node.implementation} has no image for protocol {wanted} (it serves: {serves}); "
+            f"set the protocol (--protocol / protocol:) to one of those",
+            where,
+        )
+
+
+def _check_node(node: Node, where: str) -> None:
+    check_dns_label(node.name, where, "node name")
+    if len(node.name) > MAX_NODE_NAME:
+        raise GraphError(
+            f"node name {node.name!r} has {len(node.name)} characters; at most {MAX_NODE_NAME} fit in the "
+            "label seldon-app-svc-<name> the operator gives its Service",
+            where,
+        )
+    if node.type not in NODE_TYPES:
+        raise GraphError(f"type {node.type!r} is not one of {', '.join(NODE_TYPES)}", where)
+    impl = node.implementation
+    if impl in BUILTIN_IMPLEMENTATIONS:
+        if node.image or node.model_uri:
+            raise GraphError(f"{impl} runs inside the engine: it takes no image and no modelUri", where)
+        if BUILTIN_IMPLEMENTATIONS[impl] != node.type:
+            raise GraphError(f"{impl} is a {BUILTIN_IMPLEMENTATIONS[impl]}, not a {node.type}", where)
+    elif impl:
+        if not is_server_name(impl):
+            raise GraphError(
+                f"implementation {impl!r} must be an upper-case name such as SKLEARN_SERVER", where
+            )
+        if node.type != "MODEL":
+            raise GraphError(f"prepackaged server {impl} can only be a MODEL node (got {node.type})", where)
+        if not node.model_uri and impl not in SERVERS_WITHOUT_MODEL_URI:
+            raise GraphError(
+                f"prepackaged server {impl} needs a modelUri (e.g. gs://bucket/path, s3://...)", where
+            )
+    elif not node.image:
+        raise GraphError("a custom node needs an image (or an implementation such as SKLEARN_SERVER)", where)
+    if node.type == "ROUTER" and len(node.children) < 1:
+        raise GraphError("a ROUTER needs at least one child to route to", where)
+    if node.type == "COMBINER" and len(node.children) < 1:
+        raise GraphError("a COMBINER needs children whose outputs it combines", where)
+    if impl == "RANDOM_ABTEST":
+        if len(node.children) != 2:
+            raise GraphError(
+                f"RANDOM_ABTEST routes between exactly 2 children, got {len(node.children)}", where
+            )
+        ratio = next((p for p in node.parameters if p.name == "ratioA"), None)
+        if ratio is None:
+            raise GraphError("RANDOM_ABTEST needs the parameter ratioA (share of traffic for child 0)", where)
+        try:
+            value = float(ratio.value)
+        except ValueError:
+            value = -1.0
+        if not 0.0 <= value <= 1.0 or ratio.type not in ("FLOAT", "DOUBLE"):
+            raise GraphError(
+                f"ratioA must be a FLOAT between 0 and 1, got {ratio.value!r} ({ratio.type})", where
+            )
+    for p in node.parameters:
+        if p.type not in PARAMETER_TYPES:
+            raise GraphError(
+                f"parameter {p.name!r} has type {p.type!r}, expected one of {PARAMETER_TYPES}", where
+            )
+    if node.endpoint_type and node.endpoint_type not in ENDPOINT_TYPES:
+        raise GraphError(f"endpoint type {node.endpoint_type!r} is not one of {ENDPOINT_TYPES}", where)
+
+
+def check(dep: Deployment) -> None:
+    """Reject descriptions that would give an invalid manifest, naming the predictor and node."""
+    check_dns_label(dep.name, "metadata.name", "deployment name")
+    if dep.api_version not in API_VERSIONS:
+        raise GraphError(
+            f"apiVersion {dep.api_version!r} is not one of {', '.join(API_VERSIONS)}", "apiVersion"
+        )
+    if dep.protocol is not None and dep.protocol not in PROTOCOLS:
+        raise GraphError(f"protocol {dep.protocol!r} is not one of {', '.join(PROTOCOLS)}", "spec.protocol")
+    if dep.transport is not None and dep.transport not in TRANSPORTS:
+        raise GraphError(
+            f"transport {dep.transport!r} is not one of {', '.join(TRANSPORTS)}", "spec.transport"
+        )
+    if not dep.predictors:
+        raise GraphError("a deployment needs at least one predictor", "spec.predictors")
+    seen_predictors: set[str] = set()
+    for i, pred in enumerate(dep.predictors):
+        where = f"spec.predictors[{i}]"
+        check_dns_label(pred.name, where, "predictor name")
+        if pred.name in seen_predictors:
+            raise GraphError(f"predictor name {pred.name!r} is used twice", where)
+        seen_predictors.add(pred.name)
+        if pred.replicas is not None and pred.replicas < 0:
+            raise GraphError(f"replicas must be 0 or more, got {pred.replicas}", f"{where}.replicas")
+        if pred.traffic is not None and not 0 <= pred.traffic <= 100:
+            raise GraphError(f"traffic must be between 0 and 100, got {pred.traffic}", f"{where}.traffic")
+        names: set[str] = set()
+        for path, node in _paths(pred.graph, f"{where}.graph"):
+            _check_node(node, path)
+            _check_server_protocol(node, dep.protocol, path)
+            if node.name in names:
+                raise GraphError(f"node name {node.name!r} is used twice in predictor {pred.name!r}", path)
+            names.add(node.name)
+    main = [p for p in dep.predictors if not p.shadow]
+    shadows = [p for p in dep.predictors if p.shadow]
+    if not main:
+        raise GraphError("a shadow needs a main predictor next to it", "spec.predictors")
+    if len(shadows) > 1:
+        raise GraphError("at most one shadow predictor is allowed", "spec.predictors")
+    if len(main) > 1:
+        total = sum(p.traffic or 0 for p in main)
+        if total != 100:
+            split = ", ".join(f"{p.name}={p.traffic or 0}" for p in main)
+            raise GraphError(
+                f"traffic of the predictors must sum to 100, got {total} ({split})", "spec.predictors"
+            )
+    elif main[0].traffic not in (None, 0, 100):
+        raise GraphError(
+            "a single main predictor takes all traffic: set traffic 100 or leave it out", "spec.predictors"
+        )
+
+
+def _paths(node: Node, path: str):
+    yield path, node
+    for i, child in enumerate(node.children):
+        yield from _paths(child, f"{path}.children[{i}]")
+
+
+def _node_dict(node: Node) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": node.name, "type": node.type}
+    if node.implementation:
+        out["implementation"] = node.implementation
+    if node.model_uri:
+        out["modelUri"] = node.model_uri
+    if node.endpoint_type:
+        out["endpoint"] = {"type": node.endpoint_type}
+    if node.parameters:
+        out["parameters"] = [{"name": p.name, "type": p.type, "value": p.value} for p in node.parameters]
+    out["children"] = [_node_dict(c) for c in node.children]
+    return out
+
+
+def _containers(graph: Node, default_resources: Resources | None) -> list[dict[str, Any]]:
+    """One container per node with an image, named after the node (the operator joins them by name)."""
+    containers = []
+    for node in graph.walk():
+        if not node.image:
+            continue
+        container: dict[str, Any] = {"name": node.name, "image": node.image}
+        if node.env:
+            container["env"] = [{"name": k, "value": str(v)} for k, v in node.env.items()]
+        resources = node.resources or default_resources
+        if resources:
+            container["resources"] = resources.to_dict()
+        containers.append(container)
+    return containers
+
+
+def to_manifest(dep: Deployment) -> dict[str, Any]:
+    """The SeldonDeployment as a plain dict (key order is the order a reader expects)."""
+    check(dep)
+    metadata: dict[str, Any] = {"name": dep.name}
+    if dep.namespace:
+        metadata["namespace"] = dep.namespace
+    if dep.labels:
+        metadata["labels"] = dict(dep.labels)
+    if dep.annotations:
+        metadata["annotations"] = dict(dep.annotations)
+    spec: dict[str, Any] = {}
+    if dep.spec_name:
+        spec["name"] = dep.spec_name
+    if dep.protocol:
+        spec["protocol"] = dep.protocol
+    if dep.transport:
+        spec["transport"] = dep.transport
+    predictors = []
+    for pred in dep.predictors:
+        p: dict[str, Any] = {"name": pred.name}
+        if pred.replicas is not None:
+            p["replicas"] = pred.replicas
+        if pred.traffic is not None:
+            p["traffic"] = pred.traffic
+        if pred.shadow:
+            p["shadow"] = True
+        if pred.labels:
+            p["labels"] = dict(pred.labels)
+        containers = _containers(pred.graph, dep.resources)
+        if containers:
+            p["componentSpecs"] = [{"spec": {"containers": containers}}]
+        p["graph"] = _node_dict(pred.graph)
+        predictors.append(p)
+    spec["predictors"] = predictors
+    return {
+        "apiVersion": f"{GROUP}/{dep.api_version}",
+        "kind": "SeldonDeployment",
+        "metadata": metadata,
+        "spec": spec,
+    }
+
+
+def dump(manifest: dict[str, Any], fmt: str = "yaml") -> str:
+    """Serialise a manifest as block YAML (key order kept) or indented JSON, ending with a newline."""
+    if fmt == "json":
+        import json
+
+        return json.dumps(manifest, indent=2) + "\n"
+    import yaml
+
+    return yaml.safe_dump(manifest, sort_keys=False, default_flow_style=False, width=1000)
+
+
+_IMAGE = re.compile(
+    r"^[a-z0-9][a-z0-9._-]*(:\d+)?(/[a-z0-9][a-z0-9._-]*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?$"
+)
+
+
+def default_name(reference: str) -> str:
+    """A node name derived from an image or implementation: seldonio/mock_classifier:1.0 -> mock-classifier."""
+    if is_server_name(reference.split(":", 1)[0]):
+        base = reference.split(":", 1)[0].lower().replace("_", "-")
+        return base.removesuffix("-server") or base
+    repo = reference.split("@", 1)[0].rsplit("/", 1)[-1].split(":", 1)[0]
+    name = re.sub(r"[^a-z0-9-]+", "-", repo.lower()).strip("-")
+    return name[:63].rstrip("-") or "model"
+
+
+def split_name(text: str) -> tuple[str | None, str]:
+    """'clf=repo/img:1' -> ('clf', 'repo/img:1'); a reference without NAME= gives (None, reference)."""
+    text = str(text).strip()
+    explicit, sep, ref = text.partition("=")
+    if sep and "/" not in explicit and ":" not in explicit:
+        return explicit.strip(), ref.strip()
+    return None, text
+
+
+def parse_component(text: str, node_type: str, where: str, name: str | None = None) -> Node:
+    """Parse a component reference used by flags and the spec format.
+
+    `[NAME=]IMAGE` is a custom container (seldonio/mock_classifier:1.0);
+    `[NAME=]SERVER:URI` is a prepackaged server with its model (SKLEARN_SERVER:gs://bucket/iris);
+    `[NAME=]BUILTIN` is an engine built-in such as RANDOM_ABTEST.
+    """
+    explicit, ref = split_name(text)
+    name = explicit or name
+    if not ref:
+        raise GraphError(
+            f"empty component reference {str(text)!r}: expected [NAME=]IMAGE or [NAME=]SERVER:URI", where
+        )
+    head, colon, rest = ref.partition(":")
+    if is_server_name(head):
+        node = Node(name=name or default_name(head), type=node_type, implementation=head)
+        if colon:
+            if not rest:
+                raise GraphError(f"{head}: the model URI after ':' is empty", where)
+            node.model_uri = rest
+        return node
+    if not is_image(ref):
+        raise GraphError(
+            f"{ref!r} is neither an image (repo/name:tag, lower-case) nor a SERVER:URI "
+            "(e.g. SKLEARN_SERVER:gs://seldon-models/sklearn/iris)",
+            where,
+        )
+    return Node(name=name or default_name(ref), type=node_type, image=ref)
+
+
+def is_image(ref: str) -> bool:
+    """An image reference: [registry[:port]/]path[:tag][@sha256:digest], lower-case path."""
+    return bool(_IMAGE.match(ref))

@@ -1,0 +1,104 @@
+"""The prepackaged model servers the operator knows by default (seldon-config `predictor_servers`).
+
+A graph node with `implementation: SKLEARN_SERVER` (and no image of its own) runs the image this
+map gives for the deployment's protocol. The operator chart carries the same data in values.yaml
+(`predictor_servers`) and a chart test checks that the two agree; operators may add their own servers
+there, which is why the validator only warns about names it does not find (see `load_servers_file`).
+Images and tags are those of Seldon Core 1.17.1.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fadi_seldon.runtime import versions
+
+_SELDON = versions.seldon_core_version()
+_MLSERVER = "1.3.5"
+
+
+def _image(image: str, tag: str) -> dict[str, str]:
+    return {"image": image, "defaultImageVersion": tag}
+
+
+DEFAULT_SERVERS: dict[str, dict[str, Any]] = {
+    "SKLEARN_SERVER": {
+        "protocols": {
+            "seldon": _image("seldonio/sklearnserver", _SELDON),
+            "v2": _image("seldonio/mlserver", f"{_MLSERVER}-sklearn"),
+        }
+    },
+    "XGBOOST_SERVER": {
+        "protocols": {
+            "seldon": _image("seldonio/xgboostserver", _SELDON),
+            "v2": _image("seldonio/mlserver", f"{_MLSERVER}-xgboost"),
+        }
+    },
+    "MLFLOW_SERVER": {
+        "protocols": {
+            "seldon": _image("seldonio/mlflowserver", _SELDON),
+            "v2": _image("seldonio/mlserver", f"{_MLSERVER}-mlflow"),
+        }
+    },
+    "TENSORFLOW_SERVER": {
+        "protocols": {
+            "seldon": _image("seldonio/tfserving-proxy", _SELDON),
+            "tensorflow": _image("tensorflow/serving", "2.1.0"),
+        }
+    },
+    "TRITON_SERVER": {"protocols": {"v2": _image("nvcr.io/nvidia/tritonserver", "21.08-py3")}},
+    "HUGGINGFACE_SERVER": {"protocols": {"v2": _image("seldonio/mlserver", f"{_MLSERVER}-huggingface")}},
+    "TEMPO_SERVER": {"protocols": {"v2": _image("seldonio/mlserver", f"{_MLSERVER}-slim")}},
+}
+
+# Servers whose upstream image cannot serve the tensorflow protocol (webhook rule)
+NO_TENSORFLOW_PROTOCOL = frozenset(
+    {"SKLEARN_SERVER", "XGBOOST_SERVER", "MLFLOW_SERVER", "HUGGINGFACE_SERVER"}
+)
+# Prepackaged servers that may run without modelUri (they can pull a model by name)
+MODEL_URI_OPTIONAL = frozenset({"HUGGINGFACE_SERVER"})
+
+
+class ServersFileError(ValueError):
+    """A --servers file that cannot be read or has no server names."""
+
+
+def default_server_names() -> set[str]:
+    return set(DEFAULT_SERVERS)
+
+
+def server_names(data: Any) -> set[str]:
+    """Server names from a predictor_servers map, a values file holding one, or a plain list."""
+    if isinstance(data, dict) and isinstance(data.get("predictor_servers"), dict | str):
+        data = data["predictor_servers"]
+    if isinstance(data, str):  # the ConfigMap's data value is a JSON string
+        data = json.loads(data)
+    if isinstance(data, dict) and isinstance(data.get("data"), dict):  # a seldon-config ConfigMap
+        return server_names(data["data"])
+    if isinstance(data, dict):
+        return {str(k) for k in data}
+    if isinstance(data, list) and all(isinstance(x, str) for x in data):
+        return set(data)
+    raise ServersFileError(
+        "expected a predictor_servers map (NAME: {protocols: ...}), a values file or ConfigMap containing one, "
+        "or a list of server names"
+    )
+
+
+def load_servers_file(path: str | Path) -> set[str]:
+    """The configured server names in a YAML or JSON file (see `server_names`)."""
+    import yaml
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
+        names = server_names(data)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, json.JSONDecodeError) as err:
+        raise ServersFileError(f"{path}: cannot read server names: {err}") from None
+    except ServersFileError as err:
+        raise ServersFileError(f"{path}: {err}") from None
+    if not names:
+        raise ServersFileError(f"{path}: no server names found")
+    return names

@@ -1,0 +1,151 @@
+"""Offline validation of SeldonDeployments: the CRD schema, the webhook rules, and later failures.
+
+In-process API (used by the generator and the cluster tests; names are stable):
+    validate_object(obj, servers=None) -> list[Finding]
+    validate_text(text, source="<stdin>", servers=None) -> Report
+    validate_paths(paths, servers=None) -> Report
+`servers` is the set of configured predictor server names (default: the operator chart's defaults).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from typing import Any
+
+from fadi_seldon.sdep import predictor_servers, schema
+from fadi_seldon.sdep.validator import crd_rules, extra, webhook
+from fadi_seldon.sdep.validator.findings import ERROR, RULES, WARNING, Finding, Report, format_path
+from fadi_seldon.sdep.validator.loading import (
+    Locator,
+    Source,
+    UnreadableInput,
+    expand,
+    parse,
+    read_path,
+    read_stdin,
+)
+from fadi_seldon.sdep.validator.structural import Checker, Issue, compile_schema
+
+__all__ = [
+    "API_SERVER_RULES",
+    "ERROR",
+    "RULES",
+    "WARNING",
+    "Finding",
+    "Report",
+    "is_seldon_deployment",
+    "validate_object",
+    "validate_paths",
+    "validate_source",
+    "validate_text",
+]
+
+
+# Rule ids the API server itself enforces: the CRD schema, object metadata, and the CRD's CEL rules
+# (webhook rules it repeats, so that a cluster with the webhook off still refuses them). The other
+# rules are the webhook's alone, or what the operator reports later.
+API_SERVER_RULES = frozenset(
+    {"schema-type", "schema-enum", "schema-required", "schema-unknown-field", "schema-limit"}
+    | {"api-version", "metadata-name"}
+    | schema.crd_rule_ids()
+)
+
+
+@functools.cache
+def _checker() -> Checker:
+    """The CRD's schema, compiled once per process."""
+    return compile_schema(schema.openapi_schema(), root=True)
+
+
+def is_seldon_deployment(obj: Any) -> bool:
+    return isinstance(obj, dict) and obj.get("kind") == schema.KIND
+
+
+def issues(obj: Any, servers: set[str] | None = None) -> list[Issue]:
+    """Unlocated findings of one document (any value; non-mappings get one finding)."""
+    if not isinstance(obj, dict):
+        kind = "a list" if isinstance(obj, list) else type(obj).__name__
+        return [Issue((), "not-a-mapping", f"a manifest must be a mapping of field: value, got {kind}")]
+    configured = predictor_servers.default_server_names() if servers is None else servers
+    found: list[Issue] = []
+    _checker()(obj, (), found)
+    found.extend(webhook.check(obj, configured))
+    found.extend(crd_rules.check(obj))
+    found.extend(extra.check(obj))
+    return found
+
+
+def _finding(issue: Issue, file: str, document: int, line: int = 0, column: int = 0) -> Finding:
+    severity = RULES[issue.rule][0]
+    return Finding(file, document, line, column, format_path(issue.path), issue.rule, severity, issue.message)
+
+
+def validate_object(obj: Any, servers: set[str] | None = None) -> list[Finding]:
+    """Findings for one already-parsed SeldonDeployment (no positions: file '<object>', line 0)."""
+    return [_finding(i, "<object>", 1) for i in issues(obj, servers)]
+
+
+def validate_source(source: Source, servers: set[str] | None = None) -> Report:
+    report = Report()
+    parsed = parse(source)
+    locator = Locator(source)
+    for problem in parsed.problems:
+        severity = RULES[problem.rule][0]
+        report.findings.append(
+            Finding(
+                source.name,
+                problem.document,
+                problem.line,
+                problem.column,
+                "",
+                problem.rule,
+                severity,
+                problem.message,
+            )
+        )
+    for index, data in parsed.documents:
+        for path_prefix, obj in _objects(data):
+            if obj is None:
+                continue
+            if isinstance(obj, dict) and not is_seldon_deployment(obj):
+                report.skipped += 1
+                continue
+            report.documents += 1
+            for issue in issues(obj, servers):
+                full = Issue((*path_prefix, *issue.path), issue.rule, issue.message)
+                line, column = locator.locate(index, full.path)
+                report.findings.append(_finding(full, source.name, index, line, column))
+    report.findings.sort(key=lambda f: (f.document, f.line, f.column))  # reading order; stable otherwise
+    return report
+
+
+def _objects(data: Any) -> Iterable[tuple[tuple, Any]]:
+    """A document, or the items of a `kind: List` document (kubectl accepts both)."""
+    if isinstance(data, dict) and data.get("kind") == "List" and isinstance(data.get("items"), list):
+        for i, item in enumerate(data["items"]):
+            yield ("items", i), item
+    else:
+        yield (), data
+
+
+def validate_text(text: str, source: str = "<stdin>", servers: set[str] | None = None) -> Report:
+    """Validate YAML (multi-document) or JSON text; `source` names it in findings."""
+    is_json = source.lower().endswith(".json") or (source == "<stdin>" and text.lstrip()[:1] == "{")
+    return validate_source(Source(source, text, is_json), servers)
+
+
+def validate_paths(paths: list[str], servers: set[str] | None = None) -> Report:
+    """Validate files, directories (recursively) and '-' (stdin)."""
+    report = Report()
+    for name, path in expand(paths):
+        try:
+            source = read_stdin() if path is None else read_path(path)
+        except UnreadableInput as err:
+            report.unreadable += 1
+            report.findings.append(
+                Finding(name, 0, 0, 0, "", "unreadable", ERROR, f"cannot read {name}: {err}")
+            )
+            continue
+        report.merge(validate_source(source, servers))
+    return report

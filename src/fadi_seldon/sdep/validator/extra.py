@@ -1,0 +1,191 @@
+"""Checks beyond the CRD and the webhook: what the cluster would only report later.
+
+The API server accepts these manifests, then the operator fails while reconciling (a Service name
+that is not a DNS label, a label key too long) or the graph misbehaves at request time (a router
+without children). Catching them before `kubectl apply` is the point of validating offline.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from fadi_seldon.sdep import schema
+from fadi_seldon.sdep.validator.structural import Issue
+from fadi_seldon.sdep.validator.webhook import as_dict, as_list, as_str, containers, predictors, walk_graph
+
+MAX_NAME = 63  # DNS label, label value
+# The operator labels per-container Services `seldon-app-svc-<container>`; a label key's name part
+# is at most 63 characters, which leaves 48 for the container name.
+MAX_GRAPH_CONTAINER_NAME = MAX_NAME - len("seldon-app-svc-")
+DNS_1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS_1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+# a modelUri names a storage scheme (gs://, s3://, pvc://, https://...) or an rclone remote (remote:path)
+MODEL_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-_]*:\S*$")
+# containers the operator itself adds or recognises in componentSpecs (not graph nodes)
+OPERATOR_CONTAINERS = frozenset({"seldon-container-engine", "tfserving"})
+ROUTERS = ("ROUTER",)
+ROUTER_IMPLEMENTATIONS = ("SIMPLE_ROUTER", "RANDOM_ABTEST")
+COMBINER_IMPLEMENTATIONS = ("AVERAGE_COMBINER",)
+
+
+def check(obj: dict) -> list[Issue]:
+    out: list[Issue] = []
+    out.extend(_check_metadata(obj))
+    for i, predictor in predictors(obj):
+        out.extend(_check_predictor(obj, i, predictor))
+    return out
+
+
+def _check_metadata(obj: dict) -> Iterator[Issue]:
+    if obj.get("apiVersion") not in schema.API_VERSIONS:
+        yield Issue(
+            ("apiVersion",),
+            "api-version",
+            f'apiVersion "{obj.get("apiVersion")}" does not serve SeldonDeployment; use one of '
+            + ", ".join(schema.API_VERSIONS),
+        )
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict):
+        yield Issue(("metadata",), "metadata-name", "metadata with a name is required: add metadata.name")
+        return
+    name = meta.get("name")
+    if is_placeholder(name):
+        return
+    if name is None:
+        if not isinstance(meta.get("generateName"), str):
+            yield Issue(("metadata", "name"), "metadata-name", "Required value: add metadata.name")
+        return
+    if not isinstance(name, str) or len(name) > 253 or not DNS_1123_SUBDOMAIN.match(name):
+        yield Issue(
+            ("metadata", "name"),
+            "metadata-name",
+            f"{name!r} is not a valid name: use lower-case letters, digits and '-', starting and ending "
+            "with a letter or digit",
+        )
+    elif not name[0].isalpha() or "." in name:
+        yield Issue(
+            ("metadata", "name"),
+            "invalid-name",
+            f'"{name}" cannot prefix the Services the operator creates (<name>-<predictor> must be a DNS-1035 '
+            "label: start with a letter, no dots); rename it",
+        )
+
+
+def is_placeholder(value: object) -> bool:
+    """A value a template engine fills in later (Argo, Helm, envsubst, kubectl $(VAR))."""
+    return isinstance(value, str) and any(mark in value for mark in ("{{", "${", "$("))
+
+
+def _check_predictor(obj: dict, i: int, predictor: dict) -> Iterator[Issue]:
+    base = ("spec", "predictors", i)
+    sdep = as_str(as_dict(obj.get("metadata")).get("name"))
+    pname = predictor.get("name")
+    if isinstance(pname, str) and not is_placeholder(pname):
+        if len(pname) > MAX_NAME:
+            yield Issue(
+                (*base, "name"),
+                "name-too-long",
+                f"predictor name is {len(pname)} characters; the operator uses it as a label value "
+                f"(at most {MAX_NAME}): shorten it",
+            )
+        elif not DNS_1123_LABEL.match(pname):
+            yield Issue(
+                (*base, "name"),
+                "invalid-name",
+                f'predictor name "{pname}" becomes part of Service names: use lower-case letters, digits and "-"',
+            )
+        elif sdep and len(f"{sdep}-{pname}") > MAX_NAME:
+            yield Issue(
+                (*base, "name"),
+                "hashed-name",
+                f'Service name "{sdep}-{pname}" is over {MAX_NAME} characters: the operator will name it '
+                "seldon-<md5 hash>; shorten metadata.name or the predictor name for readable names",
+            )
+    svc = as_dict(predictor.get("annotations")).get("seldon.io/svc-name")
+    if isinstance(svc, str) and (
+        len(svc) > MAX_NAME or not DNS_1123_LABEL.match(svc) or not svc[:1].isalpha()
+    ):
+        yield Issue(
+            (*base, "annotations", "seldon.io/svc-name"),
+            "name-too-long" if len(svc) > MAX_NAME else "invalid-name",
+            f'seldon.io/svc-name "{svc}" is used verbatim as a Service name: at most {MAX_NAME} lower-case '
+            "letters, digits and '-', starting with a letter",
+        )
+
+    graph_names: dict[str, tuple] = {}
+    for node, path, depth in walk_graph(predictor.get("graph"), (*base, "graph")):
+        yield from _check_node(node, path, depth, graph_names)
+
+    for container, rel in containers(predictor):
+        cname = container.get("name")
+        if not isinstance(cname, str) or is_placeholder(cname):
+            continue
+        path = (*base, *rel, "name")
+        if not DNS_1123_LABEL.match(cname) or len(cname) > MAX_NAME:
+            yield Issue(
+                path,
+                "invalid-name",
+                f'container name "{cname}" is not a DNS label: at most {MAX_NAME} lower-case letters, digits and "-"',
+            )
+        elif cname in graph_names and len(cname) > MAX_GRAPH_CONTAINER_NAME:
+            yield Issue(
+                path,
+                "container-name-too-long",
+                f'container "{cname}" runs a graph node and is {len(cname)} characters; the operator labels its '
+                f"Service seldon-app-svc-<name>, so at most {MAX_GRAPH_CONTAINER_NAME} fit: shorten it "
+                "(and the graph node name)",
+            )
+        if cname not in graph_names and cname not in OPERATOR_CONTAINERS:
+            yield Issue(
+                path,
+                "unused-container",
+                f'container "{cname}" is not a node of the graph; it runs as a sidecar. If it should serve '
+                "a node, name the node after it",
+            )
+
+
+def _check_node(node: dict, path: tuple, depth: int, seen: dict[str, tuple]) -> Iterator[Issue]:
+    name = node.get("name")
+    if isinstance(name, str):
+        if name in seen:
+            yield Issue(
+                (*path, "name"),
+                "duplicate-node-name",
+                f'graph node name "{name}" is used twice in this predictor; nodes are matched to containers '
+                "by name, so give each node its own name",
+            )
+        seen.setdefault(name, path)
+    if depth == schema.GRAPH_DEPTH + 1:
+        yield Issue(
+            path,
+            "graph-depth",
+            f"graph is deeper than {schema.GRAPH_DEPTH} levels: the API server does not check nodes below "
+            "this one against the schema (the webhook rules still apply); consider a flatter graph",
+        )
+    kind = node.get("type")
+    impl = node.get("implementation")
+    children = as_list(node.get("children"))
+    if kind in ROUTERS or impl in ROUTER_IMPLEMENTATIONS:
+        need = 2 if impl == "RANDOM_ABTEST" else 1
+        if (len(children) != need) if impl == "RANDOM_ABTEST" else (len(children) < need):
+            yield Issue(
+                (*path, "children"),
+                "graph-children",
+                f"a router ({impl or kind}) chooses among its children but has {len(children)}; "
+                + ("RANDOM_ABTEST needs exactly 2" if impl == "RANDOM_ABTEST" else "add at least one child"),
+            )
+    elif (kind == "COMBINER" or impl in COMBINER_IMPLEMENTATIONS) and not children:
+        yield Issue(
+            (*path, "children"),
+            "graph-children",
+            f"a combiner ({impl or kind}) merges the outputs of its children but has none; add children",
+        )
+    uri = node.get("modelUri")
+    if isinstance(uri, str) and uri and not MODEL_URI.match(uri):
+        yield Issue(
+            (*path, "modelUri"),
+            "model-uri-scheme",
+            f'modelUri "{uri}" names no storage: write scheme://path (gs://, s3://, pvc://, https://) '
+            "or an rclone remote (remote:path)",
+        )

@@ -1,0 +1,270 @@
+"""The Seldon Core operator's admission webhook rules, evaluated offline.
+
+Same conditions, same order and the same message text as the 1.17.1 webhook (clients and people
+search for those strings); each message is followed by what to do about it. Paths point at the
+field at fault rather than at `spec` as upstream does. Upstream rules 1-3 (protocol, transport and
+serverType values) are the CRD enums here and are reported by the schema check (schema-enum).
+
+The object may not match the schema (the schema check reports that); every accessor below
+tolerates wrong types so that a broken manifest yields findings, never an exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from fadi_seldon.sdep import predictor_servers, schema
+from fadi_seldon.sdep.validator.structural import Issue
+
+KAFKA_ENV = ("KAFKA_BROKER", "KAFKA_INPUT_TOPIC", "KAFKA_OUTPUT_TOPIC")
+ANNOTATION_SVC_NAME = "seldon.io/svc-name"
+ANNOTATION_NO_ENGINE = "seldon.io/no-engine"
+_NO_CONTAINER_NEEDED = frozenset(schema.BUILTIN_IMPLEMENTATIONS) - {"UNKNOWN_IMPLEMENTATION"}
+
+
+def as_dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+def as_str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def predictors(obj: dict) -> list[tuple[int, dict]]:
+    return [
+        (i, p)
+        for i, p in enumerate(as_list(as_dict(obj.get("spec")).get("predictors")))
+        if isinstance(p, dict)
+    ]
+
+
+def walk_graph(node: Any, path: tuple, depth: int = 1) -> Iterator[tuple[dict, tuple, int]]:
+    """Every graph node with its field path and level (root = 1), depth first."""
+    if not isinstance(node, dict):
+        return
+    yield node, path, depth
+    for i, child in enumerate(as_list(node.get("children"))):
+        yield from walk_graph(child, (*path, "children", i), depth + 1)
+
+
+def containers(predictor: dict) -> Iterator[tuple[dict, tuple]]:
+    """Containers of a predictor's componentSpecs, with their paths relative to the predictor."""
+    for j, spec in enumerate(as_list(predictor.get("componentSpecs"))):
+        pod = as_dict(as_dict(spec).get("spec"))
+        for k, container in enumerate(as_list(pod.get("containers"))):
+            if isinstance(container, dict):
+                yield container, ("componentSpecs", j, "spec", "containers", k)
+
+
+def find_container(predictor: dict, name: str) -> dict | None:
+    for container, _ in containers(predictor):
+        if container.get("name") == name:
+            return container
+    return None
+
+
+def is_prepackaged(implementation: str) -> bool:
+    return bool(implementation) and implementation not in schema.BUILTIN_IMPLEMENTATIONS
+
+
+def check(obj: dict, servers: set[str]) -> list[Issue]:
+    """All webhook findings for one SeldonDeployment."""
+    out: list[Issue] = []
+    spec = as_dict(obj.get("spec"))
+    preds = predictors(obj)
+    base = ("spec", "predictors")
+
+    if spec.get("serverType") == "kafka":
+        for i, p in preds:
+            env = as_list(as_dict(p.get("svcOrchSpec")).get("env"))
+            found = sum(1 for e in env if isinstance(e, dict) and e.get("name") in KAFKA_ENV)
+            if not env or found < len(KAFKA_ENV):
+                out.append(
+                    Issue(
+                        (*base, i, "svcOrchSpec", "env"),
+                        "webhook-kafka-env",
+                        "For kafka please supply svcOrchSpec envs KAFKA_BROKER, KAFKA_INPUT_TOPIC, KAFKA_OUTPUT_TOPIC",
+                    )
+                )
+
+    if len(preds) == 1 and preds[0][1].get("shadow") is True:
+        out.append(
+            Issue(
+                (*base, preds[0][0], "shadow"),
+                "webhook-lone-shadow",
+                "Shadow can not exist as only predictor; add the main predictor or remove shadow: true",
+            )
+        )
+
+    svc_names: dict[str, int] = {}
+    for i, p in preds:
+        name = as_dict(p.get("annotations")).get(ANNOTATION_SVC_NAME)
+        if isinstance(name, str):
+            if name in svc_names:
+                out.append(
+                    Issue(
+                        (*base, i, "annotations", ANNOTATION_SVC_NAME),
+                        "webhook-duplicate-svc-name",
+                        f"Found duplicate service name in seldon.io/svc-name with value {name}; "
+                        f"predictor {svc_names[name]} uses it already",
+                    )
+                )
+            svc_names.setdefault(name, i)
+
+    if isinstance(spec.get("predictors"), list) and not spec["predictors"]:
+        out.append(
+            Issue(
+                ("spec", "predictors"),
+                "webhook-no-predictors",
+                "Graph contains no predictors; add a predictor",
+            )
+        )
+
+    seen_names: dict[str, int] = {}
+    for i, p in preds:
+        if ANNOTATION_NO_ENGINE in as_dict(p.get("annotations")) and len(
+            as_list(as_dict(p.get("graph")).get("children"))
+        ):
+            out.append(
+                Issue(
+                    (*base, i, "annotations", ANNOTATION_NO_ENGINE),
+                    "webhook-no-engine-graph",
+                    "Running without engine only valid for single element graphs; remove the annotation",
+                )
+            )
+        name = p.get("name")
+        if isinstance(name, str):
+            if name in seen_names:
+                out.append(
+                    Issue(
+                        (*base, i, "name"),
+                        "webhook-duplicate-predictor",
+                        f'Duplicate predictor name "{name}" (also predictor {seen_names[name]}); rename one',
+                    )
+                )
+            seen_names.setdefault(name, i)
+        out.extend(_check_units(p, (*base, i, "graph"), as_str(spec.get("protocol")), servers))
+
+    out.extend(_check_transports(spec, preds))
+    out.extend(_check_traffic(preds))
+    return out
+
+
+def _check_units(predictor: dict, graph_path: tuple, protocol: str, servers: set[str]) -> Iterator[Issue]:
+    for node, path, _ in walk_graph(predictor.get("graph"), graph_path):
+        name = as_str(node.get("name"))
+        impl = node.get("implementation")
+        impl = impl if isinstance(impl, str) else None
+        if impl is None or impl == "UNKNOWN_IMPLEMENTATION":
+            if find_container(predictor, name) is None:
+                yield Issue(
+                    path,
+                    "webhook-no-container",
+                    f'Can\'t find container for Predictive Unit "{name}": add a container named "{name}" to '
+                    "componentSpecs, or set implementation to a prepackaged server (with modelUri)",
+                )
+            methods = node.get("methods")
+            if node.get("type") == "UNKNOWN_TYPE" and not methods:
+                yield Issue(
+                    (*path, "type"),
+                    "webhook-no-methods",
+                    "Predictive Unit has no implementation methods defined. "
+                    "Change to a known type or add what methods it defines",
+                )
+        elif is_prepackaged(impl):
+            if not as_str(node.get("modelUri")) and impl not in predictor_servers.MODEL_URI_OPTIONAL:
+                yield Issue(
+                    path,
+                    "webhook-model-uri",
+                    f"Predictive unit modelUri required when using standalone servers: add modelUri to the {impl} node",
+                )
+            if protocol == "tensorflow" and impl in predictor_servers.NO_TENSORFLOW_PROTOCOL:
+                yield Issue(
+                    (*path, "implementation"),
+                    "webhook-tensorflow-protocol",
+                    f"Prepackaged server does not handle tensorflow protocol {impl}; use protocol seldon or v2",
+                )
+            container = find_container(predictor, name)
+            if (container is None or not as_str(container.get("image"))) and impl not in servers:
+                known = ", ".join(sorted(servers)) or "none"
+                yield Issue(
+                    (*path, "implementation"),
+                    "unknown-server",
+                    f"No entry in predictors map for {impl} (configured servers: {known}). Fine if your operator's "
+                    "predictor_servers defines it (pass --servers FILE to check); otherwise give the node a "
+                    "container with an image",
+                )
+        logger = node.get("logger")
+        if isinstance(logger, dict) and not logger.get("mode"):
+            yield Issue((*path, "logger"), "webhook-logger-mode", "No logger mode specified; add mode: all")
+
+
+def _check_transports(spec: dict, preds: list[tuple[int, dict]]) -> Iterator[Issue]:
+    types: dict[str, tuple] = {}
+    for i, p in preds:
+        for node, path, _ in walk_graph(p.get("graph"), ("spec", "predictors", i, "graph")):
+            kind = as_dict(node.get("endpoint")).get("type")
+            if isinstance(kind, str) and kind:
+                types.setdefault(kind, (*path, "endpoint", "type"))
+    if len(types) > 1:
+        yield Issue(
+            list(types.values())[-1],
+            "webhook-endpoint-types",
+            "Multiple endpoint.types found - can only have 1 type in graph. Please use spec.transport",
+        )
+    elif len(types) == 1:
+        kind, path = next(iter(types.items()))
+        transport = as_str(spec.get("transport"))
+        if transport and kind.lower() != transport:
+            yield Issue(
+                path,
+                "webhook-mixed-transport",
+                "Mixed transport types found. Remove graph endpoint.types if transport set at deployment level",
+            )
+
+
+def _check_traffic(preds: list[tuple[int, dict]]) -> Iterator[Issue]:
+    shadows = 0
+    total = 0
+    regular: list[tuple[int, dict]] = []
+    for i, p in preds:
+        traffic = p.get("traffic")
+        traffic = traffic if isinstance(traffic, int) and not isinstance(traffic, bool) else 0
+        if p.get("shadow") is True:
+            shadows += 1
+            if shadows > 1:
+                yield Issue(
+                    ("spec", "predictors", i, "shadow"),
+                    "webhook-multiple-shadows",
+                    "Multiple shadows are not allowed; keep one shadow predictor",
+                )
+            if not 0 <= traffic <= 100:
+                yield Issue(
+                    ("spec", "predictors", i, "traffic"),
+                    "webhook-shadow-traffic",
+                    "shadow traffic is illegal, the traffic number should be between [0, 100]",
+                )
+        else:
+            total += traffic
+            regular.append((i, p))
+    if not regular:
+        return
+    first = regular[0][0]
+    split = ", ".join(f"{as_str(p.get('name')) or i}={p.get('traffic', 0)}" for i, p in regular)
+    if total != 100 and len(regular) > 1:
+        yield Issue(
+            ("spec", "predictors", first, "traffic"),
+            "webhook-traffic-sum",
+            f"Traffic must sum to 100 for multiple predictors (got {total}: {split}); adjust the traffic values",
+        )
+    if 0 < total < 100 and len(preds) == 1:
+        yield Issue(
+            ("spec", "predictors", first, "traffic"),
+            "webhook-single-traffic",
+            f"Traffic must sum be 100 for a single predictor when set (got {total}); set 100 or remove traffic",
+        )
