@@ -1,0 +1,38 @@
+"""Writing files so that a reader never sees half of one, and secrets are never readable by others.
+
+One implementation for the whole package: the data goes to a temporary file in the same folder,
+created with its final permissions (`os.open(..., mode)`: a token or a private key is never
+world-readable, not even for the time between the write and a later chmod), flushed to disk,
+then renamed over the target (atomic on POSIX). A failure leaves the target as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+PRIVATE = 0o600  # tokens, private keys, kubeconfigs
+PUBLIC = 0o644  # everything else a user reads
+EXECUTABLE = 0o755
+
+
+def atomic_write(path: str | Path, data: bytes | str, mode: int = PUBLIC) -> Path:
+    """Replace `path` with `data` atomically; the file has `mode` from its creation on."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, mode)  # mkstemp creates 0600; set the final mode before any byte is written
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return path
