@@ -117,16 +117,16 @@ def test_canary_and_shadow_traffic():
     ("predictors", "message"),
     [
         ([Predictor("a", _model(), traffic=60), Predictor("b", _model(), traffic=30)], "sum to 100"),
-        ([Predictor("a", _model(), traffic=50)], "single main predictor"),
-        ([Predictor("a", _model(), shadow=True)], "shadow needs a main predictor"),
-        ([Predictor("a", _model()), Predictor("a", _model(), shadow=True)], "used twice"),
+        ([Predictor("a", _model(), traffic=50)], "single predictor when set"),
+        ([Predictor("a", _model(), shadow=True)], "Shadow can not exist as only predictor"),
+        ([Predictor("a", _model()), Predictor("a", _model(), shadow=True)], "Duplicate predictor name"),
         (
             [
                 Predictor("a", _model()),
                 Predictor("s1", _model(), shadow=True),
                 Predictor("s2", _model(), shadow=True),
             ],
-            "at most one shadow",
+            "Multiple shadows are not allowed",
         ),
         ([Predictor("a", _model(), replicas=-1)], "replicas must be 0 or more"),
     ],
@@ -147,12 +147,12 @@ def test_predictor_refusals(predictors, message):
         ),
         (Node(name="Bad_Name", image="r/i:1"), "DNS label"),
         (Node(name="n" * 49, image="r/i:1"), "at most 48"),
-        (Node(name="m", image="r/i:1", type="MODELL"), "not one of"),
+        (Node(name="m", image="r/i:1", type="MODELL"), 'Unsupported value "MODELL"'),
         (Node(name="r", type="ROUTER", image="r/i:1"), "at least one child"),
         (Node(name="c", type="COMBINER", image="r/i:1"), "children"),
         (Node(name="m", implementation="RANDOM_ABTEST", image="r/i:1", type="ROUTER"), "takes no image"),
         (Node(name="m", implementation="AVERAGE_COMBINER"), "is a COMBINER, not a MODEL"),
-        (Node(name="m", image="r/i:1", endpoint_type="HTTP"), "endpoint type"),
+        (Node(name="m", image="r/i:1", endpoint_type="HTTP"), 'Unsupported value "HTTP"'),
     ],
 )
 def test_node_refusals_name_the_place(node, message):

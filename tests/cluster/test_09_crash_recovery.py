@@ -16,8 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from cluster.kube import CRD, doctor_report, wait_until
+from cluster.kube import CRD, Proxy, doctor_report, wait_until
 from cluster.operator_fixtures import IN_CLUSTER, host_operator, load_example, wait_available
+from conftest import ROOT
+from fadi_seldon.dev import crash_search, mutants
 from fadi_seldon.doctor import operator_log
 from fadi_seldon.sdep import schema
 
@@ -56,7 +58,7 @@ def crd_without_predictor_rules(kube):
 
 
 @pytest.fixture(scope="module")
-def operator(kube, umbrella, tmp_path_factory):
+def operator(kube, umbrella, webhook_off, tmp_path_factory):
     if IN_CLUSTER:
         pytest.skip("injects a crash into an operator run as a host process")
     kube.namespace(MODELS)
@@ -126,3 +128,21 @@ def test_doctor_names_the_culprit_and_the_operator_recovers_once_it_is_removed(k
     assert running(runner)
     report = doctor_report(kube, "--operator-state", str(runner.state_dir))
     assert "operator-crashed" not in {f["check"] for f in report["findings"]}
+
+
+def test_without_the_crd_rule_the_crash_search_finds_the_crash(kube, operator):
+    """The search itself can fail: with the CRD's rule patched out, it reports the operator's panic."""
+    runner, opts = operator
+    kube.namespace("crash-found")
+    seeds = mutants.seeds_from(sorted((ROOT / "examples").glob("*.yaml")))
+    empty = [m for m in mutants.mutants(seeds, 300, seed=5) if m[1]["spec"].get("predictors") == []][:2]
+    assert len(empty) == 2
+    with Proxy(kube) as proxy, crd_without_predictor_rules(kube):
+        target = crash_search.HostOperator(runner, opts, proxy)
+        result = crash_search.Search(target, "crash-found", state_timeout=60).run(empty, batch=2)
+    assert [c.verdict for c in result.cases] == ["crash", "crash"]
+    for case in result.cases:
+        assert case.detail == "panic: runtime error: index out of range [0] with length 0"
+        assert "createAddressableResource controllers/seldondeployment_controller.go:" in case.location
+    assert len(result.disagreements) == 2  # the validator refuses what this API server let through
+    assert running(runner)  # the search restarted it after removing each culprit

@@ -197,7 +197,7 @@ def _check_server_protocol(node: Node, protocol: str | None, where: str) -> None
         )
 
 
-def _check_node(node: Node, where: str) -> None:
+def _check_node_name(node: Node, where: str) -> None:
     check_dns_label(node.name, where, "node name")
     if len(node.name) > MAX_NODE_NAME:
         raise GraphError(
@@ -205,8 +205,9 @@ def _check_node(node: Node, where: str) -> None:
             "label seldon-app-svc-<name> the operator gives its Service",
             where,
         )
-    if node.type not in NODE_TYPES:
-        raise GraphError(f"type {node.type!r} is not one of {', '.join(NODE_TYPES)}", where)
+
+
+def _check_implementation(node: Node, where: str) -> None:
     impl = node.implementation
     if impl in BUILTIN_IMPLEMENTATIONS:
         if node.image or node.model_uri:
@@ -220,63 +221,53 @@ def _check_node(node: Node, where: str) -> None:
             )
         if node.type != "MODEL":
             raise GraphError(f"prepackaged server {impl} can only be a MODEL node (got {node.type})", where)
-        if not node.model_uri and impl not in SERVERS_WITHOUT_MODEL_URI:
-            raise GraphError(
-                f"prepackaged server {impl} needs a modelUri (e.g. gs://bucket/path, s3://...)", where
-            )
     elif not node.image:
         raise GraphError("a custom node needs an image (or an implementation such as SKLEARN_SERVER)", where)
+
+
+def _check_children(node: Node, where: str) -> None:
     if node.type == "ROUTER" and len(node.children) < 1:
         raise GraphError("a ROUTER needs at least one child to route to", where)
     if node.type == "COMBINER" and len(node.children) < 1:
         raise GraphError("a COMBINER needs children whose outputs it combines", where)
-    if impl == "RANDOM_ABTEST":
-        if len(node.children) != 2:
-            raise GraphError(
-                f"RANDOM_ABTEST routes between exactly 2 children, got {len(node.children)}", where
-            )
-        ratio = next((p for p in node.parameters if p.name == "ratioA"), None)
-        if ratio is None:
-            raise GraphError("RANDOM_ABTEST needs the parameter ratioA (share of traffic for child 0)", where)
-        try:
-            value = float(ratio.value)
-        except ValueError:
-            value = -1.0
-        if not 0.0 <= value <= 1.0 or ratio.type not in ("FLOAT", "DOUBLE"):
-            raise GraphError(
-                f"ratioA must be a FLOAT between 0 and 1, got {ratio.value!r} ({ratio.type})", where
-            )
-    for p in node.parameters:
-        if p.type not in PARAMETER_TYPES:
-            raise GraphError(
-                f"parameter {p.name!r} has type {p.type!r}, expected one of {PARAMETER_TYPES}", where
-            )
-    if node.endpoint_type and node.endpoint_type not in ENDPOINT_TYPES:
-        raise GraphError(f"endpoint type {node.endpoint_type!r} is not one of {ENDPOINT_TYPES}", where)
+    if node.implementation != "RANDOM_ABTEST":
+        return
+    if len(node.children) != 2:
+        raise GraphError(f"RANDOM_ABTEST routes between exactly 2 children, got {len(node.children)}", where)
+    ratio = next((p for p in node.parameters if p.name == "ratioA"), None)
+    if ratio is None:
+        raise GraphError("RANDOM_ABTEST needs the parameter ratioA (share of traffic for child 0)", where)
+    try:
+        value = float(ratio.value)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0 or ratio.type not in ("FLOAT", "DOUBLE"):
+        raise GraphError(f"ratioA must be a FLOAT between 0 and 1, got {ratio.value!r} ({ratio.type})", where)
+
+
+def _check_node(node: Node, where: str) -> None:
+    """What only a graph description gets wrong (flags, spec files); the manifest's own rules
+    (schema enums, the webhook's) are the validator's, applied by to_manifest."""
+    _check_node_name(node, where)
+    if node.type in NODE_TYPES:  # an unknown type is the schema's finding (schema-enum)
+        _check_implementation(node, where)
+        _check_children(node, where)
 
 
 def check(dep: Deployment) -> None:
-    """Reject descriptions that would give an invalid manifest, naming the predictor and node."""
+    """Reject descriptions that would give a manifest the builder cannot write, naming the place.
+
+    The rules of the manifest itself (CRD schema and the webhook's: predictors, traffic, shadows,
+    modelUri, enums) are not repeated here: to_manifest runs the validator on what it built.
+    """
     check_dns_label(dep.name, "metadata.name", "deployment name")
     if dep.api_version not in API_VERSIONS:
         raise GraphError(
             f"apiVersion {dep.api_version!r} is not one of {', '.join(API_VERSIONS)}", "apiVersion"
         )
-    if dep.protocol is not None and dep.protocol not in PROTOCOLS:
-        raise GraphError(f"protocol {dep.protocol!r} is not one of {', '.join(PROTOCOLS)}", "spec.protocol")
-    if dep.transport is not None and dep.transport not in TRANSPORTS:
-        raise GraphError(
-            f"transport {dep.transport!r} is not one of {', '.join(TRANSPORTS)}", "spec.transport"
-        )
-    if not dep.predictors:
-        raise GraphError("a deployment needs at least one predictor", "spec.predictors")
-    seen_predictors: set[str] = set()
     for i, pred in enumerate(dep.predictors):
         where = f"spec.predictors[{i}]"
         check_dns_label(pred.name, where, "predictor name")
-        if pred.name in seen_predictors:
-            raise GraphError(f"predictor name {pred.name!r} is used twice", where)
-        seen_predictors.add(pred.name)
         if pred.replicas is not None and pred.replicas < 0:
             raise GraphError(f"replicas must be 0 or more, got {pred.replicas}", f"{where}.replicas")
         if pred.traffic is not None and not 0 <= pred.traffic <= 100:
@@ -288,23 +279,23 @@ def check(dep: Deployment) -> None:
             if node.name in names:
                 raise GraphError(f"node name {node.name!r} is used twice in predictor {pred.name!r}", path)
             names.add(node.name)
-    main = [p for p in dep.predictors if not p.shadow]
-    shadows = [p for p in dep.predictors if p.shadow]
-    if not main:
-        raise GraphError("a shadow needs a main predictor next to it", "spec.predictors")
-    if len(shadows) > 1:
-        raise GraphError("at most one shadow predictor is allowed", "spec.predictors")
-    if len(main) > 1:
-        total = sum(p.traffic or 0 for p in main)
-        if total != 100:
-            split = ", ".join(f"{p.name}={p.traffic or 0}" for p in main)
-            raise GraphError(
-                f"traffic of the predictors must sum to 100, got {total} ({split})", "spec.predictors"
-            )
-    elif main[0].traffic not in (None, 0, 100):
-        raise GraphError(
-            "a single main predictor takes all traffic: set traffic 100 or leave it out", "spec.predictors"
-        )
+
+
+class ManifestRefused(GraphError):
+    """The description was built, but the validator refuses the manifest (a finding, not bad usage)."""
+
+    def __init__(self, message: str, where: str, rule: str) -> None:
+        super().__init__(message, where)
+        self.rule = rule
+
+
+def refuse_findings(manifest: dict[str, Any]) -> None:
+    """Raise the validator's first error on a manifest the builder wrote (one copy of each rule)."""
+    from fadi_seldon.sdep import validator
+
+    for finding in validator.validate_object(manifest):
+        if finding.severity == validator.ERROR:
+            raise ManifestRefused(f"{finding.message} [{finding.rule}]", finding.path, finding.rule)
 
 
 def _paths(node: Node, path: str):
@@ -343,46 +334,48 @@ def _containers(graph: Node, default_resources: Resources | None) -> list[dict[s
     return containers
 
 
+def _predictor_dict(pred: Predictor, resources: Resources | None) -> dict[str, Any]:
+    p: dict[str, Any] = {"name": pred.name}
+    if pred.replicas is not None:
+        p["replicas"] = pred.replicas
+    if pred.traffic is not None:
+        p["traffic"] = pred.traffic
+    if pred.shadow:
+        p["shadow"] = True
+    if pred.labels:
+        p["labels"] = dict(pred.labels)
+    containers = _containers(pred.graph, resources)
+    if containers:
+        p["componentSpecs"] = [{"spec": {"containers": containers}}]
+    p["graph"] = _node_dict(pred.graph)
+    return p
+
+
 def to_manifest(dep: Deployment) -> dict[str, Any]:
-    """The SeldonDeployment as a plain dict (key order is the order a reader expects)."""
+    """The SeldonDeployment as a plain dict (key order is the order a reader expects).
+
+    Refused with a GraphError when the description cannot be built (check) or when what it builds
+    breaks a rule of the validator (the CRD schema, the webhook's rules): `new` never writes a
+    manifest the cluster would refuse.
+    """
     check(dep)
     metadata: dict[str, Any] = {"name": dep.name}
-    if dep.namespace:
-        metadata["namespace"] = dep.namespace
-    if dep.labels:
-        metadata["labels"] = dict(dep.labels)
-    if dep.annotations:
-        metadata["annotations"] = dict(dep.annotations)
+    for key, value in (("namespace", dep.namespace), ("labels", dep.labels), ("annotations", dep.annotations)):
+        if value:
+            metadata[key] = dict(value) if isinstance(value, dict) else value
     spec: dict[str, Any] = {}
-    if dep.spec_name:
-        spec["name"] = dep.spec_name
-    if dep.protocol:
-        spec["protocol"] = dep.protocol
-    if dep.transport:
-        spec["transport"] = dep.transport
-    predictors = []
-    for pred in dep.predictors:
-        p: dict[str, Any] = {"name": pred.name}
-        if pred.replicas is not None:
-            p["replicas"] = pred.replicas
-        if pred.traffic is not None:
-            p["traffic"] = pred.traffic
-        if pred.shadow:
-            p["shadow"] = True
-        if pred.labels:
-            p["labels"] = dict(pred.labels)
-        containers = _containers(pred.graph, dep.resources)
-        if containers:
-            p["componentSpecs"] = [{"spec": {"containers": containers}}]
-        p["graph"] = _node_dict(pred.graph)
-        predictors.append(p)
-    spec["predictors"] = predictors
-    return {
+    for key, value in (("name", dep.spec_name), ("protocol", dep.protocol), ("transport", dep.transport)):
+        if value:
+            spec[key] = value
+    spec["predictors"] = [_predictor_dict(pred, dep.resources) for pred in dep.predictors]
+    manifest = {
         "apiVersion": f"{GROUP}/{dep.api_version}",
         "kind": "SeldonDeployment",
         "metadata": metadata,
         "spec": spec,
     }
+    refuse_findings(manifest)
+    return manifest
 
 
 def dump(manifest: dict[str, Any], fmt: str = "yaml") -> str:

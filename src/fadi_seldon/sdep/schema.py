@@ -529,49 +529,63 @@ SELDON_DEPLOYMENT = Obj(
 Schema = dict[str, Any]
 
 
+def _str(t: Str, depth: int, docs: bool) -> Schema:
+    out: Schema = {"type": "string"}
+    if t.enum:
+        out["enum"] = list(t.enum)
+    if t.max_length:
+        out["maxLength"] = t.max_length
+    return out
+
+
+def _list(t: ListOf, depth: int, docs: bool) -> Schema:
+    out = {"type": "array", "items": render(t.items, depth, docs)}
+    if t.max_items:
+        out["maxItems"] = t.max_items
+    return out
+
+
+def _children(t: Children, depth: int, docs: bool) -> Schema:
+    if depth >= GRAPH_DEPTH:
+        item = dict(k8s_openapi.OPAQUE_OBJECT)
+    else:  # descriptions only on the first level: deeper copies would only add bytes
+        item = render(PREDICTIVE_UNIT, depth + 1, docs=False)
+    return {"type": "array", "items": item}
+
+
+def _obj(t: Obj, depth: int, docs: bool) -> Schema:
+    out: Schema = {"type": "object"}
+    if t.fields:
+        out["properties"] = {key: render(sub, depth, docs) for key, sub in t.fields.items()}
+    if t.required:
+        out["required"] = list(t.required)
+    if t.open:
+        out["x-kubernetes-preserve-unknown-fields"] = True
+    return out
+
+
+# one renderer per type; subclasses first where one type derives from another
+_RENDERERS: tuple[tuple[type, Any], ...] = (
+    (Str, _str),
+    (Int, lambda t, depth, docs: {"type": "integer", "format": t.format}),
+    (Bool, lambda t, depth, docs: {"type": "boolean"}),
+    (IntOrStr, lambda t, depth, docs: dict(k8s_openapi.INT_OR_STRING)),
+    (StrMap, lambda t, depth, docs: {"type": "object", "additionalProperties": {"type": "string"}}),
+    (Opaque, lambda t, depth, docs: dict(k8s_openapi.OPAQUE_OBJECT)),
+    (ListOf, _list),
+    (MapOf, lambda t, depth, docs: {"type": "object", "additionalProperties": render(t.values, depth, docs)}),
+    (K8s, lambda t, depth, docs: k8s_openapi.structural(t.definition)),
+    (Children, _children),
+    (Obj, _obj),
+)
+
+
 def render(t: Type, depth: int = 1, docs: bool = True) -> Schema:
     """One type as a structural OpenAPI v3 schema. `depth` is the graph level being rendered."""
-    out: Schema
-    if isinstance(t, Str):
-        out = {"type": "string"}
-        if t.enum:
-            out["enum"] = list(t.enum)
-        if t.max_length:
-            out["maxLength"] = t.max_length
-    elif isinstance(t, Int):
-        out = {"type": "integer", "format": t.format}
-    elif isinstance(t, Bool):
-        out = {"type": "boolean"}
-    elif isinstance(t, IntOrStr):
-        out = dict(k8s_openapi.INT_OR_STRING)
-    elif isinstance(t, StrMap):
-        out = {"type": "object", "additionalProperties": {"type": "string"}}
-    elif isinstance(t, Opaque):
-        out = dict(k8s_openapi.OPAQUE_OBJECT)
-    elif isinstance(t, ListOf):
-        out = {"type": "array", "items": render(t.items, depth, docs)}
-        if t.max_items:
-            out["maxItems"] = t.max_items
-    elif isinstance(t, MapOf):
-        out = {"type": "object", "additionalProperties": render(t.values, depth, docs)}
-    elif isinstance(t, K8s):
-        out = k8s_openapi.structural(t.definition)
-    elif isinstance(t, Children):
-        if depth >= GRAPH_DEPTH:
-            item = dict(k8s_openapi.OPAQUE_OBJECT)
-        else:  # descriptions only on the first level: deeper copies would only add bytes
-            item = render(PREDICTIVE_UNIT, depth + 1, docs=False)
-        out = {"type": "array", "items": item}
-    elif isinstance(t, Obj):
-        out = {"type": "object"}
-        if t.fields:
-            out["properties"] = {key: render(sub, depth, docs) for key, sub in t.fields.items()}
-        if t.required:
-            out["required"] = list(t.required)
-        if t.open:
-            out["x-kubernetes-preserve-unknown-fields"] = True
-    else:  # pragma: no cover - a new Type subclass without a rendering
+    renderer = next((fn for kind, fn in _RENDERERS if isinstance(t, kind)), None)
+    if renderer is None:  # pragma: no cover - a new Type subclass without a rendering
         raise TypeError(f"cannot render {t!r}")
+    out = renderer(t, depth, docs)
     if t.nullable:
         out["nullable"] = True
     if t.rules:

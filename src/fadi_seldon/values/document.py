@@ -30,6 +30,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.scalarstring import ScalarString
 from ruamel.yaml.util import load_yaml_guess_indent
 
+from fadi_seldon.runtime.files import atomic_write
 from fadi_seldon.values import line_patch
 
 SELDON_KEY = "seldon-core-operator"
@@ -346,11 +347,14 @@ def ensure_block(doc: ValuesDocument) -> bool:
     return True
 
 
-def set_value(doc: ValuesDocument, path: Sequence[str], value: Any) -> Edit:
-    """Set a key, creating missing mappings on the way. Refuses to replace a scalar or list by a mapping."""
-    created = ensure_block(doc) if path[0] == SELDON_KEY else False
+def _walk_creating(doc: ValuesDocument, path: Sequence[str]) -> tuple[Any, tuple[CommentedMap, str] | None]:
+    """The mapping that holds path[-1], creating missing mappings on the way.
+
+    Also returns the existing mapping a new key was appended to (with its detached trailing
+    comment), so the comment can be put back after the new key.
+    """
     node = doc.data
-    grown: tuple[CommentedMap, str] | None = None  # the mapping a new key was appended to, if any
+    grown: tuple[CommentedMap, str] | None = None
     for depth, key in enumerate(path[:-1]):
         child = node.get(key, _MISSING) if isinstance(node, dict) else _MISSING
         if child is _MISSING or child is None:
@@ -367,13 +371,21 @@ def set_value(doc: ValuesDocument, path: Sequence[str], value: Any) -> Edit:
                 exit_code=1,
             )
         node = child
+    return node, grown
+
+
+def set_value(doc: ValuesDocument, path: Sequence[str], value: Any) -> Edit:
+    """Set a key, creating missing mappings on the way. Refuses to replace a scalar or list by a mapping."""
+    created = ensure_block(doc) if path[0] == SELDON_KEY else False
+    node, grown = _walk_creating(doc, path)
     _refuse_shared(doc, path[:-1])
     key = path[-1]
     old = node.get(key, _MISSING)
     if old is not _MISSING and _same(old, value):
         return Edit(f"{format_path(path)} is already {_show(value)}", created)
-    if _is_scalar(old) and _is_scalar(value) and not created and _value_position(node, key) is not None:
-        doc.scalar_edits.append((*_value_position(node, key), value, bool(node.fa.flow_style())))
+    position = _value_position(node, key) if _is_scalar(old) and _is_scalar(value) and not created else None
+    if position is not None:
+        doc.scalar_edits.append((*position, value, bool(node.fa.flow_style())))
     else:
         doc.structural = True
     if old is _MISSING and grown is None and len(path) > 1:
@@ -668,24 +680,10 @@ def write(doc: ValuesDocument, new_text: str, backup: bool = True) -> Path | Non
     backup_path = target.with_name(target.name + ".bak") if backup else None
     try:
         if backup_path is not None:
-            _atomic_write(backup_path, target.read_bytes(), mode)
-        _atomic_write(target, data, mode)
+            atomic_write(backup_path, target.read_bytes(), mode)
+        atomic_write(target, data, mode)
     except OSError as err:
         raise ValuesFileError(
             f"{doc.path}: cannot write: {err.strerror or err}; the file is unchanged"
         ) from None
     return backup_path
-
-
-def _atomic_write(target: Path, data: bytes, mode: int) -> None:
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()

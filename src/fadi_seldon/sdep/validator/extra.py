@@ -80,32 +80,42 @@ def is_placeholder(value: object) -> bool:
 def _check_predictor(obj: dict, i: int, predictor: dict) -> Iterator[Issue]:
     base = ("spec", "predictors", i)
     sdep = as_str(as_dict(obj.get("metadata")).get("name"))
-    pname = predictor.get("name")
-    if isinstance(pname, str) and not is_placeholder(pname):
-        if len(pname) > MAX_NAME:
-            yield Issue(
-                (*base, "name"),
-                "name-too-long",
-                f"predictor name is {len(pname)} characters; the operator uses it as a label value "
-                f"(at most {MAX_NAME}): shorten it",
-            )
-        elif not DNS_1123_LABEL.match(pname):
-            yield Issue(
-                (*base, "name"),
-                "invalid-name",
-                f'predictor name "{pname}" becomes part of Service names: use lower-case letters, digits and "-"',
-            )
-        elif sdep and len(f"{sdep}-{pname}") > MAX_NAME:
-            yield Issue(
-                (*base, "name"),
-                "hashed-name",
-                f'Service name "{sdep}-{pname}" is over {MAX_NAME} characters: the operator will name it '
-                "seldon-<md5 hash>; shorten metadata.name or the predictor name for readable names",
-            )
-    svc = as_dict(predictor.get("annotations")).get("seldon.io/svc-name")
-    if isinstance(svc, str) and (
-        len(svc) > MAX_NAME or not DNS_1123_LABEL.match(svc) or not svc[:1].isalpha()
-    ):
+    yield from _check_predictor_name(base, sdep, predictor.get("name"))
+    yield from _check_svc_name(base, as_dict(predictor.get("annotations")).get("seldon.io/svc-name"))
+    graph_names: dict[str, tuple] = {}
+    for node, path, depth in walk_graph(predictor.get("graph"), (*base, "graph")):
+        yield from _check_node(node, path, depth, graph_names)
+    for container, rel in containers(predictor):
+        yield from _check_container(container, (*base, *rel, "name"), graph_names)
+
+
+def _check_predictor_name(base: tuple, sdep: str, pname: object) -> Iterator[Issue]:
+    if not isinstance(pname, str) or is_placeholder(pname):
+        return
+    if len(pname) > MAX_NAME:
+        yield Issue(
+            (*base, "name"),
+            "name-too-long",
+            f"predictor name is {len(pname)} characters; the operator uses it as a label value "
+            f"(at most {MAX_NAME}): shorten it",
+        )
+    elif not DNS_1123_LABEL.match(pname):
+        yield Issue(
+            (*base, "name"),
+            "invalid-name",
+            f'predictor name "{pname}" becomes part of Service names: use lower-case letters, digits and "-"',
+        )
+    elif sdep and len(f"{sdep}-{pname}") > MAX_NAME:
+        yield Issue(
+            (*base, "name"),
+            "hashed-name",
+            f'Service name "{sdep}-{pname}" is over {MAX_NAME} characters: the operator will name it '
+            "seldon-<md5 hash>; shorten metadata.name or the predictor name for readable names",
+        )
+
+
+def _check_svc_name(base: tuple, svc: object) -> Iterator[Issue]:
+    if isinstance(svc, str) and (len(svc) > MAX_NAME or not DNS_1123_LABEL.match(svc) or not svc[:1].isalpha()):
         yield Issue(
             (*base, "annotations", "seldon.io/svc-name"),
             "name-too-long" if len(svc) > MAX_NAME else "invalid-name",
@@ -113,36 +123,32 @@ def _check_predictor(obj: dict, i: int, predictor: dict) -> Iterator[Issue]:
             "letters, digits and '-', starting with a letter",
         )
 
-    graph_names: dict[str, tuple] = {}
-    for node, path, depth in walk_graph(predictor.get("graph"), (*base, "graph")):
-        yield from _check_node(node, path, depth, graph_names)
 
-    for container, rel in containers(predictor):
-        cname = container.get("name")
-        if not isinstance(cname, str) or is_placeholder(cname):
-            continue
-        path = (*base, *rel, "name")
-        if not DNS_1123_LABEL.match(cname) or len(cname) > MAX_NAME:
-            yield Issue(
-                path,
-                "invalid-name",
-                f'container name "{cname}" is not a DNS label: at most {MAX_NAME} lower-case letters, digits and "-"',
-            )
-        elif cname in graph_names and len(cname) > MAX_GRAPH_CONTAINER_NAME:
-            yield Issue(
-                path,
-                "container-name-too-long",
-                f'container "{cname}" runs a graph node and is {len(cname)} characters; the operator labels its '
-                f"Service seldon-app-svc-<name>, so at most {MAX_GRAPH_CONTAINER_NAME} fit: shorten it "
-                "(and the graph node name)",
-            )
-        if cname not in graph_names and cname not in OPERATOR_CONTAINERS:
-            yield Issue(
-                path,
-                "unused-container",
-                f'container "{cname}" is not a node of the graph; it runs as a sidecar. If it should serve '
-                "a node, name the node after it",
-            )
+def _check_container(container: dict, path: tuple, graph_names: dict[str, tuple]) -> Iterator[Issue]:
+    cname = container.get("name")
+    if not isinstance(cname, str) or is_placeholder(cname):
+        return
+    if not DNS_1123_LABEL.match(cname) or len(cname) > MAX_NAME:
+        yield Issue(
+            path,
+            "invalid-name",
+            f'container name "{cname}" is not a DNS label: at most {MAX_NAME} lower-case letters, digits and "-"',
+        )
+    elif cname in graph_names and len(cname) > MAX_GRAPH_CONTAINER_NAME:
+        yield Issue(
+            path,
+            "container-name-too-long",
+            f'container "{cname}" runs a graph node and is {len(cname)} characters; the operator labels its '
+            f"Service seldon-app-svc-<name>, so at most {MAX_GRAPH_CONTAINER_NAME} fit: shorten it "
+            "(and the graph node name)",
+        )
+    if cname not in graph_names and cname not in OPERATOR_CONTAINERS:
+        yield Issue(
+            path,
+            "unused-container",
+            f'container "{cname}" is not a node of the graph; it runs as a sidecar. If it should serve '
+            "a node, name the node after it",
+        )
 
 
 def _check_node(node: dict, path: tuple, depth: int, seen: dict[str, tuple]) -> Iterator[Issue]:

@@ -19,7 +19,7 @@ from fadi_seldon.sdep.validator.structural import Issue
 
 KAFKA_ENV = ("KAFKA_BROKER", "KAFKA_INPUT_TOPIC", "KAFKA_OUTPUT_TOPIC")
 ANNOTATION_SVC_NAME = "seldon.io/svc-name"
-ANNOTATION_NO_ENGINE = "seldon.io/no-engine"
+ANNOTATION_NO_ENGINE = schema.ANNOTATION_NO_ENGINE
 _NO_CONTAINER_NEEDED = frozenset(schema.BUILTIN_IMPLEMENTATIONS) - {"UNKNOWN_IMPLEMENTATION"}
 
 
@@ -73,49 +73,13 @@ def is_prepackaged(implementation: str) -> bool:
 
 
 def check(obj: dict, servers: set[str]) -> list[Issue]:
-    """All webhook findings for one SeldonDeployment."""
+    """All webhook findings for one SeldonDeployment, in the webhook's order."""
     out: list[Issue] = []
     spec = as_dict(obj.get("spec"))
     preds = predictors(obj)
-    base = ("spec", "predictors")
-
-    if spec.get("serverType") == "kafka":
-        for i, p in preds:
-            env = as_list(as_dict(p.get("svcOrchSpec")).get("env"))
-            found = sum(1 for e in env if isinstance(e, dict) and e.get("name") in KAFKA_ENV)
-            if not env or found < len(KAFKA_ENV):
-                out.append(
-                    Issue(
-                        (*base, i, "svcOrchSpec", "env"),
-                        "webhook-kafka-env",
-                        "For kafka please supply svcOrchSpec envs KAFKA_BROKER, KAFKA_INPUT_TOPIC, KAFKA_OUTPUT_TOPIC",
-                    )
-                )
-
-    if len(preds) == 1 and preds[0][1].get("shadow") is True:
-        out.append(
-            Issue(
-                (*base, preds[0][0], "shadow"),
-                "webhook-lone-shadow",
-                "Shadow can not exist as only predictor; add the main predictor or remove shadow: true",
-            )
-        )
-
-    svc_names: dict[str, int] = {}
-    for i, p in preds:
-        name = as_dict(p.get("annotations")).get(ANNOTATION_SVC_NAME)
-        if isinstance(name, str):
-            if name in svc_names:
-                out.append(
-                    Issue(
-                        (*base, i, "annotations", ANNOTATION_SVC_NAME),
-                        "webhook-duplicate-svc-name",
-                        f"Found duplicate service name in seldon.io/svc-name with value {name}; "
-                        f"predictor {svc_names[name]} uses it already",
-                    )
-                )
-            svc_names.setdefault(name, i)
-
+    out.extend(_check_kafka(spec, preds))
+    out.extend(_check_lone_shadow(preds))
+    out.extend(_check_svc_names(preds))
     if isinstance(spec.get("predictors"), list) and not spec["predictors"]:
         out.append(
             Issue(
@@ -124,35 +88,75 @@ def check(obj: dict, servers: set[str]) -> list[Issue]:
                 "Graph contains no predictors; add a predictor",
             )
         )
-
     seen_names: dict[str, int] = {}
     for i, p in preds:
-        if ANNOTATION_NO_ENGINE in as_dict(p.get("annotations")) and len(
-            as_list(as_dict(p.get("graph")).get("children"))
-        ):
-            out.append(
-                Issue(
-                    (*base, i, "annotations", ANNOTATION_NO_ENGINE),
-                    "webhook-no-engine-graph",
-                    "Running without engine only valid for single element graphs; remove the annotation",
-                )
-            )
-        name = p.get("name")
-        if isinstance(name, str):
-            if name in seen_names:
-                out.append(
-                    Issue(
-                        (*base, i, "name"),
-                        "webhook-duplicate-predictor",
-                        f'Duplicate predictor name "{name}" (also predictor {seen_names[name]}); rename one',
-                    )
-                )
-            seen_names.setdefault(name, i)
-        out.extend(_check_units(p, (*base, i, "graph"), as_str(spec.get("protocol")), servers))
-
+        out.extend(_check_predictor(i, p, seen_names))
+        out.extend(_check_units(p, (*_BASE, i, "graph"), as_str(spec.get("protocol")), servers))
     out.extend(_check_transports(spec, preds))
     out.extend(_check_traffic(preds))
     return out
+
+
+_BASE = ("spec", "predictors")
+
+
+def _check_kafka(spec: dict, preds: list[tuple[int, dict]]) -> Iterator[Issue]:
+    if spec.get("serverType") != "kafka":
+        return
+    for i, p in preds:
+        env = as_list(as_dict(p.get("svcOrchSpec")).get("env"))
+        found = sum(1 for e in env if isinstance(e, dict) and e.get("name") in KAFKA_ENV)
+        if not env or found < len(KAFKA_ENV):
+            yield Issue(
+                (*_BASE, i, "svcOrchSpec", "env"),
+                "webhook-kafka-env",
+                "For kafka please supply svcOrchSpec envs KAFKA_BROKER, KAFKA_INPUT_TOPIC, KAFKA_OUTPUT_TOPIC",
+            )
+
+
+def _check_lone_shadow(preds: list[tuple[int, dict]]) -> Iterator[Issue]:
+    if len(preds) == 1 and preds[0][1].get("shadow") is True:
+        yield Issue(
+            (*_BASE, preds[0][0], "shadow"),
+            "webhook-lone-shadow",
+            "Shadow can not exist as only predictor; add the main predictor or remove shadow: true",
+        )
+
+
+def _check_svc_names(preds: list[tuple[int, dict]]) -> Iterator[Issue]:
+    svc_names: dict[str, int] = {}
+    for i, p in preds:
+        name = as_dict(p.get("annotations")).get(ANNOTATION_SVC_NAME)
+        if not isinstance(name, str):
+            continue
+        if name in svc_names:
+            yield Issue(
+                (*_BASE, i, "annotations", ANNOTATION_SVC_NAME),
+                "webhook-duplicate-svc-name",
+                f"Found duplicate service name in seldon.io/svc-name with value {name}; "
+                f"predictor {svc_names[name]} uses it already",
+            )
+        svc_names.setdefault(name, i)
+
+
+def _check_predictor(i: int, p: dict, seen_names: dict[str, int]) -> Iterator[Issue]:
+    if ANNOTATION_NO_ENGINE in as_dict(p.get("annotations")) and len(
+        as_list(as_dict(p.get("graph")).get("children"))
+    ):
+        yield Issue(
+            (*_BASE, i, "annotations", ANNOTATION_NO_ENGINE),
+            "webhook-no-engine-graph",
+            "Running without engine only valid for single element graphs; remove the annotation",
+        )
+    name = p.get("name")
+    if isinstance(name, str):
+        if name in seen_names:
+            yield Issue(
+                (*_BASE, i, "name"),
+                "webhook-duplicate-predictor",
+                f'Duplicate predictor name "{name}" (also predictor {seen_names[name]}); rename one',
+            )
+        seen_names.setdefault(name, i)
 
 
 def _check_units(predictor: dict, graph_path: tuple, protocol: str, servers: set[str]) -> Iterator[Issue]:
@@ -181,7 +185,8 @@ def _check_units(predictor: dict, graph_path: tuple, protocol: str, servers: set
                 yield Issue(
                     path,
                     "webhook-model-uri",
-                    f"Predictive unit modelUri required when using standalone servers: add modelUri to the {impl} node",
+                    f"Predictive unit modelUri required when using standalone servers: the {impl} node needs a modelUri "
+                    "(gs://bucket/path, s3://..., pvc://...)",
                 )
             if protocol == "tensorflow" and impl in predictor_servers.NO_TENSORFLOW_PROTOCOL:
                 yield Issue(
