@@ -18,14 +18,29 @@ export HELM_CONFIG_HOME := $(TOOLS_DIR)/helm/config
 export HELM_DATA_HOME := $(TOOLS_DIR)/helm/data
 export FADI_TOOLS_DIR := $(TOOLS_DIR)
 
-# TOOLS=chart|cluster|all (default all); PYTEST_ARGS for extra pytest flags
+# `make tools`: TOOLS=chart|cluster|operator|all or tool names (default all); PYTEST_ARGS for extra pytest flags
 TOOLS ?= all
 PYTEST_ARGS ?=
 # `make install`: the FADI values file to install with
 VALUES ?= fadi/values.yaml
 
-.PHONY: help setup tools generate lint test test-unit test-chart test-cluster bench demo install \
-        cluster-up cluster-down e2e-kind clean distclean
+.PHONY: help setup tools needed-tools generate lint lint-python lint-charts test test-unit test-chart \
+        test-cluster bench demo install cluster-up cluster-down e2e-kind clean distclean
+
+# One target at a time, in the order the prerequisites are listed (`make test` runs its parts in order).
+.NOTPARALLEL:
+
+# The tools each target uses: names or groups (chart, cluster, operator, all) of `fadi-seldon tools install`.
+# `needed-tools` installs, once per make run, the union for the targets named on the command line, so
+# `make lint` never builds Kubernetes and `make test` checks each tool once.
+TOOLS_lint := helm helm4
+TOOLS_lint-charts := helm helm4
+TOOLS_test-unit := chart
+TOOLS_test-chart := chart
+TOOLS_test-cluster := helm cluster operator
+TOOLS_test := all
+TOOLS_bench := all
+NEEDED_TOOLS = $(sort $(foreach goal,$(MAKECMDGOALS),$(TOOLS_$(goal))))
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -43,31 +58,34 @@ $(VENV)/.installed: pyproject.toml
 tools: setup ## install helm, helm4, ct, helm-unittest, etcd, Kubernetes, kwok, the Seldon operator (pinned, in .tools/)
 	$(VPY) -m fadi_seldon tools install $(TOOLS)
 
+needed-tools: setup
+	$(VPY) -m fadi_seldon tools install $(or $(NEEDED_TOOLS),$(error no TOOLS_<target> entry for '$(MAKECMDGOALS)' in the Makefile))
+
 generate: setup ## regenerate committed artefacts (CRD template, chart READMEs, schemas)
 	$(VPY) -m fadi_seldon.dev.generate
 
-lint: setup tools ## ruff, and helm lint of the charts
+lint: lint-python lint-charts ## ruff, and helm lint --strict of the charts (Helm v3 and v4)
+
+lint-python: setup ## ruff check and ruff format --check
 	$(VPY) -m ruff check src tests bench scripts
 	$(VPY) -m ruff format --check src tests bench scripts
+
+lint-charts: setup needed-tools ## helm lint --strict of every chart and ci values set, Helm v3 and v4
 	scripts/lint-charts.sh
 
-test: setup tools ## everything: Python unit tests, charts, cluster suite (the CI command)
-	$(MAKE) --no-print-directory lint
-	$(MAKE) --no-print-directory test-unit
-	$(MAKE) --no-print-directory test-chart
-	$(MAKE) --no-print-directory test-cluster
+test: lint test-unit test-chart test-cluster ## everything: lint, Python unit tests, charts, cluster suite (the CI command)
 	@echo "[test] all suites passed"
 
-test-unit: setup tools ## fast Python tests (no cluster)
+test-unit: setup needed-tools ## fast Python tests (no cluster)
 	scripts/pytest.sh -m "not cluster" $(PYTEST_ARGS)
 
-test-chart: setup tools ## helm lint, helm-unittest, ct lint, rendered-manifest validation
+test-chart: setup needed-tools lint-charts ## helm lint (lint-charts), helm-unittest, ct lint, rendered-manifest validation
 	scripts/test-chart.sh
 
-test-cluster: setup tools ## the cluster suite against the local control plane
+test-cluster: setup needed-tools ## the cluster suite against the local control plane
 	scripts/pytest.sh -m cluster $(PYTEST_ARGS)
 
-bench: setup tools ## run every benchmark in bench/ and print the figures
+bench: setup needed-tools ## run every benchmark in bench/ and print the figures
 	@for b in bench/bench_*.py; do echo "[bench] $$b"; $(VPY) $$b; done
 
 demo: setup ## fresh machine to a real prediction: tools, local Kubernetes (or $KUBECONFIG), FADI + Seldon, a model

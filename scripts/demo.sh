@@ -75,7 +75,7 @@ step "the user guide's SeldonDeployment: generate it with fadi-seldon new"
 mkdir -p "$WORK"
 run "${FS[@]}" new seldon-model --api-version v1alpha2 --spec-name test-deployment --predictor example \
   --image seldonio/mock_classifier:1.0 --model-name classifier --endpoint-type REST --replicas 1 \
-  -o "$WORK/seldon-model.yaml" --force
+  --output-file "$WORK/seldon-model.yaml" --force
 sed 's/^/    /' "$WORK/seldon-model.yaml"
 
 step "validate it offline (CRD schema, webhook rules, later failures)"

@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
-# Everything about the charts that needs no cluster:
-#   helm lint (v3 and v4, every ci values set), helm-unittest suites, ct lint,
-#   and validation of the rendered manifests against the Kubernetes schemas.
+# Everything about the charts that needs no cluster, after `helm lint`:
+#   helm-unittest suites, ct lint, and validation of the rendered manifests against the Kubernetes schemas.
+# helm lint --strict (v3 and v4, every ci values set) is scripts/lint-charts.sh: `make lint-charts`, a
+# prerequisite of both `make lint` and `make test-chart`, so it runs once in `make test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/charts.sh
 
-# 1. helm lint --strict, Helm v3 and v4, every ci/*-values.yaml
-scripts/lint-charts.sh
+# the umbrella's subcharts are packaged by `helm dependency build` in scripts/lint-charts.sh
+for chart in "${CHARTS[@]}"; do
+  if grep -q '^dependencies:' "$chart/Chart.yaml" && ! compgen -G "$chart/charts/*.tgz" >/dev/null; then
+    echo "[test-chart] $chart/charts/ has no subchart archive: run scripts/lint-charts.sh first (\`make test-chart\` does)" >&2
+    exit 1
+  fi
+done
 
-# 2. helm-unittest suites of each chart
+# 1. helm-unittest suites of each chart
 for chart in "${CHARTS[@]}"; do
   if [ -d "$chart/tests" ]; then
     echo "[test-chart] helm unittest $chart"
@@ -17,14 +23,14 @@ for chart in "${CHARTS[@]}"; do
   fi
 done
 
-# 3. ct lint (chart-testing): yamllint with lintconf.yaml, ct's Chart.yaml schema, helm lint per ci set
+# 2. ct lint (chart-testing): yamllint with lintconf.yaml, ct's Chart.yaml schema, helm lint per ci set
 scripts/ct-lint.sh
 
-# 4. rendered manifests against the Kubernetes schemas (kubernetes-validate, strict)
-# 4a. operator chart: defaults and every ci/*-values.yaml, Kubernetes 1.25 to the newest shipped
+# 3. rendered manifests against the Kubernetes schemas (kubernetes-validate, strict)
+# 3a. operator chart: defaults and every ci/*-values.yaml, Kubernetes 1.25 to the newest shipped
 python scripts/validate_rendered.py charts/seldon-core-operator
 
-# 4b. umbrella: Kubernetes schemas for each ci set; Seldon off renders no Seldon object, Seldon on
+# 3b. umbrella: Kubernetes schemas for each ci set; Seldon off renders no Seldon object, Seldon on
 #     renders every object of the operator chart (same templates, same number of documents)
 python scripts/validate_rendered.py fadi --namespace fadi
 sources() { helm template fadi "$@" --namespace fadi | sed -n 's|^# Source: \(fadi/charts/\)\{0,1\}||p' | sort | uniq -c; }

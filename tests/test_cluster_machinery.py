@@ -55,6 +55,24 @@ def test_pki_is_reused_and_private_keys_are_owner_only(generated_pki):
         assert key.stat().st_mode & 0o077 == 0, key
 
 
+def test_private_keys_are_written_owner_only_from_creation(tmp_path, monkeypatch):
+    from fadi_seldon.runtime import files
+
+    modes = {}
+
+    def recording(path, data, mode=files.PUBLIC):
+        modes[Path(path).name] = mode
+        return files.atomic_write(path, data, mode)
+
+    monkeypatch.setattr(pki, "atomic_write", recording)
+    keys = pki.PKI(tmp_path / "pki")
+    assert keys.ensure() is True
+    private = {name for name, mode in modes.items() if mode == files.PRIVATE}
+    assert private == {"ca.key", "apiserver.key", "sa.key"}
+    assert {p.name for p in keys.files()} <= set(modes)
+    assert b"PRIVATE KEY" in keys.sa_key.read_bytes() and b"PUBLIC KEY" in keys.sa_pub.read_bytes()
+
+
 def test_sa_public_key_matches_signing_key(generated_pki):
     derived = subprocess.run(
         ["openssl", "rsa", "-in", generated_pki.sa_key, "-pubout"], capture_output=True, check=True
@@ -96,6 +114,27 @@ def test_kubeconfig_embeds_the_ca_and_token(generated_pki, tmp_path):
     assert path.stat().st_mode & 0o077 == 0
     assert kubeconfig.server_of(path) == "https://127.0.0.1:6443"
     assert kubeconfig.server_of(tmp_path / "absent") is None
+
+
+def test_tokens_and_kubeconfigs_are_never_readable_by_others_not_even_while_written(tmp_path, monkeypatch):
+    """The file is created owner-only before the token is written (runtime.files.atomic_write), not
+    chmod-ed afterwards."""
+    import stat
+
+    from fadi_seldon.runtime import files
+
+    modes = []
+    real_fdopen = os.fdopen
+
+    def spy(fd, *args, **kwargs):
+        modes.append(stat.S_IMODE(os.fstat(fd).st_mode))
+        return real_fdopen(fd, *args, **kwargs)
+
+    monkeypatch.setattr(files.os, "fdopen", spy)
+    kubeconfig.write(tmp_path / "config" / "kc", "token: secret\n")
+    pki.ensure_tokens(tmp_path / "pki" / "tokens.csv")
+    assert modes == [0o600, 0o600]
+    assert sorted(p.name for p in (tmp_path / "config").iterdir()) == ["kc"]  # no temporary file left
 
 
 # ------------------------------------------------------------------ kwok stages

@@ -13,8 +13,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 PKG = Path(__file__).resolve().parents[1] / "src" / "fadi_seldon"
 MAX_LINES = 60
 MAX_COMPLEXITY = 20
@@ -46,8 +44,12 @@ def _is_data_table(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     """A function whose body is one `return` of a literal or a constructor call (after its docstring):
     a data table written as a function, which the length rule leaves alone."""
     body = fn.body[1:] if fn.body and isinstance(fn.body[0], ast.Expr) else fn.body
-    return len(body) == 1 and isinstance(body[0], ast.Return) and isinstance(
-        body[0].value, ast.List | ast.Tuple | ast.Dict | ast.Call | ast.Constant | ast.JoinedStr
+    return (
+        len(body) == 1
+        and isinstance(body[0], ast.Return)
+        and isinstance(
+            body[0].value, ast.List | ast.Tuple | ast.Dict | ast.Call | ast.Constant | ast.JoinedStr
+        )
     )
 
 
@@ -63,11 +65,14 @@ def test_no_function_is_longer_than_sixty_lines():
 
 def test_no_function_is_rated_worse_than_c_by_radon():
     from radon import complexity as radon
+
     bad = []
     for path in _modules():
         for block in radon.cc_visit(path.read_text(encoding="utf-8")):
             if block.complexity > MAX_COMPLEXITY:
-                bad.append(f"{path.relative_to(PKG)}:{block.lineno} {block.name} (complexity {block.complexity})")
+                bad.append(
+                    f"{path.relative_to(PKG)}:{block.lineno} {block.name} (complexity {block.complexity})"
+                )
     assert bad == [], "\n".join(bad)
 
 

@@ -150,7 +150,6 @@ def test_json_output(capsys):
         (["x", "--image", "r/a:1", "--server", "SKLEARN_SERVER"], "choose one"),
         (["x", "--model-uri", "gs://x"], "goes with --server"),
         (["x", "--server", "sklearn"], "upper-case server name"),
-        (["x", "--server", "SKLEARN_SERVER"], "needs a modelUri"),
         (["x", "--image", "r/a:1", "--ratio-a", "0.5"], "needs --router RANDOM_ABTEST"),
         (
             ["x", "--model", "a=r/a:1", "--model", "b=r/b:1", "--router", "r=r/r:1", "--ratio-a", ".5"],
@@ -176,13 +175,23 @@ def test_bad_flags_exit_2_with_a_message(capsys, argv, message):
     assert "Traceback" not in err
 
 
+def test_a_manifest_the_validator_refuses_exits_1_with_the_rule(capsys):
+    """Since graph.to_manifest applies the validator's rules (graph.ManifestRefused), what they refuse
+    is a finding (exit 1, cli/exit_codes.py), like any validator error, no longer a builder error (2)."""
+    code, out, err = _new(capsys, "x", "--server", "SKLEARN_SERVER")
+    assert code == 1
+    assert out == ""
+    assert "needs a modelUri" in err and "[webhook-model-uri]" in err
+    assert "Traceback" not in err
+
+
 def test_output_file_is_never_overwritten_without_force(capsys, tmp_path):
     target = tmp_path / "dep.yaml"
     target.write_text("mine\n")
-    code, _, err = _new(capsys, "a", "--image", "r/m:1", "-o", str(target))
+    code, _, err = _new(capsys, "a", "--image", "r/m:1", "--output-file", str(target))
     assert code == 1 and "--force" in err
     assert target.read_text() == "mine\n"
-    code, _, err = _new(capsys, "a", "--image", "r/m:1", "-o", str(target), "--force")
+    code, _, err = _new(capsys, "a", "--image", "r/m:1", "--output-file", str(target), "--force")
     assert code == 0
     assert yaml.safe_load(target.read_text())["metadata"]["name"] == "a"
     assert (tmp_path / "dep.yaml.bak").read_text() == "mine\n"
@@ -323,8 +332,9 @@ def test_every_flag_combination_passes_the_validator(ratio, n_transformers, n_ou
         argv += ["--ratio-a", repr(ratio)]
     args = cli.build_parser("new").parse_args(["new", *argv])
     from fadi_seldon.cli.commands import new
+    from fadi_seldon.sdep import options
 
-    manifest = graph.to_manifest(new.from_flags(args))
+    manifest = graph.to_manifest(options.from_flags(new.to_options(args)))
     assert validate_object(manifest) == []
 
 
@@ -369,3 +379,51 @@ def test_validator_warnings_are_shown_but_the_manifest_is_printed(capsys):
         and yaml.safe_load(out)["spec"]["predictors"][0]["graph"]["implementation"] == "LIGHTGBM_SERVER"
     )
     assert "warning:" in err and "[unknown-server]" in err
+
+
+def test_o_is_the_format_and_output_file_the_destination(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = _new(capsys, "a", "--image", "r/m:1", "-o", "json")
+    assert code == 0 and json.loads(out)["metadata"]["name"] == "a"
+    assert list(tmp_path.iterdir()) == [], "-o json prints JSON: it never writes a file named json"
+    with pytest.raises(SystemExit) as info:
+        cli.main(["new", "a", "--image", "r/m:1", "-o", "a.yaml"])
+    assert info.value.code == 2
+    assert "--output-file a.yaml" in capsys.readouterr().err
+
+
+def test_examples_are_built_from_the_same_options_as_the_command():
+    """dev/examples.py reads its words without the CLI; argparse must read them the same way."""
+    from fadi_seldon.cli.commands import new
+    from fadi_seldon.dev import examples
+    from fadi_seldon.sdep import options
+
+    commands = [*examples.NEW_COMMANDS.values(), *(["--from", s] for s in examples.SPEC_COMMANDS.values())]
+    for argv in commands:
+        args = cli.build_parser("new").parse_args(["new", *argv])
+        assert options.from_words(argv) == new.to_options(args), argv
+
+
+def test_every_flag_of_the_command_is_an_option_of_the_domain():
+    from fadi_seldon.sdep import options
+
+    parser = cli.build_parser("new")
+    new_parser = parser._subparsers._group_actions[0].choices["new"]
+    dests = {a.dest: a.option_strings for a in new_parser._actions}
+    for flag, option in options.FLAGS.items():
+        assert flag in dests[option], flag
+    assert options.option_names() <= set(dests)
+
+
+def test_options_from_words_report_bad_words():
+    from fadi_seldon.sdep import options
+
+    opts = options.from_words(["m", "--model", "a=r/a:1", "--model", "b=r/b:1", "--replicas", "2"])
+    assert (opts.name, opts.models, opts.replicas) == ("m", ["a=r/a:1", "b=r/b:1"], 2)
+    for words, message in (
+        (["m", "--replicas", "two"], "expects a number"),
+        (["m", "--nope", "x"], "unknown option"),
+        (["m", "--image"], "pairs"),
+    ):
+        with pytest.raises(graph.GraphError, match=message):
+            options.from_words(words)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import json
 import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
@@ -209,3 +211,87 @@ def test_a_release_keeps_its_webhook_port_across_restarts(tmp_path):
     (umbrella / "Chart.yaml").write_text("apiVersion: v2\nname: fadi\nversion: 0.1.0\n")
     opts = runner.StartOptions("fadi", "fadi", umbrella, install=False)
     assert r._webhook_port(opts, runner.values_prefix(umbrella)) == 45678
+
+
+def _deployment(labels: dict, containers: list[dict]) -> dict:
+    return {
+        "kind": "Deployment",
+        "metadata": {"name": "ctl", "labels": labels},
+        "spec": {"template": {"spec": {"containers": containers, "serviceAccountName": "sa"}}},
+    }
+
+
+def test_the_controller_is_found_by_its_labels_not_its_command():
+    from fadi_seldon.runtime import names
+
+    ours = _deployment(dict(names.CONTROLLER_LABELS), [{"name": "manager", "command": ["/other-entrypoint"]}])
+    upstream = _deployment(dict(names.UPSTREAM_CONTROLLER_LABELS), [{"name": "manager"}])
+    unlabelled = _deployment({}, [{"name": "manager", "command": ["/manager"]}])
+    webhook = _deployment(
+        {names.COMPONENT_LABEL: "webhook", names.PART_OF_LABEL: "seldon-core"}, [{"name": "manager"}]
+    )
+    assert [runner.is_controller_deployment(d) for d in (ours, upstream, unlabelled, webhook)] == [
+        True,
+        True,
+        False,
+        False,
+    ]
+    [spec] = runner.specs_from_manifest([unlabelled, ours], "ns")
+    assert spec.deployment == "ctl" and spec.service_account == "sa"
+    no_manager = _deployment(dict(names.CONTROLLER_LABELS), [{"name": "sidecar"}])
+    with pytest.raises(
+        runner.OperatorError, match=r"Deployment ctl .*no container 'manager' \(containers: sidecar\)"
+    ):
+        runner.specs_from_manifest([no_manager], "ns")
+
+
+def test_state_keeps_its_format_and_the_lock_makes_the_folder_private(tmp_path):
+    import stat
+
+    r = runner.OperatorRunner(tmp_path / "kubeconfig", tmp_path / "state")
+    r.save_state({"release": "r", "namespace": "n", "processes": []})
+    assert json.loads(r.state_file.read_text()) == {
+        "release": "r",
+        "namespace": "n",
+        "processes": [],
+        "version": 1,
+    }
+    assert r.load_state()["release"] == "r"
+    r.state_file.write_text(json.dumps({"version": 99, "processes": [{"name": "x"}]}))
+    assert r.load_state() == {}
+    with r.locked():
+        assert stat.S_IMODE(r.state_dir.stat().st_mode) == 0o700
+
+
+def test_tokens_and_webhook_keys_are_written_private_from_creation(tmp_path, monkeypatch):
+    import stat
+
+    from fadi_seldon.runtime import files, processes
+
+    writes = []
+
+    def recording(path, data, mode=files.PUBLIC):
+        writes.append((Path(path).name, mode))
+        return files.atomic_write(path, data, mode)
+
+    monkeypatch.setattr(runner, "atomic_write", recording)
+    secret = {
+        "data": {"tls.crt": base64.b64encode(b"CERT").decode(), "tls.key": base64.b64encode(b"KEY").decode()}
+    }
+    answers = {"get": json.dumps(secret), "create": "the-token\n"}
+    r = runner.OperatorRunner(tmp_path / "kubeconfig", tmp_path / "state")
+    monkeypatch.setattr(r, "run", lambda tool, *args, **kw: answers[args[0]])
+    spec = runner.OperatorSpec("ctl", "ns", "sa", ["--webhook-port=1"], {}, cert_secret="cert")
+    rec = r._start_one("/bin/true", spec, "https://127.0.0.1:6443", None, 9443)
+    processes.stop(processes.ProcessRecord.from_json(rec), timeout=5)
+    assert sorted(writes) == [
+        ("kubeconfig", files.PRIVATE),
+        ("tls.crt", files.PRIVATE),
+        ("tls.key", files.PRIVATE),
+    ]
+    home = tmp_path / "state" / "ctl"
+    key = home / "tmp" / "k8s-webhook-server" / "serving-certs" / "tls.key"
+    assert key.read_bytes() == b"KEY" and stat.S_IMODE(key.stat().st_mode) == 0o600
+    kubeconfig = yaml.safe_load((home / "kubeconfig").read_text())
+    assert kubeconfig["users"][0]["user"]["token"] == "the-token"
+    assert stat.S_IMODE((home / "kubeconfig").stat().st_mode) == 0o600

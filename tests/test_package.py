@@ -217,7 +217,7 @@ def test_build_without_docker_prints_the_command(iris, capsys, monkeypatch):
 )
 def test_bad_image_or_name(iris, capsys, flag, value, message):
     code, _, err = _package(capsys, str(iris), flag, value)
-    assert code == 1 and message in err
+    assert code == 2 and message in err  # a usage error, as for `new` (cli/exit_codes.py)
     assert not (iris / "Dockerfile").exists()
 
 

@@ -159,3 +159,18 @@ def test_pretty_keeps_array_rows_on_one_line():
     assert json.loads(text) == answer
     assert '"ndarray": [[0.5, 0.5]]' in text and '"names": ["a", "b"]' in text
     assert '      {\n        "key": "k"\n      }' in text
+
+
+def test_output_formats_of_the_answer(server, capsys):
+    import yaml
+
+    url, _ = server
+    code, as_json, _ = _predict(capsys, url, "--str-data", "x", "-o", "json")
+    assert code == 0
+    assert json.loads(as_json) == {"echo": {"strData": "x"}}
+    code, as_yaml, _ = _predict(capsys, url, "--str-data", "x", "-o", "yaml")
+    assert code == 0 and as_yaml.startswith("echo:\n")
+    assert yaml.safe_load(as_yaml) == json.loads(as_json)
+    # an answer that is not JSON is printed as it came, whatever the format
+    code, out, err = _predict(capsys, f"{url}/text/api/v1.0/predictions", "--str-data", "x", "-o", "yaml")
+    assert code == 1 and out.strip() == "upstream unavailable" and "HTTP 503" in err

@@ -21,6 +21,7 @@ import pytest
 
 from fadi_seldon import cli
 from fadi_seldon.model import packaging, serving
+from fadi_seldon.runtime import processes
 
 
 @pytest.fixture(scope="session")
@@ -132,7 +133,7 @@ class _Served:
     def close(self) -> None:
         """Kill whatever is left, including processes re-parented away from the tree (same session)."""
         sessions = (self.sessions | _sessions(_tree(self.proc.pid))) - {os.getsid(0)}
-        leftovers = {pid for sid in sessions for pid in serving.session_members(sid)}
+        leftovers = {pid for sid in sessions for pid in processes.session_members(sid)}
         for pid in set(_tree(self.proc.pid)[1:]) | leftovers:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
@@ -307,7 +308,7 @@ def test_image_command_stops_every_wrapper_process(serve_venv, repo_root):
         time.sleep(0.2)
         assert [pid for pid in tree if _alive(pid)] == []
     finally:
-        for pid in serving.session_members(shell.pid):
+        for pid in processes.session_members(shell.pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         if shell.poll() is None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from fadi_seldon import tools as toolchain
-from fadi_seldon.tools import Artifact, BuildContext, GoRecipe, Tool, Toolchain, ToolError
+from fadi_seldon.tools import Artifact, BuildContext, GoRecipe, Tool, Toolchain, ToolError, recipes
 
 VERSION = "v1.2.3"
 
@@ -317,7 +317,7 @@ def ctx(tool_name: str, go_mod: str) -> BuildContext:
 
 
 def test_helm3_is_stamped_with_the_kubernetes_minor_of_its_client_go():
-    flags = toolchain._helm3_ldflags(ctx("helm", "require (\n\tk8s.io/client-go v0.37.0\n)\n"))
+    flags = recipes.helm3_ldflags(ctx("helm", "require (\n\tk8s.io/client-go v0.37.0\n)\n"))
     assert "-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=37" in flags
     assert "-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=37" in flags
     assert any(f.startswith("-X helm.sh/helm/v3/internal/version.version=v3.") for f in flags)
@@ -325,13 +325,13 @@ def test_helm3_is_stamped_with_the_kubernetes_minor_of_its_client_go():
 
 def test_kubernetes_staging_modules_are_replaced_by_their_v0_release():
     go_mod = "require (\n\tk8s.io/api v0.0.0\n\tk8s.io/client-go v0.0.0\n\tk8s.io/klog/v2 v2.130.1\n)\n"
-    replaces = dict(toolchain._k8s_replaces(ctx("kubernetes", go_mod)))
+    replaces = dict(recipes.k8s_replaces(ctx("kubernetes", go_mod)))
     k8s_minor_patch = toolchain.registry()["kubernetes"].version.split(".", 1)[1]
     assert replaces == {
         "k8s.io/api@v0.0.0": f"k8s.io/api@v0.{k8s_minor_patch}",
         "k8s.io/client-go@v0.0.0": f"k8s.io/client-go@v0.{k8s_minor_patch}",
     }
-    flags = toolchain._k8s_ldflags(ctx("kubernetes", go_mod))
+    flags = recipes.k8s_ldflags(ctx("kubernetes", go_mod))
     assert "-X k8s.io/component-base/version.gitMinor=36" in flags
 
 
@@ -348,7 +348,7 @@ def test_upstream_replace_directives_are_carried_into_the_wrapper_module():
         "replace (\n\tgithub.com/a/b v1.0.0 => github.com/fork/b v1.0.1\n\tgithub.com/local/x => ../x\n)\n"
         "exclude github.com/go-logr/logr v1.0.0\n"
     )
-    replaces = toolchain._upstream_replaces(ctx("seldon-operator", go_mod))
+    replaces = recipes.upstream_replaces(ctx("seldon-operator", go_mod))
     assert replaces == [
         ("k8s.io/client-go", "k8s.io/client-go@v0.24.1"),
         ("github.com/a/b@v1.0.0", "github.com/fork/b@v1.0.1"),

@@ -51,7 +51,11 @@ def installed(tmp_path_factory) -> Path:
 
 def _run(venv: Path, cwd: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "fadi_seldon", *args], capture_output=True, text=True, cwd=cwd, input=stdin
+        [str(venv / "bin" / "python"), "-m", "fadi_seldon", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        input=stdin,
     )
 
 

@@ -1,8 +1,11 @@
 """The `fadi-seldon` command line.
 
 Each sub-command lives in its own module under `fadi_seldon.cli.commands` and exposes
-`HELP` (one line), `add_arguments(parser)` and `run(args) -> int`. Only the module of the
-command being run is imported, which keeps start-up fast (`validate` in a CI loop).
+`add_arguments(parser)` and `run(args) -> int`; its one-line help is written once, in COMMANDS.
+Only the module of the command being run is imported, which keeps start-up fast (`validate` in a
+CI loop) and keeps the cluster, tool and model machinery out of commands that do not use it.
+Results are printed by fadi_seldon.cli.output (`-o text|yaml|json`), and every command exits with
+a code of fadi_seldon.cli.exit_codes (the table is in `fadi-seldon --help`).
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ import importlib.util
 import sys
 
 from fadi_seldon import __version__
+from fadi_seldon.cli import exit_codes
+from fadi_seldon.cli.exit_codes import ExitCode
 from fadi_seldon.runtime import versions
 
-# name -> (module, one-line help). Order is the order of `--help`.
+# name -> (module, one-line help). Order is the order of `--help` and of shell completion.
 COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("fadi_seldon.cli.commands.validate", "validate SeldonDeployment manifests offline"),
     "new": (
@@ -39,7 +44,19 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "fadi_seldon.cli.commands.tools",
         "install and inspect the pinned external tools (helm, ct, ...)",
     ),
+    "completion": (
+        "fadi_seldon.cli.commands.completion",
+        "print a bash or zsh completion script (generated from the commands)",
+    ),
 }
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with the usage-error exit code of the table (argparse's own is 2 as well: kept explicit)."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(ExitCode.USAGE, f"{self.prog}: error: {message}\n")
 
 
 def _available() -> dict[str, tuple[str, str]]:
@@ -47,12 +64,15 @@ def _available() -> dict[str, tuple[str, str]]:
     return {name: spec for name, spec in COMMANDS.items() if importlib.util.find_spec(spec[0]) is not None}
 
 
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def build_parser(command: str | None = None, full: bool = False) -> argparse.ArgumentParser:
+    """The parser; only `command`'s options are added (all of them with `full`, for completion)."""
+    parser = Parser(
         prog="fadi-seldon",
         description="Seldon Core for the FADI platform: generate and validate SeldonDeployments, "
         "package and serve models, manage the operator chart's tooling and a local Kubernetes.",
-        epilog="Run `fadi-seldon COMMAND --help` for a command's options.",
+        epilog="Run `fadi-seldon COMMAND --help` for a command's options. A command's result goes to\n"
+        "stdout (-o text|yaml|json where it prints one), messages go to stderr.\n\n" + exit_codes.table(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--version",
@@ -62,7 +82,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in _available().items():
         p = sub.add_parser(name, help=help_text, description=help_text)
-        if name == command:
+        if full or name == command:
             importlib.import_module(module_name).add_arguments(p)
     return parser
 
@@ -75,16 +95,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser(command)
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.print_help()
-        return 2
+        parser.print_help(sys.stderr)
+        return ExitCode.USAGE
     module = importlib.import_module(COMMANDS[args.command][0])
     try:
-        return int(module.run(args) or 0)
+        return int(module.run(args) or ExitCode.OK)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return 0
+        return ExitCode.INTERRUPTED
+    except BrokenPipeError:  # `fadi-seldon ... | head`: the reader has what it wanted
+        return ExitCode.OK
 
 
 if __name__ == "__main__":

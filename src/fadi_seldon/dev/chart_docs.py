@@ -7,19 +7,26 @@ it. Rules that keep every key documented exactly once:
 
 - a documented leaf (scalar, list, empty map) gets a row;
 - a documented mapping gets ONE row with its whole default as JSON when none of its descendants is
-  documented (e.g. `storageInitializer`, `predictor_servers`), otherwise it is only a section;
+  documented (e.g. `predictor_servers`), otherwise it is only a section;
 - an undocumented leaf is an error (`ValuesDocError`), so a new key cannot slip in silently.
 
 The README body comes from `README.md.in` in the chart directory when present (the table replaces
 the line `<!-- parameters -->`); otherwise a default page is produced from Chart.yaml.
+
+The same comments are the descriptions of values.schema.json (`schema_generator`): the schema's
+constraints are written by hand, its `description`s never. Every schema property needs the comment
+of the same key (sections included) and every comment a schema property, except the keys listed
+in SCHEMA_ONLY_PROPERTIES.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -31,6 +38,21 @@ GENERATED_NOTE = (
 _KEY_LINE = re.compile(r"^(?P<indent> *)(?P<key>[A-Za-z0-9_.\-\"']+):(?:\s|$)")
 _DOC_START = re.compile(r"^\s*# --\s?(?P<text>.*)$")
 _DOC_CONT = re.compile(r"^\s*#\s?(?P<text>.*)$")
+
+KeyPath = tuple[str, ...]
+
+# The only schema properties described in values.schema.json itself: they are not keys of the
+# chart's values.yaml, so no `# --` comment can describe them. Per chart directory, key -> why.
+# (The umbrella chart's schema embeds its services' schemas, described by the services' own
+# values.yaml; see umbrella_schema.)
+SCHEMA_ONLY_PROPERTIES: dict[str, dict[str, str]] = {
+    "seldon-core-operator": {
+        "global": "Helm fills it in when the chart is a subchart of an umbrella chart",
+        "enabled": "the umbrella chart's dependency condition; this chart ignores it",
+        "manager.livenessProbe.enabled": "a probe field; the probe map is empty by default",
+        "manager.readinessProbe.enabled": "a probe field; the probe map is empty by default",
+    },
+}
 
 
 class ValuesDocError(ValueError):
@@ -114,8 +136,8 @@ def _scan_comments(text: str, source: str) -> dict[tuple[str, ...], str]:
     return docs
 
 
-def parameters(values_file: Path) -> list[Parameter]:
-    """The documented parameters of a values.yaml, in file order."""
+def _load(values_file: Path) -> tuple[dict, dict[KeyPath, str]]:
+    """The values of a values.yaml and its `# --` descriptions by key path."""
     text = values_file.read_text(encoding="utf-8")
     try:
         values = yaml.safe_load(text) or {}
@@ -123,7 +145,17 @@ def parameters(values_file: Path) -> list[Parameter]:
         raise ValuesDocError(f"{values_file}: not valid YAML: {exc}") from exc
     if not isinstance(values, dict):
         raise ValuesDocError(f"{values_file}: the top level must be a mapping")
-    docs = _scan_comments(text, str(values_file))
+    return values, _scan_comments(text, str(values_file))
+
+
+def comments(values_file: Path) -> dict[KeyPath, str]:
+    """Every `# --` description of a values.yaml by key path, sections included, in file order."""
+    return _load(values_file)[1]
+
+
+def parameters(values_file: Path) -> list[Parameter]:
+    """The documented parameters of a values.yaml, in file order."""
+    values, docs = _load(values_file)
     rows: list[Parameter] = []
     undocumented: list[str] = []
 
@@ -183,5 +215,71 @@ def readme_generator(chart_rel: str):
 
     def generate(root: Path) -> str:
         return render_readme(root / chart_rel)
+
+    return generate
+
+
+def schema_properties(node: dict[str, Any], prefix: KeyPath = ()) -> Iterator[tuple[KeyPath, dict]]:
+    """Each property of a JSON schema by key path, depth first, through `properties` only (the
+    entries of `items`, `additionalProperties` or `anyOf` are not keys of values.yaml)."""
+    for key, sub in (node.get("properties") or {}).items():
+        if isinstance(sub, dict):
+            yield prefix + (key,), sub
+            yield from schema_properties(sub, prefix + (key,))
+
+
+def describe_schema(
+    schema: dict[str, Any], docs: dict[KeyPath, str], exempt: Collection[KeyPath] = ()
+) -> list[str]:
+    """Set the `description` of each property of `schema` (in place, in its place among the keys)
+    to the `# --` comment of the same key; nothing else changes. Returns the problems, each naming
+    its keys: properties without a comment (unless in `exempt`, which keep their own description),
+    comments without a property, exemptions that match no property."""
+    seen: set[KeyPath] = set()
+    undocumented: list[str] = []
+    for path, node in schema_properties(schema):
+        seen.add(path)
+        if path in docs:
+            node["description"] = docs[path]
+        elif path not in exempt:
+            undocumented.append(".".join(path))
+    problems = []
+    if undocumented:
+        problems.append(
+            f"schema properties without a `# --` comment in values.yaml: {', '.join(undocumented)}"
+        )
+    orphans = [".".join(p) for p in docs if p not in seen]
+    if orphans:
+        problems.append(f"`# --` comments of keys that are not schema properties: {', '.join(orphans)}")
+    unused = [".".join(p) for p in exempt if p not in seen]
+    if unused:
+        problems.append(f"exempted keys that are not schema properties: {', '.join(unused)}")
+    return problems
+
+
+def render_json(schema: dict[str, Any]) -> str:
+    """A values.schema.json file's text: two-space indent, UTF-8, a final newline."""
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+
+def render_schema(chart_dir: Path) -> str:
+    """The chart's values.schema.json with every description taken from its values.yaml comments."""
+    schema_file = chart_dir / "values.schema.json"
+    try:
+        schema = json.loads(schema_file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValuesDocError(f"{schema_file}: not valid JSON: {exc}") from exc
+    exempt = {tuple(key.split(".")) for key in SCHEMA_ONLY_PROPERTIES.get(chart_dir.name, {})}
+    problems = describe_schema(schema, comments(chart_dir / "values.yaml"), exempt)
+    if problems:
+        raise ValuesDocError(f"{schema_file}: " + "; ".join(problems))
+    return render_json(schema)
+
+
+def schema_generator(chart_rel: str):
+    """A generate.py generator (repo root -> content) for `<chart_rel>/values.schema.json`."""
+
+    def generate(root: Path) -> str:
+        return render_schema(root / chart_rel)
 
     return generate

@@ -58,18 +58,16 @@ def _header(command: list[str]) -> str:
 
 
 def render_new(argv: list[str], root: Path) -> str:
-    """The YAML `fadi-seldon new ARGV` prints, with a header naming the command."""
-    from fadi_seldon import cli
-    from fadi_seldon.cli.commands import new
-    from fadi_seldon.sdep import graph, graph_spec
+    """The YAML `fadi-seldon new ARGV` prints, with a header naming the command.
 
-    args = cli.build_parser("new").parse_args(["new", *argv])
-    if args.spec:
-        dep = graph_spec.load(root / args.spec)
-        dep.name = args.name or dep.name
-    else:
-        dep = new.from_flags(args)
-    return _header(argv) + graph.dump(graph.to_manifest(dep))
+    Built by the same domain function as the command (fadi_seldon.sdep.options), from the same words.
+    """
+    from fadi_seldon.sdep import graph, options
+
+    opts = options.from_words(argv)
+    if opts.spec:
+        opts.spec = str(root / opts.spec)
+    return _header(argv) + graph.dump(graph.to_manifest(options.build(opts)))
 
 
 def render_iris_package(root: Path):

@@ -6,8 +6,14 @@ Embedding each `file://` dependency's schema under its key in the umbrella's sch
 `helm install`/`helm template` reject it either way. One source of truth: the subchart's schema;
 this module only copies it (plus `enabled` and `global`), and a test keeps the result current.
 
-Adding a FADI service: list it in fadi/Chart.yaml with `condition: <key>.enabled`, run
-`make generate`; its schema (if it ships one) is embedded the same way.
+Descriptions come from `# --` comments, as for every chart (chart_docs): the umbrella's own keys
+(`global`, each `<service>.enabled`) from fadi/values.yaml, which must document them; a service's
+other keys from its own values.yaml, through its generated schema, unless fadi/values.yaml
+documents the key too (its comment wins there).
+
+Adding a FADI service: list it in fadi/Chart.yaml with `condition: <key>.enabled`, document
+`<key>.enabled` in fadi/values.yaml, run `make generate`; its schema (if it ships one) is embedded
+the same way.
 """
 
 from __future__ import annotations
@@ -19,15 +25,18 @@ from typing import Any
 
 import yaml
 
+from fadi_seldon.dev import chart_docs
+
 UMBRELLA_DIR = "fadi"
 SCHEMA_DRAFT = "http://json-schema.org/draft-07/schema#"
 
-# Keys of the umbrella chart itself (not of a service). Helm hands `global` to every subchart.
-UMBRELLA_PROPERTIES: dict[str, Any] = {
-    "global": {
-        "type": "object",
-        "description": "Values shared with every FADI service (Helm passes them to each subchart as .Values.global).",
-    },
+# Keys of the umbrella chart itself (not of a service), described in fadi/values.yaml. Helm hands
+# `global` to every subchart.
+UMBRELLA_PROPERTIES: dict[str, Any] = {"global": {"type": "object"}}
+# A service schema without `global` gets this one: Helm fills it in, it is no key of values.yaml.
+SERVICE_GLOBAL: dict[str, Any] = {
+    "type": "object",
+    "description": "Filled in by Helm from the top-level global.",
 }
 
 
@@ -90,35 +99,40 @@ def _embed(schema: dict[str, Any], key: str, definitions: dict[str, Any]) -> dic
     return rewrite(schema)
 
 
-def build(root: Path) -> dict[str, Any]:
-    """The umbrella schema for the checkout at `root`."""
+def _service(
+    chart_dir: Path, dep: dict[str, Any], values: dict, definitions: dict[str, Any]
+) -> dict[str, Any]:
+    """The property of one dependency: its schema embedded, plus `enabled` (and `global`)."""
+    key = dep.get("alias") or dep["name"]
+    sub = _subchart_dir(chart_dir, dep)
+    schema_file = sub / "values.schema.json" if sub else None
+    if schema_file is not None and schema_file.is_file():
+        embedded = _embed(json.loads(schema_file.read_text(encoding="utf-8")), key, definitions)
+    else:  # no schema to embed: the service's values stay unchecked, but `enabled` is still typed
+        embedded = {"type": "object"}
+    embedded.setdefault("type", "object")
+    props = embedded.setdefault("properties", {})
+    block = values.get(key)
+    enabled_default = bool(block.get("enabled")) if isinstance(block, dict) else False
+    props["enabled"] = {"type": "boolean", "default": enabled_default}
+    props.setdefault("global", copy.deepcopy(SERVICE_GLOBAL))
+    return embedded
+
+
+def build(root: Path, strict: bool = False) -> dict[str, Any]:
+    """The umbrella schema for the checkout at `root`. With `strict`, a key of the umbrella without
+    a `# --` comment in fadi/values.yaml, or a comment of no schema key, is a ValuesDocError."""
     chart_dir = root / UMBRELLA_DIR
-    values = yaml.safe_load((chart_dir / "values.yaml").read_text(encoding="utf-8")) or {}
+    values_file = chart_dir / "values.yaml"
+    values = yaml.safe_load(values_file.read_text(encoding="utf-8")) or {}
     properties: dict[str, Any] = copy.deepcopy(UMBRELLA_PROPERTIES)
     definitions: dict[str, Any] = {}
+    inherited: set[chart_docs.KeyPath] = set()  # described by the service's own values.yaml
     for dep in dependencies(chart_dir):
         key = dep.get("alias") or dep["name"]
-        sub = _subchart_dir(chart_dir, dep)
-        schema_file = sub / "values.schema.json" if sub else None
-        if schema_file is not None and schema_file.is_file():
-            embedded = _embed(json.loads(schema_file.read_text(encoding="utf-8")), key, definitions)
-        else:  # no schema to embed: the service's values stay unchecked, but `enabled` is still typed
-            embedded = {"type": "object"}
-        embedded.setdefault("type", "object")
-        props = embedded.setdefault("properties", {})
-        enabled_default = bool(
-            ((values.get(key) or {}).get("enabled")) if isinstance(values.get(key), dict) else False
-        )
-        condition = dep.get("condition") or f"{key}.enabled"
-        props["enabled"] = {
-            "type": "boolean",
-            "default": enabled_default,
-            "description": f"Install {dep['name']} with FADI (the dependency condition `{condition}`).",
-        }
-        props.setdefault(
-            "global", {"type": "object", "description": "Filled in by Helm from the top-level global."}
-        )
-        properties[key] = embedded
+        properties[key] = _service(chart_dir, dep, values, definitions)
+        inherited |= {(key,), *((key, *path) for path, _ in chart_docs.schema_properties(properties[key]))}
+        inherited.discard((key, "enabled"))
     schema: dict[str, Any] = {
         "$schema": SCHEMA_DRAFT,
         "$comment": "Generated by `make generate` (fadi_seldon.dev.umbrella_schema) from fadi/Chart.yaml and the "
@@ -131,9 +145,12 @@ def build(root: Path) -> dict[str, Any]:
     }
     if definitions:
         schema["definitions"] = definitions
+    problems = chart_docs.describe_schema(schema, chart_docs.comments(values_file), inherited)
+    if strict and problems:
+        raise chart_docs.ValuesDocError(f"{values_file}: " + "; ".join(problems))
     return schema
 
 
 def render(root: Path) -> str:
     """The file content of fadi/values.schema.json (and of its packaged copy)."""
-    return json.dumps(build(root), indent=2, ensure_ascii=False) + "\n"
+    return chart_docs.render_json(build(root, strict=True))

@@ -21,7 +21,9 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-CRD_NAME = "seldondeployments.machinelearning.seldon.io"
+from fadi_seldon.runtime import names
+
+CRD_NAME = names.CRD_NAME
 CRD_VERSIONS = ("v1", "v1alpha2", "v1alpha3")
 WEBHOOK_SUFFIXES = (".vseldondeployment.kb.io", ".mseldondeployment.kb.io")
 CURRENT_WEBHOOK = "v1.vseldondeployment.kb.io"
@@ -224,19 +226,8 @@ def diagnose(snap: Snapshot, openssl: str | None = None) -> list[Finding]:
     return findings
 
 
-def check_crd(snap: Snapshot) -> list[Finding]:
-    fix = (
-        "install or upgrade the operator chart with `crd.create=true` (the default): "
-        "`helm upgrade --install fadi ./fadi --set seldon-core-operator.enabled=true`"
-    )
-    if snap.crd is None:
-        return [
-            Finding(
-                "crd-missing", ERROR, f"CustomResourceDefinition {CRD_NAME}", "the CRD is not installed", fix
-            )
-        ]
-    out = []
-    spec = snap.crd.get("spec") or {}
+def _crd_problems(crd: dict) -> list[str]:
+    spec = crd.get("spec") or {}
     versions = {v.get("name"): v for v in spec.get("versions") or []}
     missing = [v for v in CRD_VERSIONS if not (versions.get(v) or {}).get("served")]
     storage = [n for n, v in versions.items() if v.get("storage")]
@@ -251,10 +242,21 @@ def check_crd(snap: Snapshot) -> list[Finding]:
         problems.append(f"storage version is {', '.join(storage) or 'none'} (expected v1)")
     if not schema_ok:
         problems.append("no structural schema for spec (an old CRD that validates nothing)")
+    return problems
+
+
+def check_crd(snap: Snapshot) -> list[Finding]:
+    fix = (
+        "install or upgrade the operator chart with `crd.create=true` (the default): "
+        "`helm upgrade --install fadi ./fadi --set seldon-core-operator.enabled=true`"
+    )
+    subject = f"CustomResourceDefinition {CRD_NAME}"
+    if snap.crd is None:
+        return [Finding("crd-missing", ERROR, subject, "the CRD is not installed", fix)]
+    out = []
+    problems = _crd_problems(snap.crd)
     if problems:
-        out.append(
-            Finding("crd-old", ERROR, f"CustomResourceDefinition {CRD_NAME}", "; ".join(problems), fix)
-        )
+        out.append(Finding("crd-old", ERROR, subject, "; ".join(problems), fix))
     conditions = {c.get("type"): c for c in (snap.crd.get("status") or {}).get("conditions") or []}
     est = conditions.get("Established") or {}
     if est.get("status") != "True":
@@ -262,20 +264,14 @@ def check_crd(snap: Snapshot) -> list[Finding]:
             Finding(
                 "crd-not-established",
                 ERROR,
-                f"CustomResourceDefinition {CRD_NAME}",
+                subject,
                 f"the CRD is not Established: {est.get('message') or 'no condition yet'}",
                 f"`kubectl describe crd {CRD_NAME}` shows why (e.g. a names conflict)",
             )
         )
     if not out:
-        out.append(
-            Finding(
-                "crd",
-                OK,
-                f"CustomResourceDefinition {CRD_NAME}",
-                f"Established, storage v1, served {', '.join(sorted(versions))}",
-            )
-        )
+        served = sorted(v.get("name") for v in (snap.crd.get("spec") or {}).get("versions") or [])
+        out.append(Finding("crd", OK, subject, f"Established, storage v1, served {', '.join(served)}"))
     return out
 
 
@@ -445,13 +441,7 @@ def check_certificates(
     deployments: list[dict],
     openssl: str | None,
 ) -> list[Finding]:
-    secrets = [
-        snap.secrets[f"{ns}/{s}"]
-        for dep in deployments
-        for s in _mounted_secrets(dep)
-        if f"{ns}/{s}" in snap.secrets
-    ]
-    tls = next((s for s in secrets if "tls.crt" in (s.get("data") or {})), None)
+    tls = _serving_secret(snap, ns, deployments)
     if tls is None:
         if not deployments:
             return []
@@ -466,32 +456,11 @@ def check_certificates(
         ]
     secret_name = tls["metadata"]["name"]
     cert_pem = base64.b64decode(tls["data"]["tls.crt"])
-    ca_bundle = (hook.get("clientConfig") or {}).get("caBundle") or ""
-    out = []
     info = cert_info(cert_pem, openssl)
     subject = f"Secret {ns}/{secret_name}"
     days = (info["not_after"] - snap.now).total_seconds() / 86400 if info.get("not_after") else None
-    if days is not None and days < 0:
-        out.append(
-            Finding(
-                "cert-expired",
-                ERROR,
-                subject,
-                f"the webhook serving certificate expired {-days:.0f} day(s) ago",
-                _renew_fix(ns, secret_name),
-            )
-        )
-    elif days is not None and days < EXPIRY_WARNING_DAYS:
-        out.append(
-            Finding(
-                "cert-expiring",
-                WARNING,
-                subject,
-                f"the webhook serving certificate expires in {days:.0f} day(s)",
-                _renew_fix(ns, secret_name),
-            )
-        )
     dns = f"{svc_name}.{ns}.svc"
+    out = _check_expiry(subject, days, _renew_fix(ns, secret_name))
     if info.get("sans") is not None and dns not in info["sans"]:
         out.append(
             Finding(
@@ -502,35 +471,79 @@ def check_certificates(
                 _renew_fix(ns, secret_name),
             )
         )
-    if not ca_bundle:
-        out.append(
-            Finding(
-                "cabundle-mismatch",
-                ERROR,
-                f"ValidatingWebhookConfiguration {cfg_name}",
-                "the webhook has no caBundle: the API server cannot trust the operator's certificate",
-                "with cert-manager, check the `cert-manager.io/inject-ca-from` annotation and cainjector; "
-                "otherwise `helm upgrade` the release to re-render the caBundle",
-            )
-        )
-    elif not verifies(base64.b64decode(ca_bundle), cert_pem, openssl):
-        out.append(
-            Finding(
-                "cabundle-mismatch",
-                ERROR,
-                f"ValidatingWebhookConfiguration {cfg_name}",
-                f"the caBundle did not sign the serving certificate in Secret {ns}/{secret_name}: webhook calls fail "
-                "with 'x509: certificate signed by unknown authority'",
-                f"`helm upgrade` the release so both are rendered together, or delete Secret {ns}/{secret_name} "
-                "and upgrade to regenerate both",
-            )
-        )
+    ca_bundle = (hook.get("clientConfig") or {}).get("caBundle") or ""
+    out += _check_ca_bundle(ca_bundle, cert_pem, f"{ns}/{secret_name}", cfg_name, openssl)
     if not out:
         left = f", expires in {days:.0f} days" if days is not None else ""
         out.append(
             Finding("webhook-tls", OK, subject, f"caBundle matches the serving certificate for {dns}{left}")
         )
     return out
+
+
+def _serving_secret(snap: Snapshot, ns: str, deployments: list[dict]) -> dict | None:
+    """The Secret with tls.crt that one of the operator Deployments mounts."""
+    secrets = [
+        snap.secrets[f"{ns}/{s}"]
+        for dep in deployments
+        for s in _mounted_secrets(dep)
+        if f"{ns}/{s}" in snap.secrets
+    ]
+    return next((s for s in secrets if "tls.crt" in (s.get("data") or {})), None)
+
+
+def _check_expiry(subject: str, days: float | None, fix: str) -> list[Finding]:
+    if days is not None and days < 0:
+        return [
+            Finding(
+                "cert-expired",
+                ERROR,
+                subject,
+                f"the webhook serving certificate expired {-days:.0f} day(s) ago",
+                fix,
+            )
+        ]
+    if days is not None and days < EXPIRY_WARNING_DAYS:
+        return [
+            Finding(
+                "cert-expiring",
+                WARNING,
+                subject,
+                f"the webhook serving certificate expires in {days:.0f} day(s)",
+                fix,
+            )
+        ]
+    return []
+
+
+def _check_ca_bundle(
+    ca_bundle: str, cert_pem: bytes, secret: str, cfg_name: str, openssl: str | None
+) -> list[Finding]:
+    subject = f"ValidatingWebhookConfiguration {cfg_name}"
+    if not ca_bundle:
+        return [
+            Finding(
+                "cabundle-mismatch",
+                ERROR,
+                subject,
+                "the webhook has no caBundle: the API server cannot trust the operator's certificate",
+                "with cert-manager, check the `cert-manager.io/inject-ca-from` annotation and cainjector; "
+                "otherwise `helm upgrade` the release to re-render the caBundle",
+            )
+        ]
+    if not verifies(base64.b64decode(ca_bundle), cert_pem, openssl):
+        return [
+            Finding(
+                "cabundle-mismatch",
+                ERROR,
+                subject,
+                f"the caBundle did not sign the serving certificate in Secret {secret}: webhook calls fail "
+                "with 'x509: certificate signed by unknown authority'",
+                f"`helm upgrade` the release so both are rendered together, or delete Secret {secret} "
+                "and upgrade to regenerate both",
+            )
+        ]
+    return []
 
 
 def _renew_fix(ns: str, secret: str) -> str:

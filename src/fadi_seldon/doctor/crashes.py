@@ -15,12 +15,10 @@ import json
 from pathlib import Path
 
 from fadi_seldon.doctor import ERROR, OK, WARNING, Finding, Snapshot, operator_log
+from fadi_seldon.runtime import names
 
 # The controller pods: our chart's component label, and upstream's chart label.
-CONTROLLER_SELECTORS = (
-    "app.kubernetes.io/component=controller-manager,app.kubernetes.io/part-of=seldon-core",
-    "control-plane=seldon-controller-manager",
-)
+CONTROLLER_SELECTORS = names.CONTROLLER_SELECTORS
 STALE_AFTER = 120.0  # seconds a SeldonDeployment may stay without a state before doctor reports it
 LOG_TAIL = "3000"  # lines of an operator log read for the culprit and the last errors
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import yaml
 
+from fadi_seldon.runtime.files import PRIVATE, atomic_write
+
 CONTEXT = "fadi-seldon-local"
 
 
@@ -35,12 +37,9 @@ def render(
 
 
 def write(path: Path, text: str) -> None:
-    """Atomic, owner-only write (the file holds a token)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.chmod(0o600)
-    tmp.replace(path)
+    """Atomic, owner-only write: the file holds a token, so it is never readable by others, not even
+    between its creation and a chmod."""
+    atomic_write(path, text, PRIVATE)
 
 
 def server_of(path: Path) -> str | None:

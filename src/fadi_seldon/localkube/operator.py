@@ -24,12 +24,10 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import fcntl
 import json
 import os
 import re
 import subprocess
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,11 +35,13 @@ from pathlib import Path
 import yaml
 
 from fadi_seldon import tools as toolchain
-from fadi_seldon.runtime import processes, versions
+from fadi_seldon.runtime import names, polling, processes, versions
+from fadi_seldon.runtime.files import PRIVATE, atomic_write
+from fadi_seldon.runtime.statedir import StateDir
 
 OPERATOR_TOOL = "seldon-operator"
-OPERATOR_CHART = "seldon-core-operator"
-MANAGER_CONTAINER = "manager"
+OPERATOR_CHART = names.CHART_NAME
+MANAGER_CONTAINER = names.MANAGER_CONTAINER
 TOKEN_DURATION = "24h"
 START_TIMEOUT = 90.0
 CERT_SUBDIR = ("k8s-webhook-server", "serving-certs")  # controller-runtime's default, below $TMPDIR
@@ -73,10 +73,24 @@ class OperatorSpec:
 
 
 def is_controller_deployment(doc: dict) -> bool:
+    """A controller Deployment, found by its labels: our chart's (component controller-manager,
+    part of seldon-core) or upstream's (control-plane: seldon-controller-manager)."""
     if not isinstance(doc, dict) or doc.get("kind") != "Deployment":
         return False
-    containers = (((doc.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []
-    return any(c.get("name") == MANAGER_CONTAINER and c.get("command") == ["/manager"] for c in containers)
+    return names.has_labels(doc, names.CONTROLLER_LABELS) or names.has_labels(
+        doc, names.UPSTREAM_CONTROLLER_LABELS
+    )
+
+
+def _manager_container(pod_spec: dict, where: str) -> dict:
+    containers = pod_spec.get("containers") or []
+    found = next((c for c in containers if c.get("name") == MANAGER_CONTAINER), None)
+    if found is None:
+        raise OperatorError(
+            f"Deployment {where} is labelled as the operator's controller but has no container "
+            f"{MANAGER_CONTAINER!r} (containers: {', '.join(str(c.get('name')) for c in containers) or 'none'})"
+        )
+    return found
 
 
 def specs_from_manifest(docs: Sequence[dict], release_namespace: str) -> list[OperatorSpec]:
@@ -90,7 +104,7 @@ def specs_from_manifest(docs: Sequence[dict], release_namespace: str) -> list[Op
         namespace = meta.get("namespace") or release_namespace
         pod = doc["spec"]["template"]
         pod_spec = pod.get("spec") or {}
-        container = next(c for c in pod_spec["containers"] if c.get("name") == MANAGER_CONTAINER)
+        container = _manager_container(pod_spec, name)
         pod_name = f"{name}-host-process"
         env = resolve_env(container.get("env") or [], namespace=namespace, pod_name=pod_name, where=name)
         args = expand_references(list(container.get("args") or []), env)
@@ -259,11 +273,11 @@ class OperatorRunner:
         self.state_dir = Path(state_dir).resolve()
         self.bin_dir = bin_dir or toolchain.default_tools_dir() / "bin"
         self.out = out
+        self.state = StateDir(self.state_dir, version=STATE_VERSION, prefix="[operator]", out=out)
 
     # helpers
     def say(self, message: str) -> None:
-        if self.out is not None:
-            print(f"[operator] {message}", file=self.out, flush=True)
+        self.state.say(message)
 
     def binary(self, name: str) -> str:
         found = toolchain.find_executable(name, self.bin_dir)
@@ -292,28 +306,17 @@ class OperatorRunner:
 
     @property
     def state_file(self) -> Path:
-        return self.state_dir / "state.json"
+        return self.state.state_file
 
     def load_state(self) -> dict:
-        try:
-            data = json.loads(self.state_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return data if isinstance(data, dict) and data.get("version") == STATE_VERSION else {}
+        return self.state.load()
 
     def save_state(self, state: dict) -> None:
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        state["version"] = STATE_VERSION
-        tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
-        tmp.replace(self.state_file)
+        self.state.save(state)
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        self.state_dir.chmod(0o700)  # kubeconfigs with tokens and the webhook's private key live here
-        with open(self.state_dir / ".lock", "w") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
+        with self.state.locked("another `cluster operator` command"):
             yield
 
     # lifecycle
@@ -438,14 +441,14 @@ class OperatorRunner:
                 value = (secret.get("data") or {}).get(key)
                 if not value:
                     raise OperatorError(f"Secret {spec.namespace}/{spec.cert_secret} has no {key}")
-                _write_private(certs / key, base64.b64decode(value))
+                atomic_write(certs / key, base64.b64decode(value), PRIVATE)
         token = self.run(
             "kubectl", "create", "token", spec.service_account, "-n", spec.namespace, "--duration", TOKEN_DURATION,
             what=f"requesting a token for ServiceAccount {spec.namespace}/{spec.service_account}",
         ).strip()  # fmt: skip
         kubeconfig = home / "kubeconfig"
         user = f"system:serviceaccount:{spec.namespace}:{spec.service_account}"
-        _write_private(kubeconfig, operator_kubeconfig(server, ca_data, token, spec.namespace, user).encode())
+        atomic_write(kubeconfig, operator_kubeconfig(server, ca_data, token, spec.namespace, user), PRIVATE)
         metrics_port = processes.free_port()
         argv = [exe, *host_args(spec.args, webhook_port=wport, metrics_port=metrics_port)]
         env = {**spec.env, "KUBECONFIG": str(kubeconfig), "TMPDIR": str(tmp), "HOME": str(home)}
@@ -464,19 +467,21 @@ class OperatorRunner:
 
     def _wait_ready(self, rec: dict, timeout: float) -> None:
         """Ready = the process lives and its webhook server accepts connections."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def serving() -> bool:
             if not self._alive(rec):
                 raise OperatorError(
                     f"operator {rec['name']} exited during start-up; last lines of {rec['log']}:\n{processes.tail(rec['log'])}"
                 )
-            if processes.port_open(rec["port"]):
-                return
-            time.sleep(0.3)
-        raise OperatorError(
-            f"operator {rec['name']} did not serve its webhook on 127.0.0.1:{rec['port']} within {timeout:.0f}s; "
-            f"last lines of {rec['log']}:\n{processes.tail(rec['log'])}"
-        )
+            return processes.port_open(rec["port"])
+
+        try:
+            polling.wait_until(f"operator {rec['name']}", serving, timeout, every=0.3)
+        except polling.WaitTimeout:
+            raise OperatorError(
+                f"operator {rec['name']} did not serve its webhook on 127.0.0.1:{rec['port']} within {timeout:.0f}s; "
+                f"last lines of {rec['log']}:\n{processes.tail(rec['log'])}"
+            ) from None
 
     def stop(self, *, uninstall: bool = False) -> list[str]:
         with self.locked():
@@ -485,8 +490,7 @@ class OperatorRunner:
             if uninstall and state.get("release"):
                 self.say(f"helm uninstall {state['release']} -n {state['namespace']}")
                 self.run("helm", "uninstall", state["release"], "-n", state["namespace"], what="uninstalling")
-            with contextlib.suppress(FileNotFoundError):
-                self.state_file.unlink()
+            self.state.remove()
             return stopped
 
     def _stop_processes(self, state: dict) -> list[str]:
@@ -521,13 +525,3 @@ class OperatorRunner:
             "processes": rows,
             "state_dir": str(self.state_dir),
         }
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Atomic, owner-only write: tokens and private keys."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    tmp.replace(path)

@@ -13,6 +13,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from fadi_seldon.runtime.files import PRIVATE, atomic_write
+
 # Names the API server is reached by: from the host, and from (simulated) pods.
 API_SERVER_SANS = (
     "DNS:localhost",
@@ -57,61 +59,43 @@ class PKI:
             raise PKIError("`openssl` is not installed: install it (Debian/Ubuntu: apt-get install openssl)")
         self.dir.mkdir(parents=True, exist_ok=True)
         run = _runner(exe, self.dir)
-        run("genrsa", "-out", self.ca_key, "2048")
-        run(
-            "req",
-            "-x509",
-            "-new",
-            "-key",
-            self.ca_key,
-            "-days",
-            str(VALID_DAYS),
-            "-subj",
-            "/CN=fadi-seldon-local-ca",
-            "-out",
+        # private keys go to stdout and are written owner-only from creation (never world-readable)
+        atomic_write(self.ca_key, run("genrsa", "2048"), PRIVATE)
+        atomic_write(
             self.ca_cert,
-        )
-        run("genrsa", "-out", self.server_key, "2048")
-        ext = self.dir / "apiserver.ext"
-        ext.write_text(
+            run("req", "-x509", "-new", "-key", self.ca_key, "-days", str(VALID_DAYS), "-subj", "/CN=fadi-seldon-local-ca"),
+        )  # fmt: skip
+        atomic_write(self.server_key, run("genrsa", "2048"), PRIVATE)
+        ext = atomic_write(
+            self.dir / "apiserver.ext",
             "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\n"
             f"extendedKeyUsage=serverAuth\nsubjectAltName={','.join(API_SERVER_SANS)}\n",
-            encoding="utf-8",
         )
-        csr = self.dir / "apiserver.csr"
-        run("req", "-new", "-key", self.server_key, "-subj", "/CN=kube-apiserver", "-out", csr)
-        run(
-            "x509",
-            "-req",
-            "-in",
-            csr,
-            "-CA",
-            self.ca_cert,
-            "-CAkey",
-            self.ca_key,
-            "-CAcreateserial",
-            "-days",
-            str(VALID_DAYS),
-            "-extfile",
-            ext,
-            "-out",
+        csr = atomic_write(
+            self.dir / "apiserver.csr",
+            run("req", "-new", "-key", self.server_key, "-subj", "/CN=kube-apiserver"),
+        )
+        atomic_write(
             self.server_cert,
-        )
+            run("x509", "-req", "-in", csr, "-CA", self.ca_cert, "-CAkey", self.ca_key, "-CAcreateserial",
+                "-days", str(VALID_DAYS), "-extfile", ext),
+        )  # fmt: skip
         csr.unlink(missing_ok=True)
         # service-account token signing key pair (kube-apiserver signs, everyone verifies)
-        run("genrsa", "-out", self.sa_key, "2048")
-        run("rsa", "-in", self.sa_key, "-pubout", "-out", self.sa_pub)
-        for key in (self.ca_key, self.server_key, self.sa_key):
-            key.chmod(0o600)
+        atomic_write(self.sa_key, run("genrsa", "2048"), PRIVATE)
+        atomic_write(self.sa_pub, run("rsa", "-in", self.sa_key, "-pubout"))
         return True
 
 
 def _runner(exe: str, cwd: Path):
-    def run(*args) -> None:
+    def run(*args) -> bytes:
+        """openssl's output (the PEM it writes to stdout)."""
         argv = [exe, *map(str, args)]
-        proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise PKIError(f"`{' '.join(argv)}` failed ({proc.returncode}): {proc.stderr.strip()[-800:]}")
+        proc = subprocess.run(argv, cwd=cwd, capture_output=True)
+        if proc.returncode != 0 or not proc.stdout:
+            stderr = proc.stderr.decode(errors="replace").strip()
+            raise PKIError(f"`{' '.join(argv)}` failed ({proc.returncode}): {stderr[-800:]}")
+        return proc.stdout
 
     return run
 
@@ -136,9 +120,7 @@ def ensure_tokens(path: Path) -> dict[str, str]:
     for name, (user, groups) in IDENTITIES.items():
         group_field = f',"{",".join(groups)}"' if groups else ""
         lines.append(f"{tokens[name]},{user},{name}-uid{group_field}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    path.chmod(0o600)
+    atomic_write(path, "\n".join(lines) + "\n", PRIVATE)
     return tokens
 
 

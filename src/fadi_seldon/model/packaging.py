@@ -11,15 +11,14 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from fadi_seldon import __version__
 from fadi_seldon.model.serving import WRAPPER_GRPC_PORT, WRAPPER_HTTP_PORT, WRAPPER_METRICS_PORT
 from fadi_seldon.runtime import versions
+from fadi_seldon.runtime.files import atomic_write
 from fadi_seldon.sdep import graph
 
 # Slim official Python image; the wrapper of Seldon Core 1.17.1 supports Python 3.11.
@@ -34,6 +33,53 @@ STOP_FORWARDING_CMD = """trap 'trap "" TERM INT; kill -TERM 0' TERM INT; \\
     seldon-core-microservice "$MODEL_NAME" --service-type "$SERVICE_TYPE" & \\
     wait $!; status=$?; wait $! 2>/dev/null; exit $status"""
 REQUIREMENTS_FILE = "requirements-seldon.txt"
+
+# The build context's Dockerfile: str.format fields, filled by render().
+DOCKERFILE = """\
+# Build context of {interface_name} ({service_type}) for the Seldon Core {seldon} Python wrapper.
+# Written by fadi-seldon package; build with: docker build -t {image} .
+FROM {base_image}
+
+ENV PYTHONDONTWRITEBYTECODE=1 \\
+    PYTHONUNBUFFERED=1 \\
+    PIP_NO_CACHE_DIR=1 \\
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \\
+    HOME=/app
+WORKDIR /app
+
+# Dependencies first, so this layer is rebuilt only when the requirements change.
+COPY {requirements_file} ./
+RUN pip install -r {requirements_file}
+
+# Numeric non-root user. Files belong to group 0 with the owner's permissions, so a random UID
+# assigned by OpenShift (always a member of group 0) can read them too.
+COPY --chown={run_as_uid}:0 . .
+RUN chmod -R g=u /app
+USER {run_as_uid}
+
+ENV MODEL_NAME={interface_name} \\
+    SERVICE_TYPE={wrapper_type}
+# REST, gRPC and Prometheus metrics ports of the wrapper (the operator may override them).
+EXPOSE {http_port} {grpc_port} {metrics_port}
+# The shell stays PID 1 and passes the stop signal to every process of the wrapper: on SIGTERM the
+# wrapper's main process waits forever for its gRPC worker, so `docker stop` or a pod deletion would
+# hang until SIGKILL. Exit status: the wrapper's own, or 143 after a stop.
+CMD {stop_command}
+"""
+DOCKERIGNORE = """\
+# Written by fadi-seldon package: keep the image small and free of local state.
+.git
+.venv*
+__pycache__/
+*.py[cod]
+.pytest_cache/
+.ipynb_checkpoints/
+*.bak
+.dockerignore
+Dockerfile
+deployment.yaml
+.fadi-seldon-package.json
+"""
 
 # service type -> (methods of which one is needed, wrapper --service-type)
 # The wrapper has no OUTPUT_TRANSFORMER choice: it serves every endpoint whatever the type, so an
@@ -252,54 +298,23 @@ def render(opts: Options) -> Rendered:
     image = opts.image or f"{name}:0.1.0"
     if not graph.is_image(image):
         raise PackageError(f"--image {image!r} is not an image reference (lower-case repo/name:tag)")
-    seldon = versions.get("PY_SELDON_CORE")
     requirements, notes = merged_requirements(folder)
     files: dict[str, str] = {}
-    files["Dockerfile"] = f"""\
-# Build context of {cls.interface_name} ({opts.service_type}) for the Seldon Core {seldon} Python wrapper.
-# Written by fadi-seldon package; build with: docker build -t {image} .
-FROM {BASE_IMAGE}
-
-ENV PYTHONDONTWRITEBYTECODE=1 \\
-    PYTHONUNBUFFERED=1 \\
-    PIP_NO_CACHE_DIR=1 \\
-    PIP_DISABLE_PIP_VERSION_CHECK=1 \\
-    HOME=/app
-WORKDIR /app
-
-# Dependencies first, so this layer is rebuilt only when the requirements change.
-COPY {REQUIREMENTS_FILE} ./
-RUN pip install -r {REQUIREMENTS_FILE}
-
-# Numeric non-root user. Files belong to group 0 with the owner's permissions, so a random UID
-# assigned by OpenShift (always a member of group 0) can read them too.
-COPY --chown={RUN_AS_UID}:0 . .
-RUN chmod -R g=u /app
-USER {RUN_AS_UID}
-
-ENV MODEL_NAME={cls.interface_name} \\
-    SERVICE_TYPE={wrapper_type}
-# REST, gRPC and Prometheus metrics ports of the wrapper (the operator may override them).
-EXPOSE {WRAPPER_HTTP_PORT} {WRAPPER_GRPC_PORT} {WRAPPER_METRICS_PORT}
-# The shell stays PID 1 and passes the stop signal to every process of the wrapper: on SIGTERM the
-# wrapper's main process waits forever for its gRPC worker, so `docker stop` or a pod deletion would
-# hang until SIGKILL. Exit status: the wrapper's own, or 143 after a stop.
-CMD {STOP_FORWARDING_CMD}
-"""
-    files[".dockerignore"] = """\
-# Written by fadi-seldon package: keep the image small and free of local state.
-.git
-.venv*
-__pycache__/
-*.py[cod]
-.pytest_cache/
-.ipynb_checkpoints/
-*.bak
-.dockerignore
-Dockerfile
-deployment.yaml
-.fadi-seldon-package.json
-"""
+    files["Dockerfile"] = DOCKERFILE.format(
+        interface_name=cls.interface_name,
+        service_type=opts.service_type,
+        wrapper_type=wrapper_type,
+        seldon=versions.get("PY_SELDON_CORE"),
+        image=image,
+        base_image=BASE_IMAGE,
+        requirements_file=REQUIREMENTS_FILE,
+        run_as_uid=RUN_AS_UID,
+        http_port=WRAPPER_HTTP_PORT,
+        grpc_port=WRAPPER_GRPC_PORT,
+        metrics_port=WRAPPER_METRICS_PORT,
+        stop_command=STOP_FORWARDING_CMD,
+    )
+    files[".dockerignore"] = DOCKERIGNORE
     files[REQUIREMENTS_FILE] = requirements
     # s2i's assemble script insists on PERSISTENCE even though the wrapper ignores it.
     files[".s2i/environment"] = (
@@ -382,21 +397,8 @@ def write_text_safely(path: Path, text: str, force: bool = False) -> Path | None
             raise FileExistsRefused(f"{path} exists; pass --force to replace it (a backup is kept)")
         backup = path.with_name(path.name + ".bak")
         backup.write_bytes(path.read_bytes())
-    _atomic_write(path, text)
+    atomic_write(path, text)
     return backup
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write(folder: Path, files: dict[str, str], force: bool = False) -> list[Planned]:
@@ -413,5 +415,5 @@ def write(folder: Path, files: dict[str, str], force: bool = False) -> list[Plan
         if step.action == "overwrite":
             path.with_name(path.name + ".bak").write_bytes(path.read_bytes())
         if step.action in ("create", "update", "overwrite"):
-            _atomic_write(path, files[step.path])
+            atomic_write(path, files[step.path])
     return steps

@@ -9,14 +9,12 @@ Two upstream behaviours shape this module:
   the serving code itself is untouched, so requests take the same path as in a container.
 - on SIGTERM the wrapper's main process waits forever for its gRPC worker. The wrapper is started
   in its own session, and stopping signals the whole process group, then kills any process of the
-  session that is still there.
+  session that is still there (runtime.processes.stop_session, shared with the local cluster).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -27,7 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fadi_seldon.runtime import versions
+from fadi_seldon.runtime import polling, processes, versions
+from fadi_seldon.runtime.processes import session_members  # noqa: F401  (kept for callers of serving)
 
 # Defaults of the Seldon Core 1.17.1 wrapper (seldon_core/microservice.py); images expose the same.
 WRAPPER_HTTP_PORT = 9000
@@ -127,24 +126,6 @@ def port_in_use(host: str, port: int) -> bool:
     return False
 
 
-def session_members(sid: int) -> list[int]:
-    """PIDs whose session id is `sid` (from /proc), i.e. every process the wrapper started."""
-    out = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat", encoding="utf-8", errors="replace") as handle:
-                stat = handle.read()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[-1].split()
-        # after the command: state ppid pgrp session ...; zombies are already dead
-        if len(fields) > 3 and int(fields[3]) == sid and fields[0] != "Z":
-            out.append(int(entry.name))
-    return out
-
-
 @dataclass
 class Wrapper:
     """One running seldon-core-microservice tree."""
@@ -210,43 +191,34 @@ class Wrapper:
     def wait_ready(self, timeout: float = 60.0, interval: float = 0.02) -> float:
         """Poll /health/ping until it answers; seconds waited. Raises ServeError if the wrapper exits."""
         assert self.process is not None
+        process = self.process
         start = time.monotonic()
         url = f"{self.url}/health/ping"
-        while True:
-            code = self.process.poll()
+
+        def answers() -> bool:
+            code = process.poll()
             if code is not None:
                 raise ServeError(
                     f"the wrapper exited with code {code} before answering {url} (see its log above)"
                 )
             try:
                 with urllib.request.urlopen(url, timeout=1) as resp:
-                    if resp.status == 200:
-                        return time.monotonic() - start
+                    return resp.status == 200
             except (urllib.error.URLError, OSError):
-                pass
-            if time.monotonic() - start > timeout:
-                raise ServeError(f"{url} did not answer within {timeout:.0f} s")
-            time.sleep(interval)
+                return False
+
+        try:
+            polling.wait_until(url, answers, timeout, interval)
+        except polling.WaitTimeout:
+            raise ServeError(f"{url} did not answer within {timeout:.0f} s") from None
+        return time.monotonic() - start
 
     def stop(self, grace: float = 5.0) -> int | None:
         """Stop every process of the wrapper's session: SIGTERM to the group, SIGKILL what remains."""
         proc = self.process
         if proc is None:
             return None
-        sid = proc.pid
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(sid, signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
-            proc.poll()
-            if not session_members(sid):
-                break
-            time.sleep(0.05)
-        for pid in session_members(sid):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(sid, signal.SIGKILL)
+        processes.stop_session(proc.pid, grace, poll=proc.poll)
         try:
             code = proc.wait(timeout=grace)
         except subprocess.TimeoutExpired:

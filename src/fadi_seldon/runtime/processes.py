@@ -2,8 +2,11 @@
 
 A PID alone is not an identity: after a crash or a reboot the number can belong to an
 unrelated program. A record therefore keeps the kernel's start time of the process
-(/proc/PID/stat field 22); a PID whose start time differs is treated as gone. Each component
-runs in its own session (process group), so stopping it also stops anything it spawned.
+(/proc/PID/stat field 22); a PID whose start time differs is treated as gone. Each process we
+start runs in its own session (process group), so stopping it also stops anything it spawned.
+
+The one implementation for the package: the control plane, the operator runner and `serve` (the
+Seldon wrapper) all stop their processes with `stop`/`stop_pid`/`stop_session`.
 """
 
 from __future__ import annotations
@@ -14,8 +17,11 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from fadi_seldon.runtime.polling import ended_within
 
 
 @dataclass
@@ -106,26 +112,60 @@ def stop(record: ProcessRecord, timeout: float = 10.0) -> bool:
 
 
 def stop_pid(pid: int, timeout: float = 10.0) -> bool:
+    """Stop `pid`: its whole session when it leads one (we start every process so), else itself alone."""
     try:
         pgid = os.getpgid(pid)
     except OSError:
         return False
-    # only signal a group the process leads (we start each component as a session leader);
+    # only signal a group the process leads (we start each process as a session leader);
     # never the caller's own group
-    target = pgid if pgid == pid and pgid != os.getpgid(0) else None
-    _signal(pid, target, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not is_running(pid):
-            _signal_group_leftovers(target)
-            return True
-        time.sleep(0.05)
-    _signal(pid, target, signal.SIGKILL)
-    for _ in range(100):
-        if not is_running(pid):
-            break
-        time.sleep(0.05)
+    if pgid == pid and pgid != os.getpgid(0):
+        stop_session(pid, timeout)
+        return True
+    _signal(pid, None, signal.SIGTERM)
+    if not ended_within(lambda: not is_running(pid), timeout):
+        _signal(pid, None, signal.SIGKILL)
+        ended_within(lambda: not is_running(pid), 5.0)
     return True
+
+
+def stop_session(leader: int, timeout: float = 10.0, poll: Callable[[], object] | None = None) -> None:
+    """Stop a process started with `start_new_session` and every process of its group and session.
+
+    SIGTERM to the group; once the leader and every member of the session are gone (or after
+    `timeout` seconds), SIGKILL whatever is left, including members that moved to another group.
+    Works after the leader has exited too: its orphans keep the group and session ids.
+    `poll` (e.g. `subprocess.Popen.poll`) lets the caller collect the leader's exit status itself,
+    before the generic check here would reap it.
+    """
+
+    def ended() -> bool:
+        if poll is not None:
+            poll()
+        return not is_running(leader) and not session_members(leader)
+
+    _signal(leader, leader, signal.SIGTERM)
+    if not ended_within(ended, timeout):
+        for pid in session_members(leader):
+            _signal(pid, None, signal.SIGKILL)
+    _signal_group_leftovers(leader)
+    ended_within(ended, 5.0)
+
+
+def session_members(sid: int) -> list[int]:
+    """PIDs of the live processes (zombies excluded) whose session id is `sid`, from /proc."""
+    out = []
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return out
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        fields = _stat_fields(int(entry.name))
+        # after the command: state ppid pgrp session ...
+        if fields and len(fields) > 3 and int(fields[3]) == sid and fields[0] not in ("Z", "X"):
+            out.append(int(entry.name))
+    return out
 
 
 def _signal(pid: int, pgid: int | None, sig: int) -> None:

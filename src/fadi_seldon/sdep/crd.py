@@ -13,9 +13,10 @@ from typing import Any
 
 import yaml
 
+from fadi_seldon.runtime import names
 from fadi_seldon.sdep import schema
 
-CRD_NAME = f"{schema.PLURAL}.{schema.GROUP}"
+CRD_NAME = names.CRD_NAME  # alias: the name is shared with the chart and doctor (runtime.names)
 CHART_TEMPLATE_PATH = "charts/seldon-core-operator/templates/crd.yaml"
 
 PRINTER_COLUMNS = [

@@ -360,7 +360,11 @@ def to_manifest(dep: Deployment) -> dict[str, Any]:
     """
     check(dep)
     metadata: dict[str, Any] = {"name": dep.name}
-    for key, value in (("namespace", dep.namespace), ("labels", dep.labels), ("annotations", dep.annotations)):
+    for key, value in (
+        ("namespace", dep.namespace),
+        ("labels", dep.labels),
+        ("annotations", dep.annotations),
+    ):
         if value:
             metadata[key] = dict(value) if isinstance(value, dict) else value
     spec: dict[str, Any] = {}

@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-HELP = "print the SeldonDeployment CRD generated from the schema"
+from fadi_seldon.cli import output
+from fadi_seldon.cli.exit_codes import ExitCode
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--output",
-        "-o",
-        choices=("yaml", "json"),
-        default="yaml",
-        help="yaml (default, for kubectl apply -f -) or json",
-    )
-    parser.add_argument("--compact", action="store_true", help="with --output json: one line, no spaces")
+    output.add_output_argument(parser, output.DOCUMENT_FORMATS, file_hint=True)
+    parser.add_argument("--compact", action="store_true", help="with -o json: one line, no spaces")
     parser.add_argument(
         "--chart-template",
         action="store_true",
         help="print the Helm template written to the chart (what `make generate` writes) instead",
     )
+    output.add_output_file_argument(parser, "the CRD")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -30,12 +25,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.chart_template:
             text = crd.chart_template()
-        elif args.output == "json":
-            text = crd.to_json(crd.build(), compact=args.compact) + ("\n" if args.compact else "")
         else:
-            text = crd.to_yaml(crd.build())
+            text = output.render(crd.build(), args.output, compact=args.compact)
     except k8s_openapi.KubernetesSchemaError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    sys.stdout.write(text)
-    return 0
+        output.error(str(err))
+        return ExitCode.FAILED
+    return output.deliver(text, args.output_file, args.force)

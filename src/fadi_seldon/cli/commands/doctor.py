@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 
-HELP = "diagnose a cluster's Seldon installation"
+from fadi_seldon.cli import exit_codes, output
+from fadi_seldon.cli.exit_codes import ExitCode
+
+EPILOG = exit_codes.notes(
+    {
+        ExitCode.OK: "no errors (warnings allowed unless --strict)",
+        ExitCode.FAILED: "errors (or warnings, with --strict)",
+        ExitCode.USAGE: "the cluster cannot be read (no kubectl, no kubeconfig, unreachable, forbidden)",
+    }
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = EPILOG
     parser.add_argument("--kubeconfig", help="kubeconfig to use (default: KUBECONFIG or ~/.kube/config)")
     parser.add_argument("--context", help="kubeconfig context to use")
-    parser.add_argument("--output", choices=("text", "json"), default="text")
+    output.add_output_argument(parser)
     parser.add_argument("--all", action="store_true", help="also list the checks that passed")
     parser.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     parser.add_argument(
@@ -45,30 +54,35 @@ def _operator_states(given: list[str] | None) -> list[Path]:
 def run(args: argparse.Namespace) -> int:
     from fadi_seldon import doctor
 
+    if args.kubeconfig and not Path(args.kubeconfig).is_file():
+        output.error(f"cannot read the cluster: no kubeconfig at {args.kubeconfig}")
+        return ExitCode.USAGE
     try:
         kubectl = doctor.Kubectl(kubeconfig=args.kubeconfig, context=args.context)
         snap = doctor.gather(kubectl, _operator_states(args.operator_state), args.stale_after)
     except doctor.DoctorError as err:
-        print(f"error: cannot read the cluster: {err}", file=sys.stderr)
-        return 2
+        output.error(f"cannot read the cluster: {err}")
+        return ExitCode.USAGE
     findings = doctor.diagnose(snap)
     counts = doctor.summary(findings)
-    if args.output == "json":
-        print(
-            json.dumps(
-                {"server": kubectl.server(), **counts, "findings": [f.to_json() for f in findings]}, indent=2
-            )
-        )
-    else:
-        print(f"fadi-seldon doctor: {kubectl.server()}")
+    server = kubectl.server()
+    result = {"server": server, **counts, "findings": [f.to_json() for f in findings]}
+
+    def text(_) -> str:
+        lines = [f"fadi-seldon doctor: {server}"]
         for f in findings:
             if f.severity == doctor.OK and not args.all:
                 continue
-            print(f"  {f.severity.upper():<8} {f.check:<24} {f.subject}")
-            print(f"           {f.message}")
+            lines.append(f"  {f.severity.upper():<8} {f.check:<24} {f.subject}")
+            lines.append(f"           {f.message}")
             if f.fix:
-                print(f"           fix: {f.fix}")
-        print(f"{counts['errors']} error(s), {counts['warnings']} warning(s), {counts['ok']} check(s) passed")
+                lines.append(f"           fix: {f.fix}")
+        lines.append(
+            f"{counts['errors']} error(s), {counts['warnings']} warning(s), {counts['ok']} check(s) passed"
+        )
+        return "\n".join(lines)
+
+    output.emit(result, args.output, text)
     if counts["errors"] or (args.strict and counts["warnings"]):
-        return 1
-    return 0
+        return ExitCode.FAILED
+    return ExitCode.OK

@@ -1,23 +1,36 @@
-"""`fadi-seldon package DIR`: write the Docker build context and a SeldonDeployment for a model class."""
+"""`fadi-seldon package DIR`: write the Docker build context and a SeldonDeployment for a model class.
+
+The build context is written into DIR itself (a Docker build context must hold the model's source,
+and `docker build DIR` takes it from there), so this command has no --output-file: its destination
+is its input folder. What it did, file by file, is its result (`-o text|yaml|json`).
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from fadi_seldon.model import packaging
-from fadi_seldon.sdep.graph import GraphError
+from fadi_seldon.cli import exit_codes, output
+from fadi_seldon.cli.exit_codes import ExitCode
 
-HELP = "write a Docker build context for a Python model"
+EPILOG = exit_codes.notes(
+    {
+        ExitCode.OK: "written (or, with --dry-run, nothing would conflict)",
+        ExitCode.FAILED: "a problem with the model (no class, a missing method, a syntax error), a file "
+        "of yours would be replaced without --force, or --build failed",
+        ExitCode.USAGE: "DIR is not a folder, or --image/--name is not valid",
+    }
+)
 
 
 def add_model_arguments(parser: argparse.ArgumentParser, folder_help: str) -> None:
     """The model folder, class and service type: the same for `package` and `serve`."""
+    from fadi_seldon.model import packaging
+
     parser.add_argument("folder", metavar="DIR", help=folder_help)
     parser.add_argument(
         "--class", dest="class_ref", metavar="NAME", help="Module or module.Class (default: detect)"
@@ -31,6 +44,8 @@ def add_model_arguments(parser: argparse.ArgumentParser, folder_help: str) -> No
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = EPILOG
     add_model_arguments(parser, "folder holding the model module (and requirements.txt)")
     parser.add_argument("--image", metavar="REPO:TAG", help="image name for the build and deployment.yaml")
     parser.add_argument("--name", help="deployment and graph node name (default: from the class name)")
@@ -41,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--build", action="store_true", help="run `docker build` when a Docker engine answers"
     )
-    parser.add_argument("--output", choices=("text", "json"), default="text")
+    output.add_output_argument(parser)
 
 
 def docker_available() -> bool:
@@ -54,56 +69,86 @@ def docker_available() -> bool:
         return False
 
 
+def check_folder(folder: Path) -> bool:
+    """DIR must be a folder (a usage error otherwise, the same for `package` and `serve`)."""
+    if folder.is_dir():
+        return True
+    output.error(f"{folder}: not a directory")
+    return False
+
+
+def _check_flags(args: argparse.Namespace) -> bool:
+    from fadi_seldon.sdep import graph
+
+    if args.image and not graph.is_image(args.image):
+        output.error(f"--image {args.image!r} is not an image reference (lower-case repo/name:tag)")
+        return False
+    try:
+        if args.name:
+            graph.check_dns_label(args.name, "--name", "name")
+    except graph.GraphError as err:
+        output.error(str(err))
+        return False
+    return True
+
+
 def run(args: argparse.Namespace) -> int:
+    from fadi_seldon.model import packaging
+    from fadi_seldon.sdep.graph import GraphError
+
     folder = Path(args.folder)
+    if not check_folder(folder) or not _check_flags(args):
+        return ExitCode.USAGE
     opts = packaging.Options(folder, args.class_ref, args.service_type, args.image, args.name)
     try:
         rendered = packaging.render(opts)
-        files, cls, notes, image = rendered.files, rendered.model, rendered.notes, rendered.image
-        steps = (
-            packaging.plan(folder, files, args.force)
-            if args.dry_run
-            else packaging.write(folder, files, args.force)
-        )
+        write = packaging.plan if args.dry_run else packaging.write
+        steps = write(folder, rendered.files, args.force)
     except (packaging.PackageError, GraphError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+        output.error(str(err))
+        return ExitCode.FAILED
     except OSError as err:
-        print(
-            f"error: cannot write into {folder}: {err.strerror or err} ({err.filename or folder})",
-            file=sys.stderr,
-        )
-        return 1
-    build = ["docker", "build", "-t", image, str(folder)]
-    if args.output == "json":
-        report = {
-            "class": cls.interface_name,
-            "file": str(cls.file),
-            "line": cls.line,
-            "service_type": args.service_type,
-            "image": image,
-            "dry_run": args.dry_run,
-            "files": [{"path": s.path, "action": s.action} for s in steps],
-            "notes": notes,
-            "build_command": shlex.join(build),
-        }
-        print(json.dumps(report, indent=2))
-    else:
-        verb = "would write" if args.dry_run else "packaged"
-        print(f"{verb} {cls.interface_name} ({args.service_type}, {cls.where()}) into {folder}:")
-        for s in steps:
-            print(f"  {s.action:<9} {s.path}")
-        for note in notes:
-            print(f"note: {note}", file=sys.stderr)
+        output.error(f"cannot write into {folder}: {err.strerror or err} ({err.filename or folder})")
+        return ExitCode.FAILED
+    build = ["docker", "build", "-t", rendered.image, str(folder)]
+    _report(args, rendered, steps, build)
     conflicts = [s.path for s in steps if s.action == "conflict"]
     if conflicts:
-        print(f"error: would replace {', '.join(conflicts)}; add --force to do so", file=sys.stderr)
-        return 1
+        output.error(f"would replace {', '.join(conflicts)}; add --force to do so")
+        return ExitCode.FAILED
     if args.dry_run:
-        return 0
-    if args.build and docker_available():
+        return ExitCode.OK
+    return _build(args.build, build)
+
+
+def _report(args: argparse.Namespace, rendered, steps, build: list[str]) -> None:
+    cls = rendered.model
+    result = {
+        "class": cls.interface_name,
+        "file": str(cls.file),
+        "line": cls.line,
+        "service_type": args.service_type,
+        "image": rendered.image,
+        "dry_run": args.dry_run,
+        "files": [{"path": s.path, "action": s.action} for s in steps],
+        "notes": rendered.notes,
+        "build_command": shlex.join(build),
+    }
+
+    def text(_) -> str:
+        for note in rendered.notes:
+            print(f"note: {note}", file=sys.stderr)
+        verb = "would write" if args.dry_run else "packaged"
+        head = f"{verb} {cls.interface_name} ({args.service_type}, {cls.where()}) into {args.folder}:"
+        return "\n".join([head, *(f"  {s.action:<9} {s.path}" for s in steps)])
+
+    output.emit(result, args.output, text)
+
+
+def _build(requested: bool, build: list[str]) -> int:
+    if requested and docker_available():
         print(f"building: {shlex.join(build)}", file=sys.stderr)
-        return subprocess.run(build).returncode
-    why = "no Docker engine answers `docker info`; " if args.build else ""
+        return ExitCode.OK if subprocess.run(build).returncode == 0 else ExitCode.FAILED
+    why = "no Docker engine answers `docker info`; " if requested else ""
     print(f"{why}build the image with: {shlex.join(build)}", file=sys.stderr)
-    return 1 if args.build else 0
+    return ExitCode.FAILED if requested else ExitCode.OK

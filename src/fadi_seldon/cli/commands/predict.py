@@ -8,9 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-from fadi_seldon.model import payloads
+from fadi_seldon.cli import exit_codes, output
+from fadi_seldon.cli.exit_codes import ExitCode
 
-HELP = "send a prediction request and print the answer"
 DEFAULT_URL = "http://127.0.0.1:9000"
 
 EPILOG = """\
@@ -18,8 +18,18 @@ examples:
   fadi-seldon predict --ndarray '[[5.1, 3.5, 1.4, 0.2]]' --names sl,sw,pl,pw
   fadi-seldon predict http://127.0.0.1:9000 --tensor '[[5.1, 3.5, 1.4, 0.2]]'
   fadi-seldon predict http://INGRESS/seldon/NAMESPACE/DEPLOYMENT --json-data '{"text": "hello"}'
-  fadi-seldon predict --file request.json --output json
-"""
+  fadi-seldon predict --file request.json -o json
+
+The answer goes to stdout: -o text lays it out with array rows on one line, -o json and -o yaml
+print it as such; an answer that is not JSON is printed as it came.
+
+""" + exit_codes.notes(
+    {
+        ExitCode.OK: "the server answered with HTTP 2xx",
+        ExitCode.FAILED: "an HTTP error (the answer is still printed), or no server could be reached",
+        ExitCode.USAGE: "a bad payload option, URL or --file",
+    }
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,12 +52,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="retry while nothing listens yet (scripts: serve &)",
     )
-    parser.add_argument(
-        "--output", choices=("text", "json"), default="text", help="json: the raw answer body"
-    )
+    output.add_output_argument(parser)
 
 
 def build_payload(args: argparse.Namespace) -> dict:
+    from fadi_seldon.model import payloads
+
     names = [n.strip() for n in args.names.split(",")] if args.names else None
     if names and not (args.ndarray or args.tensor):
         raise payloads.PayloadError("--names goes with --ndarray or --tensor")
@@ -72,12 +82,14 @@ def build_payload(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    from fadi_seldon.model import payloads
+
     try:
         url = payloads.endpoint(args.url)
         payload = build_payload(args)
     except payloads.PayloadError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        output.error(str(err))
+        return ExitCode.USAGE
     deadline = time.monotonic() + max(args.wait, 0.0)
     while True:
         try:
@@ -87,19 +99,16 @@ def run(args: argparse.Namespace) -> int:
             if time.monotonic() < deadline:
                 time.sleep(0.1)
                 continue
-            print(f"error: {err} (is the model running? `fadi-seldon serve DIR` starts one)", file=sys.stderr)
-            return 1
-    if args.output == "json":
+            output.error(f"{err} (is the model running? `fadi-seldon serve DIR` starts one)")
+            return ExitCode.FAILED
+    try:
+        output.emit(resp.json(), args.output, pretty)
+    except ValueError:  # not JSON: the server's own words, whatever the format
         print(resp.body.strip())
-    else:
-        try:
-            print(pretty(resp.json()))
-        except ValueError:
-            print(resp.body.strip())
     if not resp.ok:
-        print(f"error: {url} answered HTTP {resp.status}{_reason(resp)}", file=sys.stderr)
-        return 1
-    return 0
+        output.error(f"{url} answered HTTP {resp.status}{_reason(resp)}")
+        return ExitCode.FAILED
+    return ExitCode.OK
 
 
 def pretty(value, indent: int = 0) -> str:
@@ -113,7 +122,7 @@ def pretty(value, indent: int = 0) -> str:
     return json.dumps(value)
 
 
-def _reason(resp: payloads.Response) -> str:
+def _reason(resp) -> str:
     """The wrapper's error shape is {"status": {"info", "reason", ...}}; show it in one line."""
     try:
         status = resp.json().get("status", {})

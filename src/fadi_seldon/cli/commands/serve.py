@@ -1,4 +1,7 @@
-"""`fadi-seldon serve DIR`: run a model folder with the real Seldon wrapper on 127.0.0.1 until stopped."""
+"""`fadi-seldon serve DIR`: run a model folder with the real Seldon wrapper on 127.0.0.1 until stopped.
+
+A long-running command: it has no result to print, only progress on stderr (`[serve] ...`).
+"""
 
 from __future__ import annotations
 
@@ -9,13 +12,24 @@ import sys
 import time
 from pathlib import Path
 
-from fadi_seldon.cli.commands.package import add_model_arguments
-from fadi_seldon.model import packaging, serving
+from fadi_seldon.cli import exit_codes, output
+from fadi_seldon.cli.commands.package import add_model_arguments, check_folder
+from fadi_seldon.cli.exit_codes import ExitCode
 
-HELP = "run a model locally with the real Seldon Python wrapper"
+EPILOG = exit_codes.notes(
+    {
+        ExitCode.OK: "stopped by Ctrl-C or SIGTERM, every wrapper process ended",
+        ExitCode.FAILED: "a problem with the model, a busy port, or the wrapper failed or exited",
+        ExitCode.USAGE: "DIR is not a folder, or a bad --workers/--parameters",
+    }
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from fadi_seldon.model import serving
+
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = EPILOG
     add_model_arguments(parser, "folder holding the model's Python module")
     parser.add_argument("--host", default=serving.DEFAULT_HOST, help="address to bind (127.0.0.1)")
     parser.add_argument("--port", type=int, default=serving.WRAPPER_HTTP_PORT, help="REST port (9000)")
@@ -41,26 +55,33 @@ class _Stop(Exception):
     """Raised from the SIGTERM handler to leave the wait loop through the cleanup path."""
 
 
-def run(args: argparse.Namespace) -> int:
-    folder = Path(args.folder)
-    if not folder.is_dir():
-        print(f"error: {folder}: not a directory", file=sys.stderr)
-        return 2
+def _usable(args: argparse.Namespace) -> bool:
+    if not check_folder(Path(args.folder)):
+        return False
     if args.workers < 1:
-        print(f"error: --workers must be 1 or more, got {args.workers}", file=sys.stderr)
-        return 2
+        output.error(f"--workers must be 1 or more, got {args.workers}")
+        return False
     if args.parameters:
         try:
             if not isinstance(json.loads(args.parameters), list):
                 raise ValueError("not a list")
         except ValueError as err:
-            print(f"error: --parameters must be a JSON list of {{name, value, type}}: {err}", file=sys.stderr)
-            return 2
+            output.error(f"--parameters must be a JSON list of {{name, value, type}}: {err}")
+            return False
+    return True
+
+
+def run(args: argparse.Namespace) -> int:
+    from fadi_seldon.model import packaging, serving
+
+    if not _usable(args):
+        return ExitCode.USAGE
+    folder = Path(args.folder)
     try:
         cls = packaging.find_class(folder, args.class_ref, args.service_type)
     except packaging.PackageError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+        output.error(str(err))
+        return ExitCode.FAILED
     wrapper = serving.Wrapper(
         folder=folder.resolve(),
         interface_name=cls.interface_name,
@@ -73,6 +94,12 @@ def run(args: argparse.Namespace) -> int:
         grpc_workers=0 if args.no_grpc else 1,
         parameters=args.parameters,
     )
+    return _serve(args, cls, wrapper)
+
+
+def _serve(args: argparse.Namespace, cls, wrapper) -> int:
+    """Start the wrapper, wait until it exits or a signal comes; always stop every process it started."""
+    from fadi_seldon.model import serving
 
     def on_term(signum, frame):
         raise _Stop()
@@ -96,13 +123,13 @@ def run(args: argparse.Namespace) -> int:
             time.sleep(0.2)
         code = wrapper.process.returncode if wrapper.process else 0
         _message(f"the wrapper exited with code {code}")
-        return 1
+        return ExitCode.FAILED
     except serving.ServeError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+        output.error(str(err))
+        return ExitCode.FAILED
     except (KeyboardInterrupt, _Stop):
         _message("stopping")
-        return 0
+        return ExitCode.OK
     finally:
         if wrapper.process is not None:
             wrapper.stop()

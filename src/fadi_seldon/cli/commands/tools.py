@@ -1,18 +1,27 @@
-"""`fadi-seldon tools`: install the pinned external tools, show their status."""
+"""`fadi-seldon tools`: install the pinned external tools, show their status, export their PATH."""
 
 from __future__ import annotations
 
 import argparse
-import json
-import sys
+import dataclasses
 import time
+from pathlib import Path
 
-from fadi_seldon import tools as toolchain
+from fadi_seldon.cli import exit_codes, output
+from fadi_seldon.cli.exit_codes import ExitCode
 
-HELP = "install and inspect the pinned external tools (helm, ct, ...)"
+EPILOG = exit_codes.notes(
+    {
+        ExitCode.OK: "installed / every tool present / exports printed",
+        ExitCode.FAILED: "an install failed, or `status` found a tool missing",
+        ExitCode.USAGE: "an unknown tool or group name",
+    }
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = EPILOG
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     install = sub.add_parser("install", help="install tools (default: all) into the tools folder")
     install.add_argument("names", nargs="*", help="tools or groups (chart, cluster, all); default all")
@@ -24,10 +33,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="comma-separated sources to try in order (path,release,go); default from FADI_TOOLS_SOURCES or all",
     )
     status = sub.add_parser("status", help="show each tool, its pinned version and whether it is installed")
-    status.add_argument("names", nargs="*")
-    status.add_argument("--output", choices=("text", "json"), default="text")
+    status.add_argument("names", nargs="*", help="tools or groups; default all")
     env = sub.add_parser("env", help="print shell exports that put the installed tools first on PATH")
-    env.add_argument("--output", choices=("sh", "json"), default="sh")
+    for p in (install, status):
+        output.add_output_argument(p)
+    # `--output sh` was the name of the exports format before -o became text|yaml|json everywhere
+    output.add_output_argument(env, aliases={"sh": "text"})
     for p in (install, status, env):
         p.add_argument(
             "--tools-dir", help="tools folder (default: .tools in the checkout, or FADI_TOOLS_DIR)"
@@ -35,58 +46,67 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from fadi_seldon import tools as toolchain
+
     try:
         chain = toolchain.Toolchain(
-            tools_dir=_path(args.tools_dir),
+            tools_dir=Path(args.tools_dir) if args.tools_dir else None,
             sources=args.sources.split(",") if getattr(args, "sources", None) else None,
         )
+        if args.action == "env":
+            return _env(chain, args)
+        selected = toolchain.select(args.names)
+    except toolchain.ToolError as err:  # an unknown name or source: what was asked for is not usable
+        output.error(str(err))
+        return ExitCode.USAGE
+    try:
         if args.action == "install":
-            return _install(chain, args)
-        if args.action == "status":
-            return _status(chain, args)
-        return _env(chain, args)
+            return _install(chain, selected, args)
+        return _status(chain, selected, args)
     except toolchain.ToolError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+        output.error(str(err))
+        return ExitCode.FAILED
 
 
-def _path(value):
-    from pathlib import Path
-
-    return Path(value) if value else None
-
-
-def _install(chain: toolchain.Toolchain, args) -> int:
+def _install(chain, selected, args) -> int:
     start = time.monotonic()
-    results = chain.install(toolchain.select(args.names), force=args.force)
-    for r in results:
-        what = f"installed from {r.source}" if r.changed else "up to date"
-        print(f"  {r.tool:<16} {r.version:<10} {what}")
-    changed = sum(r.changed for r in results)
+    results = chain.install(selected, force=args.force)
     took = time.monotonic() - start
-    if changed:
-        print(f"{changed} tool(s) installed in {took:.1f}s into {chain.tools_dir}")
-    else:
-        print(f"nothing changed: all {len(results)} tools are at their pinned versions ({took:.1f}s)")
-    return 0
+    rows = [dataclasses.asdict(r) for r in results]
+
+    def text(_) -> str:
+        lines = []
+        for r in rows:
+            what = f"installed from {r['source']}" if r["changed"] else "up to date"
+            lines.append(f"  {r['tool']:<16} {r['version']:<10} {what}")
+        changed = sum(r["changed"] for r in rows)
+        if changed:
+            lines.append(f"{changed} tool(s) installed in {took:.1f}s into {chain.tools_dir}")
+        else:
+            lines.append(f"nothing changed: all {len(rows)} tools are at their pinned versions ({took:.1f}s)")
+        return "\n".join(lines)
+
+    output.emit(rows, args.output, text)
+    return ExitCode.OK
 
 
-def _status(chain: toolchain.Toolchain, args) -> int:
-    rows = chain.status(toolchain.select(args.names))
-    if args.output == "json":
-        print(json.dumps(rows, indent=2))
-    else:
+def _status(chain, selected, args) -> int:
+    rows = chain.status(selected)
+
+    def text(_) -> str:
+        lines = []
         for row in rows:
             state = f"installed ({row['source']})" if row["installed"] else "missing"
-            print(f"  {row['tool']:<16} {row['pinned']:<10} {state}")
-    return 0 if all(r["installed"] for r in rows) else 1
+            lines.append(f"  {row['tool']:<16} {row['pinned']:<10} {state}")
+        return "\n".join(lines)
+
+    output.emit(rows, args.output, text)
+    return ExitCode.OK if all(r["installed"] for r in rows) else ExitCode.FAILED
 
 
-def _env(chain: toolchain.Toolchain, args) -> int:
-    env = {"PATH": f"{chain.bin_dir}:$PATH", "HELM_PLUGINS": str(chain.helm_plugins_dir)}
-    if args.output == "json":
-        print(json.dumps(env))
-    else:
-        for key, value in env.items():
-            print(f'export {key}="{value}"')
-    return 0
+def _env(chain, args) -> int:
+    output.emit_exports(
+        {"PATH": output.Prepend(str(chain.bin_dir)), "HELM_PLUGINS": str(chain.helm_plugins_dir)},
+        args.output,
+    )
+    return ExitCode.OK

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
-HELP = "validate SeldonDeployment manifests offline"
+from fadi_seldon.cli import exit_codes, output
+from fadi_seldon.cli.exit_codes import ExitCode
 
 EPILOG = """\
 Checks the CRD schema (the same one `fadi-seldon crd` prints), the operator's admission webhook
 rules, and problems the cluster would only report later. Each finding has a rule id documented in
 docs/validation-rules.md.
 
-exit codes: 0 no errors (warnings allowed unless --strict), 1 errors, 2 usage error or unreadable input
-"""
+""" + exit_codes.notes(
+    {
+        ExitCode.OK: "no errors (warnings allowed unless --strict)",
+        ExitCode.FAILED: "errors (or warnings, with --strict)",
+        ExitCode.USAGE: "usage error or unreadable input (a missing path, a binary file, a bad --servers)",
+    }
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="manifest files, directories (searched for *.yaml, *.yml, *.json) or - for stdin",
     )
-    parser.add_argument("--output", "-o", choices=("text", "json"), default="text", help="report format")
+    output.add_output_argument(parser)
     parser.add_argument("--strict", action="store_true", help="fail (exit 1) on warnings too")
     parser.add_argument(
         "--servers",
@@ -44,26 +49,24 @@ def run(args: argparse.Namespace) -> int:
         try:
             servers = predictor_servers.load_servers_file(args.servers)
         except predictor_servers.ServersFileError as err:
-            print(f"error: --servers {err}", file=sys.stderr)
-            return 2
+            output.error(f"--servers {err}")
+            return ExitCode.USAGE
     report = validator.validate_paths(args.paths, servers=servers)
-    if args.output == "json":
-        json.dump(report.as_dict(), sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        _print_text(report)
+    output.emit(report.as_dict(), args.output, lambda _: _text(report))
     if report.unreadable:
-        return 2
+        return ExitCode.USAGE
     if report.errors or (args.strict and report.warnings):
-        return 1
-    return 0
+        return ExitCode.FAILED
+    return ExitCode.OK
 
 
-def _print_text(report) -> None:
+def _text(report) -> str:
+    """One line per finding on stdout; the summary goes to stderr (stdout stays greppable)."""
+    lines = []
     for f in report.findings:
         where = f"{f.location()}: " if f.file else ""
         field = f"{f.path}: " if f.path else ""
-        print(f"{where}{f.severity} [{f.rule}] {field}{f.message}")
+        lines.append(f"{where}{f.severity} [{f.rule}] {field}{f.message}\n")
     summary = (
         f"{report.documents} SeldonDeployment document(s): {report.errors} error(s), "
         f"{report.warnings} warning(s); {report.skipped} document(s) of other kinds skipped"
@@ -71,3 +74,4 @@ def _print_text(report) -> None:
     print(summary, file=sys.stderr)
     if report.documents == 0 and not report.findings:
         print("note: no SeldonDeployment found in the given paths", file=sys.stderr)
+    return "".join(lines)

@@ -2,7 +2,6 @@
 
 Edits change only the lines they must (see fadi_seldon.values.document), refuse to leave the file
 invalid against the umbrella schema, and keep the previous content in FILE.bak.
-Exit codes: 0 done, 1 check found errors / key not set / edit refused, 2 unusable input.
 """
 
 from __future__ import annotations
@@ -13,19 +12,27 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from fadi_seldon.cli import exit_codes, output
+from fadi_seldon.cli.exit_codes import ExitCode
 from fadi_seldon.values import check as values_check
 from fadi_seldon.values import document as vf
 
-HELP = "enable, disable, get, set or check Seldon in a FADI values file"
+EPILOG = (
+    "Keys are dotted paths under seldon-core-operator (image.tag, singleNamespace).\n"
+    "example: fadi-seldon values enable --file values.yaml --dry-run\n\n"
+    + exit_codes.notes(
+        {
+            ExitCode.OK: "done (or nothing to change)",
+            ExitCode.FAILED: "check found errors, the key is not set, or the edit was refused",
+            ExitCode.USAGE: "the values file (or --schema) is missing or unusable, or a bad KEY=VALUE",
+        }
+    )
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.epilog = (
-        "Keys are dotted paths under seldon-core-operator (image.tag, singleNamespace). "
-        "Example: fadi-seldon values enable --file values.yaml --dry-run"
-    )
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = EPILOG
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     enable = sub.add_parser(
         "enable", help="set seldon-core-operator.enabled: true (adds the block if missing)"
@@ -49,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         p.add_argument("--no-backup", dest="backup", action="store_false", help="do not keep FILE.bak")
         p.add_argument("--force", action="store_true", help="write even if the result fails the schema check")
     for p in (get, check):
-        p.add_argument("--output", choices=("text", "json"), default="text")
+        output.add_output_argument(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,11 +67,11 @@ def run(args: argparse.Namespace) -> int:
             return _get(args)
         return _edit(args)
     except vf.ValuesFileError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return err.exit_code
+        output.error(str(err))
+        return ExitCode(err.exit_code)
     except (FileNotFoundError, ValueError) as err:  # an unreadable or broken schema file
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        output.error(str(err))
+        return ExitCode.USAGE
 
 
 def _schema(args) -> dict[str, Any]:
@@ -82,7 +89,7 @@ def _edit(args) -> int:
         for e in edits:
             print(e.summary)
         print(f"{args.file}: nothing to change")
-        return 0
+        return ExitCode.OK
     new_text = vf.render(doc)
     introduced = [
         f
@@ -90,19 +97,14 @@ def _edit(args) -> int:
         if f.severity == "error" and _key(f) not in before
     ]
     if args.dry_run:
-        sys.stdout.write(vf.unified_diff(doc, new_text))
-        for f in introduced:
-            print(f"would be invalid: {f.text()}", file=sys.stderr)
-        print(f"(dry run: {args.file} not written)", file=sys.stderr)
-        return 1 if introduced and not args.force else 0
+        return _dry_run(args, doc, new_text, introduced)
     if introduced and not args.force:
         for f in introduced:
-            print(f"error: {f.text()}", file=sys.stderr)
-        print(
-            f"error: {args.file} left unchanged: the edit would fail the chart's schema (--force to write anyway)",
-            file=sys.stderr,
+            output.error(f.text())
+        output.error(
+            f"{args.file} left unchanged: the edit would fail the chart's schema (--force to write anyway)"
         )
-        return 1
+        return ExitCode.FAILED
     backup = vf.write(doc, new_text, backup=args.backup)
     for e in edits:
         print(e.summary)
@@ -110,7 +112,16 @@ def _edit(args) -> int:
     print(f"wrote {args.file}{note}")
     if args.action == "enable":
         print(f"next: make install VALUES={args.file}   (helm upgrade --install fadi ./fadi -f {args.file})")
-    return 0
+    return ExitCode.OK
+
+
+def _dry_run(args, doc: vf.ValuesDocument, new_text: str, introduced: list) -> int:
+    """The diff on stdout, what would be invalid on stderr; nothing written."""
+    sys.stdout.write(vf.unified_diff(doc, new_text))
+    for f in introduced:
+        print(f"would be invalid: {f.text()}", file=sys.stderr)
+    print(f"(dry run: {args.file} not written)", file=sys.stderr)
+    return ExitCode.FAILED if introduced and not args.force else ExitCode.OK
 
 
 def _apply(doc: vf.ValuesDocument, args) -> list[vf.Edit]:
@@ -137,30 +148,29 @@ def _get(args) -> int:
     node = vf.lookup(doc.data, path)
     dotted = vf.format_path(path)
     found = not vf.is_missing(node)
-    default = _schema_default(_schema(args), path) if not found else None
-    if args.output == "json":
-        out = {
-            "file": str(args.file),
-            "path": dotted,
-            "found": found,
-            "value": vf.to_plain(node) if found else None,
-        }
-        if not found:
-            out["default"] = default
-        print(json.dumps(out, indent=2))
-        return 0 if found else 1
+    result: dict[str, Any] = {
+        "file": str(args.file),
+        "path": dotted,
+        "found": found,
+        "value": vf.to_plain(node) if found else None,
+    }
     if not found:
-        hint = f"; the chart default applies: {json.dumps(default)}" if default is not None else ""
-        print(f"{dotted} is not set in {args.file}{hint}", file=sys.stderr)
-        return 1
-    plain = vf.to_plain(node)
-    if isinstance(plain, dict | list):
-        sys.stdout.write(
-            yaml.safe_dump(plain, sort_keys=False, allow_unicode=True) if plain else json.dumps(plain) + "\n"
-        )
-    else:
-        print(json.dumps(plain) if not isinstance(plain, str) else plain)
-    return 0
+        result["default"] = _schema_default(_schema(args), path)
+        if args.output == "text":
+            default = result["default"]
+            hint = f"; the chart default applies: {json.dumps(default)}" if default is not None else ""
+            print(f"{dotted} is not set in {args.file}{hint}", file=sys.stderr)
+            return ExitCode.FAILED
+    output.emit(result, args.output, _value_text)
+    return ExitCode.OK if found else ExitCode.FAILED
+
+
+def _value_text(result: dict[str, Any]) -> str:
+    """The value alone, as a shell reads it: a string bare, a scalar in JSON, a block as YAML."""
+    plain = result["value"]
+    if isinstance(plain, dict | list) and plain:
+        return output.render(plain, "yaml")
+    return (plain if isinstance(plain, str) else json.dumps(plain)) + "\n"
 
 
 def _schema_default(schema: dict[str, Any], path: list[str]) -> Any:
@@ -177,18 +187,18 @@ def _check(args) -> int:
     findings = values_check.check(doc, _schema(args))
     errors = sum(f.severity == "error" for f in findings)
     warnings = len(findings) - errors
-    if args.output == "json":
-        out = {
-            "file": str(args.file),
-            "schema": str(args.schema or values_check.schema_path()),
-            "errors": errors,
-            "warnings": warnings,
-            "findings": [f.as_dict() for f in findings],
-        }
-        print(json.dumps(out, indent=2))
-    else:
-        for f in findings:
-            print(f.text())
+    result = {
+        "file": str(args.file),
+        "schema": str(args.schema or values_check.schema_path()),
+        "errors": errors,
+        "warnings": warnings,
+        "findings": [f.as_dict() for f in findings],
+    }
+
+    def text(_) -> str:
         status = "invalid" if errors else "valid"
-        print(f"{args.file}: {status} ({errors} error(s), {warnings} warning(s))")
-    return 1 if errors or (args.strict and warnings) else 0
+        lines = [f.text() for f in findings]
+        return "\n".join([*lines, f"{args.file}: {status} ({errors} error(s), {warnings} warning(s))"])
+
+    output.emit(result, args.output, text)
+    return ExitCode.FAILED if errors or (args.strict and warnings) else ExitCode.OK

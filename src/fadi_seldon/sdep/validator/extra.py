@@ -115,7 +115,9 @@ def _check_predictor_name(base: tuple, sdep: str, pname: object) -> Iterator[Iss
 
 
 def _check_svc_name(base: tuple, svc: object) -> Iterator[Issue]:
-    if isinstance(svc, str) and (len(svc) > MAX_NAME or not DNS_1123_LABEL.match(svc) or not svc[:1].isalpha()):
+    if isinstance(svc, str) and (
+        len(svc) > MAX_NAME or not DNS_1123_LABEL.match(svc) or not svc[:1].isalpha()
+    ):
         yield Issue(
             (*base, "annotations", "seldon.io/svc-name"),
             "name-too-long" if len(svc) > MAX_NAME else "invalid-name",

@@ -1,0 +1,219 @@
+"""The tool table: every external tool of the project, its version key, group and sources.
+
+Adding a tool is one entry in :data:`TOOLS`. Versions are read from versions.env when asked
+(:attr:`Tool.version`), not at import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from fadi_seldon.tools import recipes
+from fadi_seldon.tools.spec import Artifact, GoRecipe, Tool, ToolError
+
+GROUPS = ("chart", "cluster", "operator")
+
+KUBERNETES_EXECUTABLES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
+
+
+def _helm_release(exe: str):
+    def artifacts(version: str, os_name: str, arch: str) -> list[Artifact]:
+        url = f"https://get.helm.sh/helm-{version}-{os_name}-{arch}.tar.gz"
+        return [Artifact(url, {f"{os_name}-{arch}/helm": exe}, sha256_url=url + ".sha256sum")]
+
+    return artifacts
+
+
+def _kubernetes_release(version: str, os_name: str, arch: str) -> list[Artifact]:
+    base = f"https://dl.k8s.io/release/{version}/bin/{os_name}/{arch}"
+    return [
+        Artifact(f"{base}/{exe}", {"": exe}, sha256_url=f"{base}/{exe}.sha256")
+        for exe in KUBERNETES_EXECUTABLES
+    ]
+
+
+TOOLS: tuple[Tool, ...] = (
+    Tool(
+        name="helm",
+        version_key="HELM_VERSION",
+        executables=("helm",),
+        version_args=("version", "--template", "{{.Version}}"),
+        version_pattern=r"^(v?\d+\.\d+\.\d+\S*)",
+        group="chart",
+        release=_helm_release("helm"),
+        go=GoRecipe("helm.sh/helm/v3", {"helm": "helm.sh/helm/v3/cmd/helm"}, ldflags=recipes.helm3_ldflags),
+        env_defaults={"HELM_PLUGINS": "{helm_plugins}"},
+    ),
+    Tool(
+        name="helm4",
+        version_key="HELM4_VERSION",
+        executables=("helm4",),
+        version_args=("version", "--template", "{{.Version}}"),
+        version_pattern=r"^(v?\d+\.\d+\.\d+\S*)",
+        group="chart",
+        release=_helm_release("helm4"),
+        go=GoRecipe(
+            "helm.sh/helm/v4",
+            {"helm4": "helm.sh/helm/v4/cmd/helm"},
+            # v4 derives its default Kubernetes version from client-go; only the version string.
+            ldflags=lambda ctx: [f"-X helm.sh/helm/v4/internal/version.version={ctx.version}"],
+        ),
+        env_defaults={"HELM_PLUGINS": "{helm_plugins}"},
+    ),
+    Tool(
+        name="ct",
+        version_key="CT_VERSION",
+        executables=("ct",),
+        version_args=("version",),
+        version_pattern=r"Version:\s*(v?\d+\.\d+\.\d+\S*)",
+        group="chart",
+        release=lambda v, o, a: [
+            Artifact(
+                f"https://github.com/helm/chart-testing/releases/download/{v}/chart-testing_{v.lstrip('v')}_{o}_{a}.tar.gz",
+                {
+                    "ct": "ct",
+                    "etc/lintconf.yaml": "etc/lintconf.yaml",
+                    "etc/chart_schema.yaml": "etc/chart_schema.yaml",
+                },
+            )
+        ],
+        go=GoRecipe(
+            "github.com/helm/chart-testing/v3",
+            {"ct": "github.com/helm/chart-testing/v3/ct"},
+            ldflags=lambda ctx: [f"-X github.com/helm/chart-testing/v3/ct/cmd.Version={ctx.version}"],
+            module_files={
+                "etc/lintconf.yaml": "etc/lintconf.yaml",
+                "etc/chart_schema.yaml": "etc/chart_schema.yaml",
+            },
+        ),
+        after_install=recipes.install_ct_config,
+    ),
+    Tool(
+        name="helm-unittest",
+        version_key="HELM_UNITTEST_VERSION",
+        executables=("untt",),
+        buildinfo_module="github.com/helm-unittest/helm-unittest",
+        group="chart",
+        release=lambda v, o, a: [
+            Artifact(
+                f"https://github.com/helm-unittest/helm-unittest/releases/download/{v}/helm-unittest-{o}-{a}-{v.lstrip('v')}.tgz",
+                {"untt": "untt"},
+            )
+        ],
+        go=GoRecipe(
+            "github.com/helm-unittest/helm-unittest",
+            {"untt": "github.com/helm-unittest/helm-unittest/cmd/helm-unittest"},
+            ldflags=lambda ctx: [
+                f"-X github.com/helm-unittest/helm-unittest/internal/build.version={ctx.version.lstrip('v')}"
+            ],
+            replaces=lambda ctx: [
+                (
+                    "github.com/vmware-labs/yaml-jsonpath@v0.3.2",
+                    "github.com/helm-unittest/yaml-jsonpath@v0.4.0",
+                )
+            ],
+        ),
+        after_install=recipes.register_unittest_plugin,
+        requires=("helm",),
+    ),
+    Tool(
+        name="etcd",
+        version_key="ETCD_VERSION",
+        executables=("etcd",),
+        version_args=("--version",),
+        version_pattern=r"etcd Version:\s*(\S+)",
+        group="cluster",
+        release=lambda v, o, a: [
+            Artifact(
+                f"https://github.com/etcd-io/etcd/releases/download/{v}/etcd-{v}-{o}-{a}.tar.gz",
+                {f"etcd-{v}-{o}-{a}/etcd": "etcd"},
+            )
+        ],
+        go=GoRecipe("go.etcd.io/etcd/server/v3", {"etcd": "go.etcd.io/etcd/server/v3"}),
+    ),
+    Tool(
+        name="kubernetes",
+        version_key="KUBERNETES_VERSION",
+        executables=KUBERNETES_EXECUTABLES,
+        version_args=("--version",),
+        version_pattern=r"Kubernetes\s+(v\S+)",
+        group="cluster",
+        release=_kubernetes_release,
+        go=GoRecipe(
+            "k8s.io/kubernetes",
+            {exe: f"k8s.io/kubernetes/cmd/{exe}" for exe in KUBERNETES_EXECUTABLES},
+            ldflags=recipes.k8s_ldflags,
+            replaces=recipes.k8s_replaces,
+        ),
+    ),
+    Tool(
+        name="kwok",
+        version_key="KWOK_VERSION",
+        executables=("kwok",),
+        version_args=("--version",),
+        version_pattern=r"(v?\d+\.\d+\.\d+)",
+        group="cluster",
+        release=lambda v, o, a: [
+            Artifact(
+                f"https://github.com/kubernetes-sigs/kwok/releases/download/{v}/kwok-{o}-{a}", {"": "kwok"}
+            )
+        ],
+        go=GoRecipe(
+            "sigs.k8s.io/kwok",
+            {"kwok": "sigs.k8s.io/kwok/cmd/kwok"},
+            ldflags=lambda ctx: [f"-X sigs.k8s.io/kwok/pkg/consts.Version={ctx.version.lstrip('v')}"],
+        ),
+    ),
+    Tool(
+        name="seldon-operator",
+        version_key="SELDON_OPERATOR_MODULE_VERSION",
+        executables=("seldon-operator",),
+        # the manager has no --version flag: its build info records the module version
+        buildinfo_module="github.com/seldonio/seldon-core/operator",
+        group="operator",
+        release=None,  # upstream ships only container images, no binary to download
+        go=GoRecipe(
+            "github.com/seldonio/seldon-core/operator",
+            {"seldon-operator": "github.com/seldonio/seldon-core/operator"},
+            replaces=recipes.upstream_replaces,
+        ),
+    ),
+)
+
+
+def registry() -> dict[str, Tool]:
+    """Every external tool of the project, by name."""
+    return {t.name: t for t in TOOLS}
+
+
+def _names(names: Sequence[str], tools: dict[str, Tool]) -> list[str]:
+    """The tool names that `names` (tools, groups, or "all") stand for, in the order given."""
+    wanted: list[str] = []
+    for name in names or ["all"]:
+        if name == "all":
+            wanted += list(tools)
+        elif name in GROUPS:
+            wanted += [t.name for t in tools.values() if t.group == name]
+        elif name in tools:
+            wanted.append(name)
+        else:
+            known = ", ".join([*tools, *GROUPS, "all"])
+            raise ToolError(f"unknown tool {name!r}; known tools and groups: {known}")
+    return wanted
+
+
+def select(names: Sequence[str], tools: dict[str, Tool] | None = None) -> list[Tool]:
+    """Tools named (or groups named) plus what they require, in dependency order."""
+    tools = tools if tools is not None else registry()
+    ordered: list[str] = []
+
+    def visit(n: str) -> None:
+        if n in ordered:
+            return
+        for dep in tools[n].requires:
+            visit(dep)
+        ordered.append(n)
+
+    for n in _names(names, tools):
+        visit(n)
+    return [tools[n] for n in ordered]

@@ -1,0 +1,92 @@
+"""What a tool entry is: the tool, the files of its release, its Go build recipe, and the error type.
+
+Plain data: nothing here touches the disk, the network or a subprocess.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from fadi_seldon.runtime import versions
+
+if TYPE_CHECKING:
+    from fadi_seldon.tools.layout import Layout
+
+
+class ToolError(RuntimeError):
+    """A tool could not be installed; the message names the tool, sources tried and a fix."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Artifact:
+    """One file of a release: a URL, and which archive members become which executables."""
+
+    url: str
+    members: dict[str, str]  # archive member (or "" for a bare binary) -> file name in bin/ (or etc/...)
+    sha256_url: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class GoRecipe:
+    """How to build a tool from the Go module proxy."""
+
+    module: str
+    binaries: dict[str, str]  # executable name -> Go package path
+    ldflags: Callable[[BuildContext], list[str]] = lambda ctx: []
+    replaces: Callable[[BuildContext], list[tuple[str, str]]] = lambda ctx: []
+    module_files: dict[str, str] = dataclasses.field(
+        default_factory=dict
+    )  # module-relative src -> dest in pkg dir
+
+
+@dataclasses.dataclass(frozen=True)
+class Tool:
+    name: str
+    version_key: str
+    executables: tuple[str, ...]
+    group: str  # one of catalog.GROUPS
+    version_args: tuple[str, ...] = ()
+    version_pattern: str = ""  # regex with one group capturing the reported version
+    release: Callable[[str, str, str], list[Artifact]] | None = None  # (version, os, arch)
+    go: GoRecipe | None = None
+    env_defaults: dict[str, str] = dataclasses.field(default_factory=dict)  # set in a wrapper script
+    # run after the executables are linked into bin/: (the tools folder, the tool, its package folder)
+    after_install: Callable[[Layout, Tool, Path], None] | None = None
+    requires: tuple[str, ...] = ()
+    path_names: tuple[str, ...] = ()  # names to look for on PATH (default: executables[0])
+    pin: str | None = None  # explicit version instead of versions.env (tests, one-off overrides)
+    # For binaries that cannot print their version (helm-unittest): the Go module whose version the
+    # binary's embedded build info records ("mod" or "dep" line), read from the file itself.
+    buildinfo_module: str | None = None
+
+    @property
+    def version(self) -> str:
+        return self.pin or versions.get(self.version_key)
+
+    def matches(self, reported: str) -> bool:
+        return reported.lstrip("v") == self.version.lstrip("v")
+
+
+@dataclasses.dataclass
+class BuildContext:
+    """What a Go recipe's ldflags and replaces may look at: the tool's version and its go.mod."""
+
+    tool: Tool
+    version: str
+    module_dir: Path
+    go_mod_text: str
+
+    def required_version(self, module: str) -> str:
+        """Version of a module the tool's go.mod requires, e.g. client-go."""
+        match = re.search(rf"^\s*(?:require\s+)?{re.escape(module)}\s+(v\S+)", self.go_mod_text, re.M)
+        if not match:
+            raise ToolError(f"{self.tool.name}: its go.mod does not require {module}")
+        return match.group(1)
+
+    def staging_modules(self) -> list[str]:
+        """k8s.io/* modules that k8s.io/kubernetes requires at v0.0.0 (its ./staging tree)."""
+        return sorted(set(re.findall(r"^\s*(k8s\.io/[\w.-]+)\s+v0\.0\.0\b", self.go_mod_text, re.M)))
