@@ -23,7 +23,7 @@ from fadi_seldon.dev import crash_search, mutants
 RELEASE = NAMESPACE = "seldon-crash"
 MODELS = "crash-search"
 SEED = int(os.environ.get("FADI_CRASH_SEED", "17"))
-COUNT = max(300, int(os.environ.get("FADI_CRASH_MUTANTS", "300")))
+COUNT = max(300, int(os.environ.get("FADI_CRASH_MUTANTS", "1000")))
 
 
 def seed_files() -> list[Path]:
