@@ -140,3 +140,44 @@ def test_renewal_window_decides_reuse(tmp_path, tools_env, renew, reused):
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "1 passed" in proc.stdout
+
+
+def _ca_bundle(tmp_path: Path) -> str:
+    """A throw-away CA (base64 PEM), as a user would hand one to webhook.caBundle."""
+    key, crt = tmp_path / "ca.key", tmp_path / "ca.crt"
+    _openssl(
+        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(crt),
+        "-days", "2", "-subj", "/CN=gitops-test-ca",
+    )  # fmt: skip
+    return base64.b64encode(crt.read_bytes()).decode()
+
+
+def _template(tools_env: dict[str, str], *args: str) -> str:
+    proc = subprocess.run(
+        [tool("helm"), "template", "gitops", str(CHART), "--namespace", "ml", *args],
+        capture_output=True,
+        text=True,
+        env=tools_env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_existing_secret_and_ca_bundle_render_the_same_bytes_every_time(tmp_path, tools_env):
+    """Argo CD renders with `helm template` (no lookup): with webhook.tls.existingSecret and
+    webhook.caBundle nothing is generated, so two renders are identical and no sync is ever out of date."""
+    bundle = _ca_bundle(tmp_path)
+    args = ("--set", "webhook.tls.existingSecret=ml-webhook-tls", "--set", f"webhook.caBundle={bundle}")
+    first, second = _template(tools_env, *args), _template(tools_env, *args)
+    assert first == second
+    docs = [d for d in yaml.safe_load_all(first) if d]
+    assert not [d for d in docs if d["kind"] == "Secret"]  # the user's Secret, not the chart's
+    vwc = next(d for d in docs if d["kind"] == "ValidatingWebhookConfiguration")
+    assert vwc["webhooks"][0]["clientConfig"]["caBundle"] == bundle
+    deployment = next(d for d in docs if d["kind"] == "Deployment")
+    assert deployment["spec"]["template"]["spec"]["volumes"][0]["secret"]["secretName"] == "ml-webhook-tls"
+
+
+def test_the_chart_issued_certificate_is_what_makes_renders_differ():
+    """The reason for the GitOps mode: by default each `helm template` issues a new certificate."""
+    assert _render()["Secret"]["data"]["ca.crt"] != _render()["Secret"]["data"]["ca.crt"]

@@ -226,7 +226,10 @@ def test_schema_and_values_declare_the_same_keys():
                 out.add(path)
         return out
 
-    in_schema = schema_paths(SCHEMA) - {"global", "enabled"}  # set by an umbrella chart, not by us
+    # `enabled` is set by an umbrella chart, not by us; `global` is open (an umbrella's other globals)
+    # but declares its own keys (global.imageRegistry)
+    in_schema = schema_paths(SCHEMA) - {"global", "enabled"}
+    in_schema |= {f"global.{k}" for k in SCHEMA["properties"]["global"].get("properties", {})}
     in_values = set(_leaf_paths(VALUES))
     # maps whose content is free-form (security contexts, probes, scheduling) are leaves in the schema
     collapsed = {p for p in in_values if not any(p == s or p.startswith(s + ".") for s in in_schema)}
@@ -277,6 +280,28 @@ def test_schema_is_self_contained_and_closed_where_keys_are_known():
         (["--set", "webhook.url=http://insecure"], "/webhook/url"),
         (["--set-json", 'predictor_servers={"X":{"protocols":{"v2":{"tag":"1"}}}}'], "/predictor_servers/X"),
         (["--set", "istio.enabled=yes"], "/istio/enabled"),
+        (["--set", "networkPolicy.enabled=yes"], "/networkPolicy/enabled"),
+        (["--set", "networkPolicy.egress.apiServerPorts={70000}"], "/networkPolicy/egress/apiServerPorts/0"),
+        (
+            ["--set", "manager.podDisruptionBudget.maxUnavailable=one"],
+            "/manager/podDisruptionBudget/maxUnavailable",
+        ),
+        (
+            [
+                "--set-json",
+                'manager.topologySpreadConstraints=[{"maxSkew":0,"topologyKey":"zone",'
+                '"whenUnsatisfiable":"ScheduleAnyway"}]',
+            ],
+            "/manager/topologySpreadConstraints/0/maxSkew",
+        ),
+        (
+            ["--set", "webhook.tls.existingSecret=tls", "--set", "webhook.caBundle=bm90IGEgY2VydA=="],
+            "/webhook/caBundle",
+        ),
+        (["--set", "extraObjects=not-a-list"], "/extraObjects"),
+        (["--set", "global.imageRegistry=https://mirror.example.com"], "/global/imageRegistry"),
+        (["--set", "image.digest=abc123"], "/image/digest"),
+        (["--set", "executor.image.digest=sha256:XYZ"], "/executor/image/digest"),
     ],
 )
 def test_schema_rejects_typos_and_wrong_types(args, message):

@@ -36,7 +36,7 @@ spec:
       labels:
         {{- toYaml $podLabels | nindent 8 }}
       {{- $podAnnotations := dict "prometheus.io/scrape" "true" "prometheus.io/port" ($v.metrics.port | toString) "sidecar.istio.io/inject" "false" }}
-      {{- if and $chartCerts (not $v.certManager.enabled) }}
+      {{- if and $chartCerts (not $v.certManager.enabled) (not (include "seldon-core-operator.webhookExistingSecret" $root)) }}
       {{- /* roll the pods when the chart issues a new certificate, not at every upgrade */}}
       {{- $_ := set $podAnnotations "checksum/webhook-cert" (include "seldon-core-operator.webhookCert" $root | sha256sum | trunc 16) }}
       {{- end }}
@@ -71,6 +71,19 @@ spec:
       affinity:
         {{- toYaml . | nindent 8 }}
       {{- end }}
+      {{- with $v.manager.topologySpreadConstraints }}
+      {{- $selector := include "seldon-core-operator.selectorLabels" $root | fromYaml }}
+      {{- if $suffix }}{{ $_ := set $selector "seldon.io/watch-namespace" $suffix }}{{ end }}
+      {{- $constraints := list }}
+      {{- range . }}
+      {{- /* a constraint without labelSelector counts this Deployment's operator pods */}}
+      {{- $c := deepCopy . }}
+      {{- if not (hasKey $c "labelSelector") }}{{ $_ := set $c "labelSelector" (dict "matchLabels" $selector) }}{{ end }}
+      {{- $constraints = append $constraints $c }}
+      {{- end }}
+      topologySpreadConstraints:
+        {{- toYaml $constraints | nindent 8 }}
+      {{- end }}
       containers:
         - name: manager
           image: {{ include "seldon-core-operator.imageRef" (dict "image" $v.image "root" $root) }}
@@ -90,53 +103,20 @@ spec:
             {{- if .watch }}
             - --namespace={{ .watch }}
             {{- end }}
-          env:
-            - {name: MANAGER_LEADER_ELECTION_ID, value: {{ $leaderID | quote }}}
-            - {name: MANAGER_LEADER_ELECTION_RESOURCE_LOCK, value: {{ $v.manager.leaderElectionResourceLock | default "" | quote }}}
-            - {name: MANAGER_LEADER_ELECTION_LEASE_DURATION_SECS, value: {{ $v.manager.leaderElectionLeaseDurationSecs | quote }}}
-            - {name: MANAGER_LEADER_ELECTION_RENEW_DEADLINE_SECS, value: {{ $v.manager.leaderElectionRenewDeadlineSecs | quote }}}
-            - {name: MANAGER_LEADER_ELECTION_RETRY_PERIOD_SECS, value: {{ $v.manager.leaderElectionRetryPeriodSecs | quote }}}
-            - {name: MANAGER_LOG_LEVEL, value: {{ $v.manager.logLevel | quote }}}
-            - {name: WATCH_NAMESPACE, value: {{ .watch | quote }}}
-            {{- /* OpenShift-style image overrides: empty means the ConfigMap and executor values apply. */}}
-            {{- range $image := list "EXECUTOR" "STORAGE_INITIALIZER" "SKLEARNSERVER" "SKLEARNSERVER_V2" "XGBOOSTSERVER" "XGBOOSTSERVER_V2" "MLFLOWSERVER" "MLFLOWSERVER_V2" "TFPROXY" "TENSORFLOW" "EXPLAINER" "EXPLAINER_V2" "MOCK_CLASSIFIER" }}
-            - {name: RELATED_IMAGE_{{ $image }}, value: ""}
+            {{- range $v.manager.extraArgs }}
+            - {{ . | quote }}
             {{- end }}
-            - {name: MANAGER_CREATE_RESOURCES, value: {{ $v.managerCreateResources | quote }}}
-            - name: POD_NAMESPACE
-              valueFrom:
-                fieldRef:
-                  fieldPath: metadata.namespace
-            - {name: CONTROLLER_ID, value: {{ $v.controllerId | quote }}}
-            - {name: AMBASSADOR_ENABLED, value: {{ $v.ambassador.enabled | quote }}}
-            - {name: AMBASSADOR_VERSION, value: {{ $v.ambassador.version | quote }}}
-            - {name: AMBASSADOR_SINGLE_NAMESPACE, value: {{ $v.ambassador.singleNamespace | quote }}}
-            - {name: PREDICTIVE_UNIT_HTTP_SERVICE_PORT, value: {{ $v.predictiveUnit.httpPort | quote }}}
-            - {name: PREDICTIVE_UNIT_GRPC_SERVICE_PORT, value: {{ $v.predictiveUnit.grpcPort | quote }}}
-            - {name: PREDICTIVE_UNIT_DEFAULT_ENV_SECRET_REF_NAME, value: {{ $v.predictiveUnit.defaultEnvSecretRefName | quote }}}
-            - {name: PREDICTIVE_UNIT_METRICS_PORT_NAME, value: {{ $v.predictiveUnit.metricsPortName | quote }}}
-            - {name: ISTIO_ENABLED, value: {{ $v.istio.enabled | quote }}}
-            - {name: KEDA_ENABLED, value: {{ $v.keda.enabled | quote }}}
-            - {name: ISTIO_GATEWAY, value: {{ $v.istio.gateway | quote }}}
-            - {name: ISTIO_TLS_MODE, value: {{ $v.istio.tlsMode | quote }}}
-            - {name: USE_EXECUTOR, value: "true"}
-            - {name: EXECUTOR_CONTAINER_IMAGE_AND_VERSION, value: {{ include "seldon-core-operator.imageRef" (dict "image" $v.executor.image "root" $root) | quote }}}
-            - {name: EXECUTOR_CONTAINER_IMAGE_PULL_POLICY, value: {{ $v.executor.image.pullPolicy | quote }}}
-            - {name: EXECUTOR_PROMETHEUS_PATH, value: {{ $v.executor.prometheus.path | quote }}}
-            - {name: EXECUTOR_SERVER_PORT, value: {{ $v.executor.port | quote }}}
-            - {name: EXECUTOR_CONTAINER_USER, value: {{ $v.executor.user | quote }}}
-            - {name: EXECUTOR_CONTAINER_SERVICE_ACCOUNT_NAME, value: {{ $v.executor.serviceAccount.name | quote }}}
-            - {name: EXECUTOR_SERVER_METRICS_PORT_NAME, value: {{ $v.executor.metricsPortName | quote }}}
-            - {name: EXECUTOR_REQUEST_LOGGER_DEFAULT_ENDPOINT, value: {{ $v.executor.requestLogger.defaultEndpoint | quote }}}
-            - {name: EXECUTOR_REQUEST_LOGGER_WORK_QUEUE_SIZE, value: {{ $v.executor.requestLogger.workQueueSize | quote }}}
-            - {name: EXECUTOR_REQUEST_LOGGER_WRITE_TIMEOUT_MS, value: {{ $v.executor.requestLogger.writeTimeoutMs | quote }}}
-            - {name: DEFAULT_USER_ID, value: {{ $v.defaultUserID | quote }}}
-            - {name: EXECUTOR_DEFAULT_CPU_REQUEST, value: {{ $v.executor.resources.cpuRequest | quote }}}
-            - {name: EXECUTOR_DEFAULT_MEMORY_REQUEST, value: {{ $v.executor.resources.memoryRequest | quote }}}
-            - {name: EXECUTOR_DEFAULT_CPU_LIMIT, value: {{ $v.executor.resources.cpuLimit | quote }}}
-            - {name: EXECUTOR_DEFAULT_MEMORY_LIMIT, value: {{ $v.executor.resources.memoryLimit | quote }}}
-            - {name: DEPLOYMENT_NAME_AS_PREFIX, value: {{ $v.manager.deploymentNameAsPrefix | quote }}}
-            - {name: EXECUTOR_FULL_HEALTH_CHECKS, value: {{ $v.executor.fullHealthChecks | quote }}}
+          env:
+            {{- /* an extraEnv entry named like one of the chart's variables replaces it in place */}}
+            {{- $extra := dict }}
+            {{- range $v.manager.extraEnv }}{{ $_ := set $extra .name . }}{{ end }}
+            {{- $env := list }}
+            {{- range (include "seldon-core-operator.managerEnv" (dict "root" $root "watch" .watch "leaderID" $leaderID) | fromYamlArray) }}
+            {{- $env = append $env (get $extra .name | default .) }}
+            {{- $_ := unset $extra .name }}
+            {{- end }}
+            {{- range $v.manager.extraEnv }}{{ if hasKey $extra .name }}{{ $env = append $env . }}{{ end }}{{ end }}
+            {{- toYaml $env | nindent 12 }}
           ports:
             - name: webhook-server
               containerPort: {{ $v.webhook.port }}
@@ -165,6 +145,9 @@ spec:
             - name: cert
               mountPath: /tmp/k8s-webhook-server/serving-certs
               readOnly: {{ ternary true false (eq $chartCerts "true") }}
+            {{- with $v.manager.extraVolumeMounts }}
+            {{- toYaml . | nindent 12 }}
+            {{- end }}
       volumes:
         - name: cert
           {{- if $chartCerts }}
@@ -176,6 +159,65 @@ spec:
           emptyDir:
             sizeLimit: 1Mi
           {{- end }}
+        {{- with $v.manager.extraVolumes }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+{{- end }}
+
+{{/*
+Environment of the operator container as a YAML list (the Seldon 1.17.1 operator's contract);
+call with (dict "root" $ "watch" namespace-or-"" "leaderID" string).
+*/}}
+{{- define "seldon-core-operator.managerEnv" -}}
+{{- $root := .root -}}
+{{- $v := $root.Values -}}
+{{- $leaderID := .leaderID -}}
+- {name: MANAGER_LEADER_ELECTION_ID, value: {{ $leaderID | quote }}}
+- {name: MANAGER_LEADER_ELECTION_RESOURCE_LOCK, value: {{ $v.manager.leaderElectionResourceLock | default "" | quote }}}
+- {name: MANAGER_LEADER_ELECTION_LEASE_DURATION_SECS, value: {{ $v.manager.leaderElectionLeaseDurationSecs | quote }}}
+- {name: MANAGER_LEADER_ELECTION_RENEW_DEADLINE_SECS, value: {{ $v.manager.leaderElectionRenewDeadlineSecs | quote }}}
+- {name: MANAGER_LEADER_ELECTION_RETRY_PERIOD_SECS, value: {{ $v.manager.leaderElectionRetryPeriodSecs | quote }}}
+- {name: MANAGER_LOG_LEVEL, value: {{ $v.manager.logLevel | quote }}}
+- {name: WATCH_NAMESPACE, value: {{ .watch | quote }}}
+{{- /* OpenShift-style image overrides: empty means the ConfigMap and executor values apply. */}}
+{{- range $image := list "EXECUTOR" "STORAGE_INITIALIZER" "SKLEARNSERVER" "SKLEARNSERVER_V2" "XGBOOSTSERVER" "XGBOOSTSERVER_V2" "MLFLOWSERVER" "MLFLOWSERVER_V2" "TFPROXY" "TENSORFLOW" "EXPLAINER" "EXPLAINER_V2" "MOCK_CLASSIFIER" }}
+- {name: RELATED_IMAGE_{{ $image }}, value: ""}
+{{- end }}
+- {name: MANAGER_CREATE_RESOURCES, value: {{ $v.managerCreateResources | quote }}}
+- name: POD_NAMESPACE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+- {name: CONTROLLER_ID, value: {{ $v.controllerId | quote }}}
+- {name: AMBASSADOR_ENABLED, value: {{ $v.ambassador.enabled | quote }}}
+- {name: AMBASSADOR_VERSION, value: {{ $v.ambassador.version | quote }}}
+- {name: AMBASSADOR_SINGLE_NAMESPACE, value: {{ $v.ambassador.singleNamespace | quote }}}
+- {name: PREDICTIVE_UNIT_HTTP_SERVICE_PORT, value: {{ $v.predictiveUnit.httpPort | quote }}}
+- {name: PREDICTIVE_UNIT_GRPC_SERVICE_PORT, value: {{ $v.predictiveUnit.grpcPort | quote }}}
+- {name: PREDICTIVE_UNIT_DEFAULT_ENV_SECRET_REF_NAME, value: {{ $v.predictiveUnit.defaultEnvSecretRefName | quote }}}
+- {name: PREDICTIVE_UNIT_METRICS_PORT_NAME, value: {{ $v.predictiveUnit.metricsPortName | quote }}}
+- {name: ISTIO_ENABLED, value: {{ $v.istio.enabled | quote }}}
+- {name: KEDA_ENABLED, value: {{ $v.keda.enabled | quote }}}
+- {name: ISTIO_GATEWAY, value: {{ $v.istio.gateway | quote }}}
+- {name: ISTIO_TLS_MODE, value: {{ $v.istio.tlsMode | quote }}}
+- {name: USE_EXECUTOR, value: "true"}
+- {name: EXECUTOR_CONTAINER_IMAGE_AND_VERSION, value: {{ include "seldon-core-operator.imageRef" (dict "image" $v.executor.image "root" $root) | quote }}}
+- {name: EXECUTOR_CONTAINER_IMAGE_PULL_POLICY, value: {{ $v.executor.image.pullPolicy | quote }}}
+- {name: EXECUTOR_PROMETHEUS_PATH, value: {{ $v.executor.prometheus.path | quote }}}
+- {name: EXECUTOR_SERVER_PORT, value: {{ $v.executor.port | quote }}}
+- {name: EXECUTOR_CONTAINER_USER, value: {{ $v.executor.user | quote }}}
+- {name: EXECUTOR_CONTAINER_SERVICE_ACCOUNT_NAME, value: {{ $v.executor.serviceAccount.name | quote }}}
+- {name: EXECUTOR_SERVER_METRICS_PORT_NAME, value: {{ $v.executor.metricsPortName | quote }}}
+- {name: EXECUTOR_REQUEST_LOGGER_DEFAULT_ENDPOINT, value: {{ $v.executor.requestLogger.defaultEndpoint | quote }}}
+- {name: EXECUTOR_REQUEST_LOGGER_WORK_QUEUE_SIZE, value: {{ $v.executor.requestLogger.workQueueSize | quote }}}
+- {name: EXECUTOR_REQUEST_LOGGER_WRITE_TIMEOUT_MS, value: {{ $v.executor.requestLogger.writeTimeoutMs | quote }}}
+- {name: DEFAULT_USER_ID, value: {{ $v.defaultUserID | quote }}}
+- {name: EXECUTOR_DEFAULT_CPU_REQUEST, value: {{ $v.executor.resources.cpuRequest | quote }}}
+- {name: EXECUTOR_DEFAULT_MEMORY_REQUEST, value: {{ $v.executor.resources.memoryRequest | quote }}}
+- {name: EXECUTOR_DEFAULT_CPU_LIMIT, value: {{ $v.executor.resources.cpuLimit | quote }}}
+- {name: EXECUTOR_DEFAULT_MEMORY_LIMIT, value: {{ $v.executor.resources.memoryLimit | quote }}}
+- {name: DEPLOYMENT_NAME_AS_PREFIX, value: {{ $v.manager.deploymentNameAsPrefix | quote }}}
+- {name: EXECUTOR_FULL_HEALTH_CHECKS, value: {{ $v.executor.fullHealthChecks | quote }}}
 {{- end }}
 
 {{/*

@@ -98,8 +98,35 @@ call with (dict "root" $ "extra" map) right after the labels: `  {{- include ...
 {{- printf "%s-webhook-service" (include "seldon-core-operator.fullname" .) -}}
 {{- end }}
 
+{{/* The webhook's serving-certificate Secret: webhook.tls.existingSecret, or the chart's (or cert-manager's). */}}
 {{- define "seldon-core-operator.webhookSecretName" -}}
-{{- printf "%s-webhook-server-cert" (include "seldon-core-operator.fullname" .) -}}
+{{- include "seldon-core-operator.webhookExistingSecret" . | default (printf "%s-webhook-server-cert" (include "seldon-core-operator.fullname" .)) -}}
+{{- end }}
+
+{{/* webhook.tls.existingSecret, or "" (webhook.tls may be absent when a parent chart replaces it). */}}
+{{- define "seldon-core-operator.webhookExistingSecret" -}}
+{{- (.Values.webhook.tls | default dict).existingSecret | default "" -}}
+{{- end }}
+
+{{/*
+The webhook's caBundle (base64 PEM), or "" when unknown. With webhook.tls.existingSecret:
+webhook.caBundle (base64 or PEM), else the Secret's ca.crt through lookup (nothing under
+`helm template`); otherwise the chart-generated CA (_webhook_cert.tpl).
+*/}}
+{{- define "seldon-core-operator.webhookCaBundle" -}}
+{{- if include "seldon-core-operator.webhookExistingSecret" . -}}
+{{- $bundle := .Values.webhook.caBundle | default "" | trim -}}
+{{- if hasPrefix "-----BEGIN" $bundle -}}
+{{- $bundle | b64enc -}}
+{{- else if $bundle -}}
+{{- $bundle | nospace -}}
+{{- else -}}
+{{- $secret := lookup "v1" "Secret" (include "seldon-core-operator.namespace" .) (include "seldon-core-operator.webhookExistingSecret" .) -}}
+{{- if $secret -}}{{ get ($secret.data | default dict) "ca.crt" | default "" }}{{- end -}}
+{{- end -}}
+{{- else -}}
+{{- get (include "seldon-core-operator.webhookCert" . | fromYaml) "ca.crt" -}}
+{{- end -}}
 {{- end }}
 
 {{- define "seldon-core-operator.certificateName" -}}
@@ -124,14 +151,67 @@ seldon-config
 /validate-machinelearning-seldon-io-v1-seldondeployment
 {{- end }}
 
-{{/* registry/repository:tag, the tag defaulting to appVersion; call with (dict "image" map "root" $) */}}
+{{/*
+registry/repository:tag[@digest], the tag defaulting to appVersion and global.imageRegistry, when
+set, replacing the registry; call with (dict "image" map "root" $)
+*/}}
 {{- define "seldon-core-operator.imageRef" -}}
 {{- $tag := default .root.Chart.AppVersion (toString (default "" .image.tag)) -}}
-{{- if .image.registry -}}
-{{- printf "%s/%s:%s" .image.registry .image.repository $tag -}}
+{{- $registry := include "seldon-core-operator.globalRegistry" .root | default .image.registry -}}
+{{- $ref := .image.repository -}}
+{{- if $registry }}{{ $ref = printf "%s/%s" $registry $ref }}{{ end -}}
+{{- $ref = printf "%s:%s" $ref $tag -}}
+{{- with .image.digest }}{{ $ref = printf "%s@%s" $ref . }}{{ end -}}
+{{- $ref -}}
+{{- end }}
+
+{{/* global.imageRegistry without a trailing slash, or "". */}}
+{{- define "seldon-core-operator.globalRegistry" -}}
+{{- ((.Values.global | default dict).imageRegistry | default "") | trimSuffix "/" -}}
+{{- end }}
+
+{{/*
+An image reference given as one string, its registry replaced by global.imageRegistry when set
+(the first path component is a registry when it has a dot or a port, or is localhost); call with
+(dict "ref" string "root" $)
+*/}}
+{{- define "seldon-core-operator.registryImage" -}}
+{{- $registry := include "seldon-core-operator.globalRegistry" .root -}}
+{{- if and $registry .ref -}}
+{{- $parts := splitn "/" 2 .ref -}}
+{{- if and $parts._1 (or (contains "." $parts._0) (contains ":" $parts._0) (eq $parts._0 "localhost")) -}}
+{{- printf "%s/%s" $registry $parts._1 -}}
 {{- else -}}
-{{- printf "%s:%s" .image.repository $tag -}}
+{{- printf "%s/%s" $registry .ref -}}
 {{- end -}}
+{{- else -}}
+{{- .ref -}}
+{{- end -}}
+{{- end }}
+
+{{/*
+predictor_servers as the operator reads them (JSON): each image with global.imageRegistry applied;
+a protocol's `digest` pins it. The 1.17.1 operator pulls `<image>:<defaultImageVersion>`, so a
+digest is written as image `<image>:<version>@sha256` and version `<hex>`.
+*/}}
+{{- define "seldon-core-operator.predictorServersJson" -}}
+{{- $root := . -}}
+{{- $servers := deepCopy (.Values.predictor_servers | default dict) -}}
+{{- range $name, $server := $servers -}}
+{{- range $protocol, $cfg := ($server.protocols | default dict) -}}
+{{- if kindIs "map" $cfg -}}
+{{- $image := include "seldon-core-operator.registryImage" (dict "ref" $cfg.image "root" $root) -}}
+{{- with $cfg.digest -}}
+{{- $version := toString (default "" $cfg.defaultImageVersion) -}}
+{{- $image = ternary (printf "%s:%s@sha256" $image $version) (printf "%s@sha256" $image) (ne $version "") -}}
+{{- $_ := set $cfg "defaultImageVersion" (trimPrefix "sha256:" .) -}}
+{{- end -}}
+{{- $_ := set $cfg "image" $image -}}
+{{- $_ := unset $cfg "digest" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $servers -}}
 {{- end }}
 
 {{/*
@@ -192,6 +272,17 @@ change. Included by the templates that are always rendered.
 {{- if and $v.hostNetwork $v.watchNamespaces (gt (len $v.watchNamespaces) 1) -}}
 {{- fail "hostNetwork with several watchNamespaces would start one operator per namespace on the same host ports; watch one namespace or turn hostNetwork off" -}}
 {{- end -}}
+{{- $existing := include "seldon-core-operator.webhookExistingSecret" . -}}
+{{- if and $existing $v.certManager.enabled -}}
+{{- fail "webhook.tls.existingSecret provides the certificate, certManager.enabled issues one: set only one of them" -}}
+{{- end -}}
+{{- if and $existing $v.managerCreateResources -}}
+{{- fail "managerCreateResources makes the operator generate its own certificates; webhook.tls.existingSecret needs managerCreateResources=false" -}}
+{{- end -}}
+{{- if and $v.webhook.caBundle (not $existing) -}}
+{{- fail "webhook.caBundle is the CA of webhook.tls.existingSecret: set webhook.tls.existingSecret too, or remove webhook.caBundle (the chart's own certificate and cert-manager fill the caBundle themselves)" -}}
+{{- end -}}
+{{- range $v.manager.extraVolumes }}{{ if eq .name "cert" }}{{ fail "manager.extraVolumes: the volume name \"cert\" is the chart's (webhook certificate); choose another name" }}{{ end }}{{ end -}}
 {{- if and $v.webhook.tls (le (int $v.webhook.tls.validityDays) (int $v.webhook.tls.renewBeforeDays)) -}}
 {{- fail "webhook.tls.renewBeforeDays must be smaller than webhook.tls.validityDays, or every upgrade would renew the certificate" -}}
 {{- end -}}

@@ -47,7 +47,6 @@ KeyPath = tuple[str, ...]
 # values.yaml; see umbrella_schema.)
 SCHEMA_ONLY_PROPERTIES: dict[str, dict[str, str]] = {
     "seldon-core-operator": {
-        "global": "Helm fills it in when the chart is a subchart of an umbrella chart",
         "enabled": "the umbrella chart's dependency condition; this chart ignores it",
         "manager.livenessProbe.enabled": "a probe field; the probe map is empty by default",
         "manager.readinessProbe.enabled": "a probe field; the probe map is empty by default",
