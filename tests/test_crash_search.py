@@ -148,3 +148,18 @@ def test_refusals_are_counted_and_checked_against_the_validator():
 def test_the_api_server_rules_include_the_crds_cel_rules():
     assert "webhook-no-predictors" in crash_search.API_SERVER_RULES
     assert "webhook-traffic-sum" not in crash_search.API_SERVER_RULES  # the webhook's alone
+
+
+def test_each_batch_is_deleted_before_the_next_even_when_a_delete_fails_once():
+    class Flaky(FakeCluster):
+        failed = False
+
+        def request(self, method, path, body=None):
+            if method == "DELETE" and path.endswith(schema.PLURAL) and not self.failed:
+                self.failed = True
+                return 500, {"message": "etcdserver: request timed out"}
+            return super().request(method, path, body)
+
+    cluster = Flaky(die=set())
+    result = crash_search.Search(cluster, "ns", state_timeout=1).run(_cases(6), batch=3)
+    assert result.count("state") == 6 and cluster.failed and cluster.objects == {}

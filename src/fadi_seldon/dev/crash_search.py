@@ -22,6 +22,7 @@ from typing import Protocol
 import yaml
 
 from fadi_seldon.doctor import operator_log
+from fadi_seldon.runtime import polling
 from fadi_seldon.sdep import schema, validator
 
 API_SERVER_RULES = validator.API_SERVER_RULES
@@ -114,13 +115,31 @@ class Search:
     def _batch(self, cases: list[Case]) -> None:
         accepted = [c for c in cases if self._create(c)]
         self._wait_for_states(accepted)
-        self.target.request("DELETE", _collection(schema.API_VERSIONS[0], self.namespace))
+        self._clear()
         self.result.cases.extend(cases)
         done = len(self.result.cases)
         self.say(
             f"{done} mutants: {self.result.count('refused')} refused by the API server, "
             f"{self.result.count('state')} reached a state, {self.result.count('crash')} crash(es), "
             f"{self.result.count('wedge')} wedge(s)"
+        )
+
+    def _clear(self) -> None:
+        """Delete the batch's objects and wait until they are gone, so the next batch (and whatever
+        runs after the search) meets an operator without a backlog."""
+
+        def cleared() -> bool:
+            status, answer = self.target.request(
+                "DELETE", _collection(schema.API_VERSIONS[0], self.namespace)
+            )
+            if status >= 300:
+                self.say(f"delete of the batch answered HTTP {status}: {answer.get('message', '')}; retrying")
+                return False
+            status, answer = self.target.request("GET", _collection(schema.API_VERSIONS[0], self.namespace))
+            return status == 200 and not answer.get("items")
+
+        polling.wait_until(
+            f"the SeldonDeployments of namespace {self.namespace} to be deleted", cleared, 120, every=1
         )
 
     def _create(self, case: Case) -> bool:
