@@ -109,8 +109,34 @@ class Search:
                 pending = []
         if pending:
             self._batch(pending)
+        self._settle()
         self.result.seconds = time.monotonic() - started
         return self.result
+
+    def _settle(self, timeout: float = 600) -> None:
+        """Wait until the garbage collector has removed what the operator built for the mutants.
+
+        Deleted SeldonDeployments leave their Deployments and Services to the garbage collector, and
+        every event on those wakes the operator for an owner that is gone: a test that follows the
+        search would meet an operator and a controller-manager still busy with a thousand leftovers.
+        """
+        owned = "labelSelector=seldon-deployment-id&limit=1"
+        paths = [
+            f"/apis/apps/v1/namespaces/{self.namespace}/deployments?{owned}",
+            f"/api/v1/namespaces/{self.namespace}/services?{owned}",
+        ]
+
+        def empty() -> bool:
+            answers = [self.target.request("GET", path) for path in paths]
+            return all(status == 200 and not answer.get("items") for status, answer in answers)
+
+        self.say("waiting for the garbage collector to remove the mutants' Deployments and Services")
+        polling.wait_until(
+            f"the objects the operator built in namespace {self.namespace} to be gone",
+            empty,
+            timeout,
+            every=2,
+        )
 
     def _batch(self, cases: list[Case]) -> None:
         accepted = [c for c in cases if self._create(c)]
