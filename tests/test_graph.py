@@ -210,6 +210,11 @@ def test_quantities():
         graph.parse_quantity_map("cpu=lots", "--requests")
     with pytest.raises(GraphError, match="NAME=QUANTITY"):
         graph.parse_quantity_map("cpu", "--requests")
+    with pytest.raises(GraphError, match="write 1G or 1Gi"):
+        graph.parse_quantity_map("memory=1GB", "--limits")
+    with pytest.raises(GraphError, match="not a Kubernetes quantity"):
+        graph.parse_quantity_map("cpu=-1", "--limits")  # parses in Kubernetes, refused for resources
+    assert graph.parse_quantity_map("cpu=1e3,memory=.5Gi", "--limits") == {"cpu": "1e3", "memory": ".5Gi"}
 
 
 def test_parameter_inference():

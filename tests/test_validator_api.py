@@ -93,17 +93,39 @@ def test_timestamps_stay_strings_and_null_means_absent() -> None:
 
 
 def test_trimmed_kubernetes_types_keep_their_scalar_checks() -> None:
-    """Volumes are opaque in the CRD (size): unknown volume sources pass, a volume's name is still checked."""
+    """Volumes are opaque in the CRD (size): the API server passes unknown volume sources (the validator
+    warns, k8s-unknown-field, from the full definition), a volume's name is still checked by the CRD."""
     obj = load(VALID_DIR / "canary_and_shadow.yaml")
     pod = obj["spec"]["predictors"][0]["componentSpecs"][0]["spec"]
+    base = "spec.predictors[0].componentSpecs[0].spec"
     pod["volumes"] = [{"name": "models", "someFutureSource": {"path": "/x"}}]
     pod["containers"][0]["securityContext"] = {"runAsUser": 1000, "capabilities": {"drop": ["ALL"]}}
-    assert validator.validate_object(obj) == []
+    assert [(f.rule, f.severity, f.path) for f in validator.validate_object(obj)] == [
+        ("k8s-unknown-field", "warning", f"{base}.volumes[0].someFutureSource")
+    ]
     pod["volumes"] = [{"emptyDir": {}}]
     pod["containers"][0]["securityContext"]["runAsUser"] = "root"
     found = {(f.rule, f.path) for f in validator.validate_object(obj)}
-    base = "spec.predictors[0].componentSpecs[0].spec"
     assert found == {
         ("schema-required", f"{base}.volumes[0].name"),
         ("schema-type", f"{base}.containers[0].securityContext.runAsUser"),
     }
+
+
+def test_open_kubernetes_types_are_checked_in_full_beside_the_crd() -> None:
+    """Fields the CRD types keep their schema-* ids (the API server's); the rest is k8s-* or schema-quantity."""
+    obj = load(VALID_DIR / "canary_and_shadow.yaml")
+    pod = obj["spec"]["predictors"][0]["componentSpecs"][0]["spec"]
+    base = "spec.predictors[0].componentSpecs[0].spec"
+    pod["volumes"] = [{"name": 3, "emptyDir": {"sizeLimit": "lots", "medium": 1}}]
+    pod["affinity"] = {"nodeAffinity": "gpu"}
+    pod["containers"][0]["lifecycle"] = {"preStop": {"httpGet": {"port": "http", "path": "/stop"}}}
+    found = {(f.rule, f.path) for f in validator.validate_object(obj)}
+    assert found == {
+        ("schema-type", f"{base}.volumes[0].name"),
+        ("schema-quantity", f"{base}.volumes[0].emptyDir.sizeLimit"),
+        ("k8s-type", f"{base}.volumes[0].emptyDir.medium"),
+        ("k8s-type", f"{base}.affinity.nodeAffinity"),
+    }
+    pod["affinity"] = ["not", "a", "mapping"]  # the CRD's own type check only, reported once
+    assert ("schema-type", f"{base}.affinity") in {(f.rule, f.path) for f in validator.validate_object(obj)}

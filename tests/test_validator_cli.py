@@ -147,6 +147,40 @@ def test_servers_file_declares_custom_servers(tmp_path: Path, capsys) -> None:
     assert code == 0 and out == ""
 
 
+def test_values_file_adds_servers_to_the_chart_defaults(tmp_path: Path, capsys) -> None:
+    (tmp_path / "w.yaml").write_text(WITH_WARNING + "---\n" + VALID)
+    fadi = "seldon-core-operator:\n  enabled: true\n  predictor_servers:\n    LIGHTGBM_SERVER:\n      protocols: {}\n"
+    (tmp_path / "fadi.yaml").write_text(fadi)
+    code, out, _ = run(capsys, "--strict", "--values", str(tmp_path / "fadi.yaml"), str(tmp_path / "w.yaml"))
+    assert code == 0 and out == ""  # LIGHTGBM_SERVER added, SKLEARN_SERVER still there (merged, not replaced)
+    (tmp_path / "operator.yaml").write_text("predictor_servers:\n  SKLEARN_SERVER: null\n")
+    code, out, _ = run(
+        capsys, "--values", str(tmp_path / "operator.yaml"), "-o", "json", str(tmp_path / "w.yaml")
+    )
+    found = [(f["rule"], f["message"].split(" (")[0]) for f in json.loads(out)["findings"]]
+    assert found == [
+        ("unknown-server", "No entry in predictors map for LIGHTGBM_SERVER"),
+        ("unknown-server", "No entry in predictors map for SKLEARN_SERVER"),
+    ]
+
+
+def test_bad_values_file_is_a_usage_error(tmp_path: Path, capsys) -> None:
+    (tmp_path / "v.yaml").write_text("predictor_servers: [LIGHTGBM_SERVER]\n")
+    code, _, err = run(capsys, "--values", str(tmp_path / "v.yaml"), str(tmp_path))
+    assert code == 2 and "--values" in err and "v.yaml" in err and "must be a mapping" in err
+    code, _, err = run(capsys, "--values", str(tmp_path / "missing.yaml"), str(tmp_path))
+    assert code == 2 and "missing.yaml" in err
+
+
+def test_values_and_servers_exclude_each_other(tmp_path: Path, capsys) -> None:
+    (tmp_path / "v.yaml").write_text("{}\n")
+    with pytest.raises(SystemExit) as info:
+        run(
+            capsys, "--values", str(tmp_path / "v.yaml"), "--servers", str(tmp_path / "v.yaml"), str(tmp_path)
+        )
+    assert info.value.code == 2
+
+
 def test_bad_servers_file_is_a_usage_error(tmp_path: Path, capsys) -> None:
     (tmp_path / "s.yaml").write_text("42\n")
     code, _, err = run(capsys, "--servers", str(tmp_path / "s.yaml"), str(tmp_path))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SEED_GUIDE
-from fadi_seldon.sdep import validator
+from fadi_seldon.sdep import predictor_servers, validator
 
 # Four files of the "valid" corpus are rejected by `kubectl apply` against Seldon Core 1.17.1. They
 # were never meant for the API server: three are inputs for running the executor locally
@@ -36,6 +36,16 @@ KNOWN_REJECTS = {
 }
 
 
+# Upstream's custom-server example (examples/models/lightgbm_custom_server/iris.ipynb) deploys these
+# two only after `helm upgrade --values values.yaml` adds LIGHTGBM_SERVER to predictor_servers: the
+# webhook (checkPredictiveUnits) refuses them with "No entry in predictors map for LIGHTGBM_SERVER"
+# on an operator with the chart's default servers, and accepts them on one configured as the example says.
+NEEDS_SERVER = {
+    "examples__models__lightgbm_custom_server__model_seldon_v1.yaml": "LIGHTGBM_SERVER",
+    "examples__models__lightgbm_custom_server__model_seldon_v2.yaml": "LIGHTGBM_SERVER",
+}
+
+
 def _files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml", ".json"))
 
@@ -53,6 +63,16 @@ def test_valid_corpus_has_no_errors(conformance_dir: Path) -> None:
             f"{f.location()} {f.rule} {f.path}: {f.message}" for f in report.findings if f.severity == "error"
         )
     assert documents >= 150, f"only {documents} SeldonDeployment documents were checked"
+
+
+@pytest.mark.parametrize("name", sorted(NEEDS_SERVER))
+def test_custom_server_examples_need_their_server_configured(conformance_dir: Path, name: str) -> None:
+    path = str(conformance_dir / "valid" / name)
+    found = [(f.rule, f.path) for f in validator.validate_paths([path]).findings]
+    assert found == [("unknown-server", "spec.predictors[0].graph.implementation")]
+    values = {"seldon-core-operator": {"predictor_servers": {NEEDS_SERVER[name]: {"protocols": {}}}}}
+    configured = predictor_servers.values_server_names(values)
+    assert validator.validate_paths([path], servers=configured).findings == []
 
 
 def test_invalid_corpus_rejected_at_the_expected_field(conformance_dir: Path) -> None:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from fadi_seldon.sdep import predictor_servers, schema
+from fadi_seldon.sdep import predictor_servers, quantity, schema
 
 # Enums come from the schema (the one declaration the CRD and the validator are built from).
 GROUP = schema.GROUP
@@ -35,7 +35,6 @@ SERVERS_WITHOUT_MODEL_URI = predictor_servers.MODEL_URI_OPTIONAL
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _SERVER_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
-_QUANTITY = re.compile(r"^[+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+|[KMGTPE]i?|[mkMGTPE]|u|n)?$")
 
 
 class GraphError(ValueError):
@@ -149,8 +148,12 @@ def parse_quantity_map(text: str, where: str) -> dict[str, str]:
 
 
 def check_quantity(value: str, where: str) -> None:
-    if not _QUANTITY.match(str(value).strip()):
-        raise GraphError(f"{value!r} is not a Kubernetes quantity (examples: 100m, 0.5, 256Mi, 1Gi)", where)
+    if not quantity.is_quantity(str(value), negative_ok=False):
+        fix = quantity.hint(str(value))
+        fix = f"; write {fix}" if fix else ""
+        raise GraphError(
+            f"{value!r} is not a Kubernetes quantity (examples: 100m, 0.5, 256Mi, 1Gi){fix}", where
+        )
 
 
 def check_dns_label(name: str, where: str, what: str = "name") -> None:

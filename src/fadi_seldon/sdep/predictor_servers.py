@@ -3,8 +3,9 @@
 A graph node with `implementation: SKLEARN_SERVER` (and no image of its own) runs the image this
 map gives for the deployment's protocol. The operator chart carries the same data in values.yaml
 (`predictor_servers`) and a chart test checks that the two agree; operators may add their own servers
-there, which is why the validator only warns about names it does not find (see `load_servers_file`).
-Images and tags are those of Seldon Core 1.17.1.
+there; `load_values_file` reads them from a user's values file, merged over these defaults the way
+Helm merges values, and `load_servers_file` takes a complete list. Images and tags are those of
+Seldon Core 1.17.1.
 """
 
 from __future__ import annotations
@@ -59,6 +60,10 @@ NO_TENSORFLOW_PROTOCOL = frozenset(
 )
 # Prepackaged servers that may run without modelUri (they can pull a model by name)
 MODEL_URI_OPTIONAL = frozenset({"HUGGINGFACE_SERVER"})
+# Where a values file sets the operator's servers: the FADI umbrella chart's values (the operator is its
+# subchart) and the operator chart's own values.
+UMBRELLA_KEY = "seldon-core-operator"
+VALUES_KEY = "predictor_servers"
 
 
 class ServersFileError(ValueError):
@@ -85,6 +90,49 @@ def server_names(data: Any) -> set[str]:
         "expected a predictor_servers map (NAME: {protocols: ...}), a values file or ConfigMap containing one, "
         "or a list of server names"
     )
+
+
+def values_server_names(values: Any) -> set[str]:
+    """The servers an operator installed with these values has: the chart's defaults, merged as Helm does.
+
+    `values` is a FADI values file (`seldon-core-operator.predictor_servers`) or the operator chart's
+    (`predictor_servers`). Helm coalesces the user's map over the chart's: new names are added, a name
+    set to null is removed, `predictor_servers: null` removes them all. A file that sets no servers
+    leaves the defaults.
+    """
+    if values is None:
+        return default_server_names()
+    if not isinstance(values, dict):
+        raise ServersFileError("expected a values file (a mapping of keys), got " + type(values).__name__)
+    where = VALUES_KEY
+    if UMBRELLA_KEY in values:
+        values, where = values[UMBRELLA_KEY], f"{UMBRELLA_KEY}.{VALUES_KEY}"
+        if values is None:
+            return default_server_names()
+        if not isinstance(values, dict):
+            raise ServersFileError(f"{UMBRELLA_KEY} must be a mapping of the operator chart's values")
+    if VALUES_KEY not in values:
+        return default_server_names()
+    servers = values[VALUES_KEY]
+    if servers is None:
+        return set()
+    if not isinstance(servers, dict):
+        raise ServersFileError(f"{where} must be a mapping of NAME: {{protocols: ...}}")
+    names = default_server_names() | {str(k) for k in servers}
+    return names - {str(k) for k, v in servers.items() if v is None}
+
+
+def load_values_file(path: str | Path) -> set[str]:
+    """The configured server names of a FADI or operator chart values file (see `values_server_names`)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        return values_server_names(data)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise ServersFileError(f"{path}: cannot read the values file: {err}") from None
+    except ServersFileError as err:
+        raise ServersFileError(f"{path}: {err}") from None
 
 
 def load_servers_file(path: str | Path) -> set[str]:

@@ -17,7 +17,7 @@ docs/validation-rules.md.
     {
         ExitCode.OK: "no errors (warnings allowed unless --strict)",
         ExitCode.FAILED: "errors (or warnings, with --strict)",
-        ExitCode.USAGE: "usage error or unreadable input (a missing path, a binary file, a bad --servers)",
+        ExitCode.USAGE: "usage error or unreadable input (a missing path, a binary file, a bad --servers or --values)",
     }
 )
 
@@ -33,11 +33,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     output.add_output_argument(parser)
     parser.add_argument("--strict", action="store_true", help="fail (exit 1) on warnings too")
-    parser.add_argument(
+    servers = parser.add_mutually_exclusive_group()
+    servers.add_argument(
+        "--values",
+        metavar="FILE",
+        help="your FADI values file (seldon-core-operator.predictor_servers) or operator chart values "
+        "(predictor_servers): the servers it adds to or removes from the chart's defaults, merged as Helm does",
+    )
+    servers.add_argument(
         "--servers",
         metavar="FILE",
-        help="predictor servers your operator is configured with: the chart's values file, a seldon-config "
-        "ConfigMap, a predictor_servers map or a list of names (default: the chart's defaults)",
+        help="the complete list of predictor servers your operator is configured with: a seldon-config "
+        "ConfigMap, a predictor_servers map, a values file holding one, or a list of names "
+        "(default: the chart's defaults)",
     )
 
 
@@ -45,11 +53,13 @@ def run(args: argparse.Namespace) -> int:
     from fadi_seldon.sdep import predictor_servers, validator
 
     servers = None
-    if args.servers:
+    option, path = ("--values", args.values) if args.values else ("--servers", args.servers)
+    if path:
+        load = predictor_servers.load_values_file if args.values else predictor_servers.load_servers_file
         try:
-            servers = predictor_servers.load_servers_file(args.servers)
+            servers = load(path)
         except predictor_servers.ServersFileError as err:
-            output.error(f"--servers {err}")
+            output.error(f"{option} {err}")
             return ExitCode.USAGE
     report = validator.validate_paths(args.paths, servers=servers)
     output.emit(report.as_dict(), args.output, lambda _: _text(report))

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from fadi_seldon.sdep import predictor_servers, schema
-from fadi_seldon.sdep.validator import crd_rules, extra, webhook
+from fadi_seldon.sdep.validator import crd_rules, embedded, extra, webhook
 from fadi_seldon.sdep.validator.findings import ERROR, RULES, WARNING, Finding, Report, format_path
 from fadi_seldon.sdep.validator.loading import (
     Locator,
@@ -54,8 +54,8 @@ API_SERVER_RULES = frozenset(
 
 @functools.cache
 def _checker() -> Checker:
-    """The CRD's schema, compiled once per process."""
-    return compile_schema(schema.openapi_schema(), root=True)
+    """The CRD's schema, with quantities and open Kubernetes types marked (embedded), compiled once per process."""
+    return compile_schema(embedded.validator_schema(), root=True)
 
 
 def is_seldon_deployment(obj: Any) -> bool:

@@ -33,8 +33,18 @@ RULES: dict[str, tuple[str, str]] = {
         ERROR,
         "a list or string longer than the CRD allows (bounds that keep its CEL rules cheap)",
     ),
+    "schema-quantity": (
+        ERROR,
+        "a resource quantity outside Kubernetes' quantity grammar (the webhook refuses it)",
+    ),
     "api-version": (ERROR, "apiVersion does not serve SeldonDeployment"),
     "metadata-name": (ERROR, "metadata.name is missing or not a valid Kubernetes name"),
+    # the Kubernetes types the CRD keeps open, checked against their full definitions
+    "k8s-type": (
+        ERROR,
+        "a value of the wrong type in a Kubernetes type the CRD keeps open (the webhook refuses it)",
+    ),
+    "k8s-unknown-field": (WARNING, "a field a Kubernetes type the CRD keeps open does not define (dropped)"),
     # the operator's admission webhook (Seldon Core 1.17.1), same conditions and messages
     "webhook-kafka-env": (ERROR, "serverType kafka without the three KAFKA_* env vars"),
     "webhook-lone-shadow": (ERROR, "the only predictor is a shadow"),

@@ -5,6 +5,10 @@ walking, no generic JSON-schema engine), which is what makes validating hundreds
 second possible. Semantics follow apiextensions: a null field is pruned (treated as absent), unknown
 fields are reported (kubectl's default strict field validation rejects them), int-or-string accepts
 integers and strings, preserve-unknown-fields accepts anything it does not describe.
+
+Two marks that never appear in the CRD add what the operator checks beyond it (validator.embedded
+places them): `QUANTITY_MARK` on an int-or-string that is a Kubernetes quantity (schema-quantity),
+`KUBERNETES_MARK` holding the full definition of a Kubernetes type the CRD keeps open (k8s-*).
 """
 
 from __future__ import annotations
@@ -12,6 +16,20 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable
 from typing import Any, NamedTuple
+
+from fadi_seldon.sdep import quantity
+
+# Marks an int-or-string node that is a Kubernetes Quantity (validator-only, see validator.embedded)
+QUANTITY_MARK = "x-fadi-quantity"
+# On a Kubernetes type the CRD keeps open: its full definition, checked on top (validator-only)
+KUBERNETES_MARK = "x-fadi-kubernetes"
+_STRICT_NOTE = "(kubectl apply rejects it; clients without strict field validation have it dropped silently)"
+_OPEN_NOTE = (
+    "(the CRD keeps this Kubernetes type open, so the API server accepts it; the operator drops it: "
+    "it has no effect)"
+)
+# what a finding in the full definition of an open Kubernetes type is reported as
+_KUBERNETES_RULES = {"schema-type": "k8s-type", "schema-unknown-field": "k8s-unknown-field"}
 
 
 class Issue(NamedTuple):
@@ -78,8 +96,11 @@ def compile_schema(schema: dict[str, Any], root: bool = False) -> Checker:
     At the root, `metadata` is the object's ObjectMeta: the API server validates it with its own
     code, not with the schema (which may only say `type: object`), so it is left to other rules.
     """
+    if KUBERNETES_MARK in schema:
+        crd = compile_schema({k: v for k, v in schema.items() if k != KUBERNETES_MARK}, root)
+        return _with_full_definition(crd, _compile_full(schema[KUBERNETES_MARK]))
     if schema.get("x-kubernetes-int-or-string"):
-        return _int_or_string
+        return _quantity if schema.get(QUANTITY_MARK) else _int_or_string
     kind = schema.get("type")
     preserve = bool(schema.get("x-kubernetes-preserve-unknown-fields"))
     if kind is None:
@@ -103,6 +124,33 @@ def compile_schema(schema: dict[str, Any], root: bool = False) -> Checker:
     return _scalar(kind, test, enum, schema.get("maxLength"))
 
 
+_COMPILED: dict[int, tuple[dict, Checker]] = {}
+
+
+def _compile_full(full: dict[str, Any]) -> Checker:
+    """Full definitions are shared dicts (validator.embedded): compile each once, however often it occurs."""
+    hit = _COMPILED.get(id(full))
+    if hit is None or hit[0] is not full:
+        hit = _COMPILED[id(full)] = (full, compile_schema(full))
+    return hit[1]
+
+
+def _with_full_definition(crd: Checker, full: Checker) -> Checker:
+    """The CRD's checks, then the full Kubernetes definition's, reported under the k8s-* rule ids."""
+
+    def check(value: Any, path: tuple, out: list[Issue]) -> None:
+        crd(value, path, out)
+        if not isinstance(value, dict):
+            return  # the CRD's schema reported it
+        found: list[Issue] = []
+        full(value, path, found)
+        for issue in found:
+            rule = _KUBERNETES_RULES.get(issue.rule, issue.rule)
+            out.append(Issue(issue.path, rule, issue.message.replace(_STRICT_NOTE, _OPEN_NOTE)))
+
+    return check
+
+
 def _anything(value: Any, path: tuple, out: list[Issue]) -> None:
     return None
 
@@ -112,6 +160,25 @@ def _int_or_string(value: Any, path: tuple, out: list[Issue]) -> None:
         return
     hint = f'; quote it: "{value:g}"' if isinstance(value, float) else ""
     out.append(Issue(path, "schema-type", f"must be an integer or a string, got {_describe(value)}{hint}"))
+
+
+def _quantity(value: Any, path: tuple, out: list[Issue]) -> None:
+    if not isinstance(value, str) or quantity.is_quantity(value):
+        _int_or_string(value, path, out)
+        return
+    name = str(path[-1]) if path else ""
+    examples = {"cpu": "500m or 2", "memory": "512Mi or 1Gi", "ephemeral-storage": "1Gi"}.get(name)
+    fix = quantity.hint(value)
+    fix = f"did you mean {fix}? " if fix else ""
+    example = f"e.g. {examples}" if examples else quantity.EXAMPLES
+    out.append(
+        Issue(
+            path,
+            "schema-quantity",
+            f"{_describe(value)} is not a Kubernetes quantity: the operator's webhook refuses it "
+            f"({quantity.UPSTREAM_MESSAGE}); {fix}write a number with an optional suffix, {example}",
+        )
+    )
 
 
 def _scalar(kind: str, test: Callable[[Any], bool], enum: tuple, max_length: int | None) -> Checker:
@@ -194,8 +261,7 @@ def _object(props: dict[str, Checker], values: Checker | None, required: tuple, 
                     Issue(
                         (*path, str(key)),
                         "schema-unknown-field",
-                        f'unknown field "{key}" (kubectl apply rejects it; clients without strict field validation '
-                        f"have it dropped silently){hint}",
+                        f'unknown field "{key}" {_STRICT_NOTE}{hint}',
                     )
                 )
         for name in required:

@@ -196,17 +196,24 @@ def _check_units(predictor: dict, graph_path: tuple, protocol: str, servers: set
                 )
             container = find_container(predictor, name)
             if (container is None or not as_str(container.get("image"))) and impl not in servers:
-                known = ", ".join(sorted(servers)) or "none"
                 yield Issue(
-                    (*path, "implementation"),
-                    "unknown-server",
-                    f"No entry in predictors map for {impl} (configured servers: {known}). Fine if your operator's "
-                    "predictor_servers defines it (pass --servers FILE to check); otherwise give the node a "
-                    "container with an image",
+                    (*path, "implementation"), "unknown-server", unknown_server_message(impl, name, servers)
                 )
         logger = node.get("logger")
         if isinstance(logger, dict) and not logger.get("mode"):
             yield Issue((*path, "logger"), "webhook-logger-mode", "No logger mode specified; add mode: all")
+
+
+def unknown_server_message(impl: str, node: str, servers: set[str]) -> str:
+    """The webhook's message, and the two ways out: configure the server, or give the node an image."""
+    known = ", ".join(sorted(servers)) or "none"
+    umbrella, key = predictor_servers.UMBRELLA_KEY, predictor_servers.VALUES_KEY
+    return (
+        f"No entry in predictors map for {impl} (configured servers: {known}). Add the server to the chart "
+        f"values: {umbrella}.{key}.{impl} in a FADI values file, or {key}.{impl} in the operator chart's "
+        f"values (protocols: {{<protocol>: {{image: ..., defaultImageVersion: ...}}}}), and check with "
+        f'--values FILE; or give the node a container named "{node}" with an image'
+    )
 
 
 def _check_transports(spec: dict, preds: list[tuple[int, dict]]) -> Iterator[Issue]:
