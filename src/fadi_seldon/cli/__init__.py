@@ -32,6 +32,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "fadi_seldon.cli.commands.values",
         "enable, disable, get, set or check Seldon in a FADI values file",
     ),
+    "images": (
+        "fadi_seldon.cli.commands.images",
+        "list every image the operator chart makes the cluster pull (for mirroring)",
+    ),
     "package": ("fadi_seldon.cli.commands.package", "write a Docker build context for a Python model"),
     "serve": ("fadi_seldon.cli.commands.serve", "run a model locally with the real Seldon Python wrapper"),
     "predict": ("fadi_seldon.cli.commands.predict", "send a prediction request and print the answer"),

@@ -28,6 +28,10 @@ def _versions_copy(root: Path) -> str:
     return (root / "versions.env").read_text(encoding="utf-8")
 
 
+def _operator_values_copy(root: Path) -> str:
+    return (root / OPERATOR_CHART / "values.yaml").read_text(encoding="utf-8")
+
+
 def _crd_template(root: Path) -> str:
     from fadi_seldon.sdep import crd
 
@@ -45,6 +49,8 @@ def generators() -> dict[str, Generator]:
     gens: dict[str, Generator] = {
         # installed wheels have no checkout: they read this copy
         "src/fadi_seldon/data/versions.env": _versions_copy,
+        # the operator chart's defaults, for `fadi-seldon images` without a checkout
+        "src/fadi_seldon/data/operator-values.yaml": _operator_values_copy,
         # the SeldonDeployment CRD, from src/fadi_seldon/schema.py
         "charts/seldon-core-operator/templates/crd.yaml": _crd_template,
         # descriptions of the operator chart's schema from its values.yaml comments (before the umbrella's,

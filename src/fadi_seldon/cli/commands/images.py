@@ -1,0 +1,60 @@
+"""`fadi-seldon images`: every image reference the operator chart makes the cluster pull.
+
+For mirroring into a private registry: `-o text` (the default) prints one reference per line, sorted
+and unique (`fadi-seldon images -f values.yaml | xargs -n1 -I{} crane copy {} mirror/...`); `-o json`
+and `-o yaml` give a list of {image, source}, source being the values key it comes from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from fadi_seldon.cli import exit_codes, output
+from fadi_seldon.cli.exit_codes import ExitCode
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = (
+        "A values file is a FADI umbrella file (the operator under `seldon-core-operator:`) or the\n"
+        "operator chart's own; global.imageRegistry and digests apply as the chart renders them.\n"
+        "example: fadi-seldon images -f values.yaml | xargs -n1 -I{} crane copy {} mirror.example.com/...\n\n"
+        + exit_codes.notes({ExitCode.USAGE: "a values file is missing, malformed or of the wrong shape"})
+    )
+    parser.add_argument(
+        "-f",
+        "--values",
+        action="append",
+        default=[],
+        metavar="VALUES",
+        help="a values file (repeatable; later files override earlier ones, as with helm -f); "
+        "none: the chart's defaults",
+    )
+    output.add_output_argument(parser)
+
+
+def _text(result: list[dict[str, str]]) -> str:
+    return "\n".join(sorted({r["image"] for r in result}))
+
+
+def run(args: argparse.Namespace) -> int:
+    from fadi_seldon.values import images
+
+    try:
+        values = images.load(args.values)
+    except images.ImagesError as err:  # the message starts with the file's name
+        output.error(str(err))
+        return ExitCode.USAGE
+    try:
+        refs = images.references(values)
+    except images.ImagesError as err:  # a key of the merged values: name the files it comes from
+        output.error(f"{', '.join(args.values) or 'the chart defaults'}: {err}")
+        return ExitCode.USAGE
+    if values.umbrella and not values.enabled:
+        print(
+            f"note: {images.UMBRELLA_KEY}.enabled is not true: these images are pulled once it is",
+            file=sys.stderr,
+        )
+    output.emit([r.to_dict() for r in refs], args.output, _text)
+    return ExitCode.OK
