@@ -1,4 +1,4 @@
-"""`fadi-seldon predict`: send one request in Seldon's protocol and print the answer."""
+"""`fadi-seldon predict`: send one request in Seldon's protocol (or the V2 protocol) and print the answer."""
 
 from __future__ import annotations
 
@@ -12,6 +12,16 @@ from fadi_seldon.cli import exit_codes, output
 from fadi_seldon.cli.exit_codes import ExitCode
 
 DEFAULT_URL = "http://127.0.0.1:9000"
+DEFAULT_V2_URL = "http://127.0.0.1:8080"  # MLServer's HTTP port
+SELDON_HINT = "is the model running? `fadi-seldon serve DIR` starts one"
+V2_HINT = "is the V2 server running? `mlserver start DIR` serves one on port 8080"
+SELDON_ONLY = {
+    "--tensor": "tensor",
+    "--json-data": "json_data",
+    "--str-data": "str_data",
+    "--bin-file": "bin_file",
+}
+V2_ONLY = {"--model": "model", "--input-name": "input_name", "--datatype": "datatype"}
 
 EPILOG = """\
 examples:
@@ -20,14 +30,23 @@ examples:
   fadi-seldon predict http://INGRESS/seldon/NAMESPACE/DEPLOYMENT --json-data '{"text": "hello"}'
   fadi-seldon predict --file request.json -o json
 
-The answer goes to stdout: -o text lays it out with array rows on one line, -o json and -o yaml
-print it as such; an answer that is not JSON is printed as it came.
+V2 (Open Inference Protocol, MLServer; POST URL/v2/models/NAME/infer):
+  fadi-seldon predict --protocol v2 --model iris --ndarray '[[5.1, 3.5, 1.4, 0.2]]'
+  fadi-seldon predict --protocol v2 --model iris --ndarray '[[1, 2]]' --datatype FP32 --input-name x
+  fadi-seldon predict --protocol v2 --model iris --file infer-request.json -o json
+  fadi-seldon predict --protocol v2 --ready --model iris
+  fadi-seldon predict --protocol v2 --metadata --model iris
+
+The answer goes to stdout: -o text lays it out with array rows on one line (V2: one line per output
+tensor: name, shape, datatype, data), -o json and -o yaml print it as such; an answer that is not
+JSON is printed as it came. A V2 error is reported on stderr with the server's `error` field.
 
 """ + exit_codes.notes(
     {
-        ExitCode.OK: "the server answered with HTTP 2xx",
-        ExitCode.FAILED: "an HTTP error (the answer is still printed), or no server could be reached",
-        ExitCode.USAGE: "a bad payload option, URL or --file",
+        ExitCode.OK: "the server answered with HTTP 2xx (--ready: server and model are ready)",
+        ExitCode.FAILED: "an HTTP error (Seldon: the answer is still printed), a V2 server or model not ready,"
+        " or no server could be reached",
+        ExitCode.USAGE: "a bad payload option, URL or --file, an invalid V2 tensor, a missing --model",
     }
 )
 
@@ -35,15 +54,35 @@ print it as such; an answer that is not JSON is printed as it came.
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = EPILOG
-    parser.add_argument("url", nargs="?", default=DEFAULT_URL, help=f"server or ingress URL ({DEFAULT_URL})")
-    data = parser.add_mutually_exclusive_group(required=True)
-    data.add_argument("--ndarray", metavar="JSON", help="data.ndarray, a JSON array")
+    parser.add_argument(
+        "url", nargs="?", help=f"server or ingress URL ({DEFAULT_URL}; with --protocol v2 {DEFAULT_V2_URL})"
+    )
+    data = parser.add_mutually_exclusive_group()
+    data.add_argument("--ndarray", metavar="JSON", help="data.ndarray, a JSON array (v2: one input tensor)")
     data.add_argument("--tensor", metavar="JSON", help='data.tensor: a nested array or {"shape","values"}')
     data.add_argument("--json-data", metavar="JSON", help="jsonData, any JSON value")
     data.add_argument("--str-data", metavar="TEXT", help="strData, a string")
     data.add_argument("--bin-file", metavar="PATH", help="binData: the file's bytes, base64-encoded")
-    data.add_argument("--file", metavar="PAYLOAD", help="a whole SeldonMessage in JSON ('-' for stdin)")
+    data.add_argument(
+        "--file",
+        metavar="PAYLOAD",
+        help="a whole SeldonMessage (v2: inference request) in JSON ('-' for stdin)",
+    )
+    data.add_argument(
+        "--ready", action="store_true", help="v2: GET /v2/health/ready (and /v2/models/NAME/ready)"
+    )
+    data.add_argument("--metadata", action="store_true", help="v2: the model's metadata, GET /v2/models/NAME")
     parser.add_argument("--names", help="comma-separated feature names (data.names) for --ndarray/--tensor")
+    parser.add_argument(
+        "--protocol", choices=("seldon", "v2"), default="seldon", help="seldon (default) or v2 (MLServer)"
+    )
+    parser.add_argument("--model", metavar="NAME", help="v2: the model's name on the server (required)")
+    parser.add_argument("--input-name", metavar="NAME", help="v2: the --ndarray tensor's name (input-0)")
+    parser.add_argument(
+        "--datatype",
+        metavar="TYPE",
+        help="v2: the --ndarray tensor's datatype (inferred: FP64, INT64, BOOL, BYTES)",
+    )
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds (30)")
     parser.add_argument(
         "--wait",
@@ -53,6 +92,43 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="retry while nothing listens yet (scripts: serve &)",
     )
     output.add_output_argument(parser)
+
+
+def check_options(args: argparse.Namespace, error: type[Exception]) -> None:
+    """Options of one protocol refused with the other, and exactly one thing to send or ask."""
+    if args.protocol == "v2":
+        _check_v2_options(args, error)
+    else:
+        _check_seldon_options(args, error)
+
+
+def _check_v2_options(args: argparse.Namespace, error: type[Exception]) -> None:
+    used = [flag for flag, dest in SELDON_ONLY.items() if getattr(args, dest) is not None]
+    used += ["--names"] if args.names else []
+    if used:
+        raise error(f"{used[0]} is a Seldon protocol option; with --protocol v2 give --ndarray or --file")
+    if (args.input_name or args.datatype) and args.ndarray is None:
+        raise error("--input-name and --datatype go with --ndarray")
+    if args.ndarray is None and args.file is None and not (args.ready or args.metadata):
+        raise error("one of --ndarray, --file, --ready or --metadata is required")
+    if not args.model and not args.ready:
+        raise error("--model NAME is required with --protocol v2 (the model's name on the server)")
+
+
+def _check_seldon_options(args: argparse.Namespace, error: type[Exception]) -> None:
+    used = [flag for flag, dest in V2_ONLY.items() if getattr(args, dest) is not None]
+    used += [flag for flag, on in (("--ready", args.ready), ("--metadata", args.metadata)) if on]
+    if used:
+        raise error(f"{used[0]} goes with --protocol v2")
+    if all(getattr(args, dest) is None for dest in ("ndarray", "file", *SELDON_ONLY.values())):
+        raise error("one of --ndarray, --tensor, --json-data, --str-data, --bin-file or --file is required")
+
+
+def _read_file(path: str, error: type[Exception]) -> str:
+    try:
+        return sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise error(f"--file: cannot read {path}: {err}") from None
 
 
 def build_payload(args: argparse.Namespace) -> dict:
@@ -74,33 +150,49 @@ def build_payload(args: argparse.Namespace) -> dict:
             return payloads.bin_data(Path(args.bin_file).read_bytes())
         except OSError as err:
             raise payloads.PayloadError(f"--bin-file: cannot read {args.bin_file}: {err.strerror}") from None
-    try:
-        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise payloads.PayloadError(f"--file: cannot read {args.file}: {err}") from None
-    return payloads.message(text, args.file)
+    return payloads.message(_read_file(args.file, payloads.PayloadError), args.file)
+
+
+def build_v2_request(args: argparse.Namespace) -> dict:
+    from fadi_seldon.model import v2
+
+    if args.ndarray is not None:
+        name = args.input_name or v2.DEFAULT_INPUT_NAME
+        return v2.request([v2.tensor(args.ndarray, name, args.datatype)])
+    return v2.request_from_json(_read_file(args.file, v2.PayloadError), args.file)
+
+
+def _call(send, wait: float, hint: str):
+    """`send()`'s answer, retrying transport failures for `wait` seconds; None (reported) if none came."""
+    from fadi_seldon.model import payloads
+
+    deadline = time.monotonic() + max(wait, 0.0)
+    while True:
+        try:
+            return send()
+        except payloads.TransportError as err:
+            if time.monotonic() < deadline:
+                time.sleep(0.1)
+                continue
+            output.error(f"{err} ({hint})")
+            return None
 
 
 def run(args: argparse.Namespace) -> int:
     from fadi_seldon.model import payloads
 
     try:
-        url = payloads.endpoint(args.url)
+        check_options(args, payloads.PayloadError)
+        if args.protocol == "v2":
+            return _run_v2(args)
+        url = payloads.endpoint(args.url or DEFAULT_URL)
         payload = build_payload(args)
     except payloads.PayloadError as err:
         output.error(str(err))
         return ExitCode.USAGE
-    deadline = time.monotonic() + max(args.wait, 0.0)
-    while True:
-        try:
-            resp = payloads.post(url, payload, timeout=args.timeout)
-            break
-        except payloads.TransportError as err:
-            if time.monotonic() < deadline:
-                time.sleep(0.1)
-                continue
-            output.error(f"{err} (is the model running? `fadi-seldon serve DIR` starts one)")
-            return ExitCode.FAILED
+    resp = _call(lambda: payloads.post(url, payload, timeout=args.timeout), args.wait, SELDON_HINT)
+    if resp is None:
+        return ExitCode.FAILED
     try:
         output.emit(resp.json(), args.output, pretty)
     except ValueError:  # not JSON: the server's own words, whatever the format
@@ -109,6 +201,82 @@ def run(args: argparse.Namespace) -> int:
         output.error(f"{url} answered HTTP {resp.status}{_reason(resp)}")
         return ExitCode.FAILED
     return ExitCode.OK
+
+
+def _run_v2(args: argparse.Namespace) -> int:
+    """V2: inference, --ready or --metadata. Usage errors raise PayloadError (run makes them exit 2)."""
+    from fadi_seldon.model import payloads, v2
+
+    base = v2.base_url(args.url or DEFAULT_V2_URL)
+    if args.ready:
+        return _v2_ready(args, base)
+    if args.metadata:
+        url = v2.metadata_url(base, args.model)
+        resp = _call(lambda: payloads.get(url, timeout=args.timeout), args.wait, V2_HINT)
+        what, layout = "metadata", None
+    else:
+        url, body = v2.infer_url(base, args.model), build_v2_request(args)
+        resp = _call(lambda: payloads.post(url, body, timeout=args.timeout), args.wait, V2_HINT)
+        what, layout = "infer", v2_text
+    if resp is None:
+        return ExitCode.FAILED
+    if not resp.ok:
+        return _v2_failed(resp, url, what)
+    try:
+        output.emit(resp.json(), args.output, layout)
+    except ValueError:
+        print(resp.body.strip())
+    return ExitCode.OK
+
+
+def _v2_failed(resp, url: str, what: str) -> int:
+    from fadi_seldon.model import v2
+
+    output.error(f"{url} answered HTTP {resp.status}: {v2.error_of(resp)}; {v2.hint(resp.status, what)}")
+    return ExitCode.FAILED
+
+
+def _v2_ready(args: argparse.Namespace, base: str) -> int:
+    """GET the server's readiness, then the model's (with --model); exit 0 only when all are ready."""
+    from fadi_seldon.model import payloads, v2
+
+    result = {}
+    for what, url in v2.ready_urls(base, args.model).items():
+        resp = _call(lambda url=url: payloads.get(url, timeout=args.timeout), args.wait, V2_HINT)
+        if resp is None:
+            return ExitCode.FAILED
+        result[what] = {"url": url, "ready": resp.ok, "status": resp.status}
+        if not resp.ok:
+            result[what]["error"] = v2.error_of(resp)
+            _v2_failed(resp, url, "ready")
+    output.emit(result, args.output, _ready_text)
+    return ExitCode.OK if all(r["ready"] for r in result.values()) else ExitCode.FAILED
+
+
+def _ready_text(result: dict) -> str:
+    return "\n".join(
+        f"{what:<6}  {'ready' if r['ready'] else 'NOT READY'}  HTTP {r['status']}  {r['url']}"
+        for what, r in result.items()
+    )
+
+
+def v2_text(answer) -> str:
+    """A V2 answer for reading: model, version and id, then one row per output (data in its shape)."""
+    from fadi_seldon.model import v2
+
+    rows = v2.outputs(answer)
+    if not rows:
+        return pretty(answer)
+    head = " ".join(
+        f"{key}={answer[key]}" for key in ("model_name", "model_version", "id") if answer.get(key)
+    )
+    table = [("NAME", "SHAPE", "DATATYPE", "DATA")]
+    table += [(r["name"], json.dumps(r["shape"]), r["datatype"], json.dumps(r["data"])) for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(3)]
+    lines = [
+        "  ".join([*(c.ljust(w) for c, w in zip(row[:3], widths, strict=True)), row[3]]) for row in table
+    ]
+    return "\n".join(([head] if head else []) + lines)
 
 
 def pretty(value, indent: int = 0) -> str:
