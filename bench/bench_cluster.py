@@ -1,6 +1,7 @@
 """Benchmarks of the local cluster and the demo (plain figures, no assertions).
 
 - `cluster up` from a fresh state folder to ready, with the binaries already built (target <= 20 s)
+- `cluster up --nodes 10` from a fresh state folder, and a running cluster taken from 1 to 10 nodes
 - `make demo` (scripts/demo.sh) with cached tools, on its own fresh cluster (target <= 90 s)
 - the Helm release Secret of FADI with Seldon enabled (target <= 150 KiB)
 - `helm template` of the umbrella with Seldon enabled (median of 5)
@@ -26,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from fadi_seldon.localkube import ControlPlane  # noqa: E402
+from fadi_seldon.localkube.nodes import NodeSpec  # noqa: E402
 
 BIN = ROOT / ".tools" / "bin"
 
@@ -117,6 +119,20 @@ def bench_cluster_and_release(charts: Path, tmp: Path) -> None:
         plane.down()
 
 
+def bench_nodes(tmp: Path) -> None:
+    plane = ControlPlane(tmp / "nodes-cluster", bin_dir=BIN, out=open(os.devnull, "w"))  # noqa: SIM115
+    try:
+        t0 = time.perf_counter()
+        plane.up(nodes=NodeSpec(count=10))
+        figure("cluster up --nodes 10, fresh state, to ready", f"{time.perf_counter() - t0:.1f} s")
+        plane.up(nodes=NodeSpec(count=1))
+        t0 = time.perf_counter()
+        plane.up(nodes=NodeSpec(count=10))
+        figure("cluster up --nodes 10 on a running 1-node cluster", f"{time.perf_counter() - t0:.1f} s")
+    finally:
+        plane.down()
+
+
 def bench_demo(tmp: Path) -> None:
     state = tmp / "demo-cluster"
     e = env(FADI_CLUSTER_DIR=str(state))
@@ -153,6 +169,7 @@ def main() -> int:
         print("local cluster and release figures:")
         bench_template(charts)
         bench_cluster_and_release(charts, tmp)
+        bench_nodes(tmp)
         if not args.skip_demo:
             bench_demo(tmp)
     return 0

@@ -6,7 +6,8 @@ runtime. This is enough for Helm installs with `--wait`, Pod Security admission,
 CRD validation and `helm test` hooks, which is what the charts need to be tested for real.
 
 Modules: `layout` (where state lives), `pki` (keys and certificates via the openssl CLI),
-`kubeconfig`, `stages` (kwok's node and pod lifecycle), `api` (a tiny REST client), `components`
+`kubeconfig`, `stages` (kwok's node and pod lifecycle), `nodes` (the simulated nodes: count,
+capacity, add/resize/remove), `api` (a tiny REST client), `components`
 (one object per control-plane process: flags, probe, start timeout, log), `controlplane`
 (up/down/status), `operator` (the real Seldon operator as a host process). Process handling,
 waits, atomic writes and the state folder come from `fadi_seldon.runtime` (processes, polling,

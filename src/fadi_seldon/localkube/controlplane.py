@@ -3,9 +3,11 @@
 The components (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok) are objects of
 `components.py`, each owning its flags, probe, start timeout and log; this module only sequences
 them. Start order is dependency order (the components' stages): etcd, then kube-apiserver, then the
-controller-manager, the scheduler and kwok together, then one kwok node. Each process's record (PID,
-start time, port, log) is saved in state.json as soon as it starts, so a crash at any point leaves
-enough behind for the next `up` or `down` to find and stop what is left.
+controller-manager, the scheduler and kwok together, then the simulated nodes (nodes.py). Each
+process's record (PID, start time, port, log) is saved in state.json as soon as it starts, so a
+crash at any point leaves enough behind for the next `up` or `down` to find and stop what is
+left. The nodes' count and capacity are recorded there too: `up` on a running cluster with another
+size adds, resizes or removes nodes without restarting anything.
 """
 
 from __future__ import annotations
@@ -20,15 +22,16 @@ from pathlib import Path
 from typing import TextIO
 
 from fadi_seldon import tools as toolchain
-from fadi_seldon.localkube import api, components, kubeconfig, pki
+from fadi_seldon.localkube import api, components, kubeconfig, nodes, pki
 from fadi_seldon.localkube.components import API_SERVER, Component, Context
 from fadi_seldon.localkube.layout import Layout, default_state_dir
+from fadi_seldon.localkube.nodes import NodeSpec
 from fadi_seldon.runtime import polling, processes, versions
 from fadi_seldon.runtime.files import atomic_write
 from fadi_seldon.runtime.statedir import StateDir
 
 COMPONENTS = components.NAMES  # names, in start order
-NODE_NAME = "kwok-node-0"
+NODE_NAME = nodes.PREFIX + "0"  # the first (by default the only) simulated node
 STATE_VERSION = 1
 BOOTSTRAP_TIMEOUT = 90
 PROGRESS_EVERY = 10.0  # seconds between "still waiting" notes
@@ -129,17 +132,27 @@ class ControlPlane:
         healthy, detail = comp.probe(ctx, rec.port) if running else (False, "not running")
         return ComponentStatus(comp.name, rec.pid, rec.port, running, healthy, detail, rec.log)
 
+    def node_spec(self, **overrides) -> NodeSpec:
+        """The recorded nodes' spec (defaults when none) with `overrides` (None: keep) on top.
+
+        Raises ValueError naming the option when a value is unusable."""
+        return NodeSpec.from_json(self.load_state().get("nodes"), **overrides)
+
     def status(self) -> dict:
         state = self.load_state()
         recs = self.records(state)
         ctx = self.context(state)
         rows = {c.name: self._status_of(c, recs.get(c.name), ctx) for c in self.components}
-        node_ready = False
-        node_detail = "no API server"
+        spec = NodeSpec.from_json(state.get("nodes"))
+        node_rows = [
+            {"name": n, "ready": False, "detail": "no API server", "capacity": {}} for n in spec.names
+        ]
         api_server = rows.get(API_SERVER)
         if api_server is not None and api_server.healthy:
-            node_ready, node_detail = self._node_ready(self.admin_client(state))
-        ready = all(r.healthy for r in rows.values()) and node_ready
+            node_rows = self._node_rows(self.admin_client(state), spec)
+        wanted = [r for r in node_rows if r["name"] in spec.names]
+        ready = all(r.healthy for r in rows.values()) and all(r["ready"] for r in wanted)
+        first = node_rows[0]
         return {
             "state_dir": str(self.layout.root),
             "kubeconfig": str(self.layout.kubeconfig),
@@ -147,21 +160,26 @@ class ControlPlane:
             "kubernetes_version": versions.get("KUBERNETES_VERSION"),
             "ready": ready,
             "started": bool(recs),
-            "node": {"name": NODE_NAME, "ready": node_ready, "detail": node_detail},
+            "node": {"name": first["name"], "ready": first["ready"], "detail": first["detail"]},
+            "node_spec": spec.to_json(),
+            "nodes": node_rows,
             "components": [r.to_json() for r in rows.values()],
         }
 
-    def _node_ready(self, client: api.Client) -> tuple[bool, str]:
+    @staticmethod
+    def _node_rows(client: api.Client, spec: NodeSpec) -> list[dict]:
         try:
-            node = client.get(f"/api/v1/nodes/{NODE_NAME}")
+            return nodes.rows(client, spec)
+        except (api.APIError, OSError) as err:
+            return [{"name": n, "ready": False, "detail": str(err), "capacity": {}} for n in spec.names]
+
+    def _node_ready(self, client: api.Client, name: str = NODE_NAME) -> tuple[bool, str]:
+        try:
+            return nodes.readiness(client.get(f"/api/v1/nodes/{name}"))
         except api.APIError as err:
-            return False, str(err)
+            return False, "missing" if err.status == 404 else str(err)
         except OSError as err:
             return False, str(err)
-        for cond in (node.get("status") or {}).get("conditions") or []:
-            if cond.get("type") == "Ready":
-                return cond.get("status") == "True", f"Ready={cond.get('status')}"
-        return False, "no Ready condition yet"
 
     # ------------------------------------------------------------------ down
     def down(self, *, keep_state: bool = False) -> list[str]:
@@ -205,16 +223,20 @@ class ControlPlane:
         return stopped
 
     # ------------------------------------------------------------------ up
-    def up(self, *, timeout_scale: float = 1.0) -> dict:
-        """Start (or confirm, or repair) the control plane; returns `status()`."""
+    def up(self, *, timeout_scale: float = 1.0, nodes: NodeSpec | None = None) -> dict:
+        """Start (or confirm, or repair, or resize) the control plane; returns `status()`.
+
+        `nodes`: the simulated nodes wanted (default: as recorded, else one default node). On a
+        running cluster whose components are healthy, only the nodes change."""
         t0 = time.monotonic()
         with self.locked():
             state = self.load_state()
+            spec = nodes or NodeSpec.from_json(state.get("nodes"))
             if state.get("components"):
                 current = self.status()
-                if current["ready"]:
-                    self.say(f"already running and ready ({self.layout.root})")
-                    return current
+                healthy = all(c["healthy"] for c in current["components"])
+                if healthy and (current["ready"] or spec.to_json() != current["node_spec"]):
+                    return self._adjust_nodes(state, spec, timeout_scale, current)
                 stopped = self._stop_all(state)
                 what = ", ".join(stopped) if stopped else "no live processes"
                 self.say(f"previous run is not healthy: stopped {what}; starting again")
@@ -223,7 +245,7 @@ class ControlPlane:
                 if leftovers:
                     self.say(f"stopped leftovers of a lost run: {', '.join(leftovers)}")
             try:
-                self._start(state, timeout_scale)
+                self._start(state, spec, timeout_scale)
             except BaseException:
                 # never leave half a cluster running behind an error or Ctrl-C
                 self._stop_all(self.load_state())
@@ -233,6 +255,23 @@ class ControlPlane:
             f"ready in {time.monotonic() - t0:.1f}s; use it with: export KUBECONFIG={self.layout.kubeconfig}"
         )
         return result
+
+    def _adjust_nodes(self, state: dict, spec: NodeSpec, scale: float, current: dict) -> dict:
+        """A running cluster asked for (maybe) other nodes: add, resize, remove, then wait for them."""
+        if current["ready"] and spec.to_json() == current["node_spec"]:
+            self.say(f"already running and ready ({self.layout.root})")
+            return current
+        t0 = time.monotonic()
+        client = self.admin_client(state)
+        changes = nodes.sync(client, spec)
+        state["nodes"] = spec.to_json()
+        self.save_state(state)
+        done = "; ".join(f"{what} {', '.join(names)}" for what, names in changes.items() if names)
+        self.say(f"nodes: {done or 'unchanged'} ({spec.count} x cpu {spec.cpu}, memory {spec.memory}, "
+                 f"pods {spec.pods})")  # fmt: skip
+        self._wait_bootstrap(client, scale, self.records(state), spec)
+        self.say(f"nodes ready in {time.monotonic() - t0:.1f}s")
+        return self.status()
 
     def _ports(self, previous: dict) -> dict[str, int]:
         """Reuse the previous ports when free (kubeconfigs stay valid), else pick free ones."""
@@ -244,7 +283,7 @@ class ControlPlane:
             return self._ports({})
         return ports
 
-    def _start(self, previous: dict, scale: float) -> None:
+    def _start(self, previous: dict, spec: NodeSpec, scale: float) -> None:
         if not any(c.name == API_SERVER for c in self.components):
             raise ClusterError(f"the control plane has no {API_SERVER} component")
         exe = {c.name: self.binary(c.program) for c in self.components}
@@ -252,7 +291,8 @@ class ControlPlane:
             self.say(f"generated keys and certificates in {self.layout.pki}")
         tokens = pki.ensure_tokens(self.pki.tokens_csv)
         ports = self._ports(previous.get("ports") or {})
-        state = {"ports": ports, "components": {}, "created": previous.get("created") or time.time()}
+        created = previous.get("created") or time.time()
+        state = {"ports": ports, "components": {}, "created": created, "nodes": spec.to_json()}
         self.save_state(state)
         ctx = Context(self.layout, self.pki, ports)
         self._write_configuration(ctx, tokens)
@@ -262,15 +302,15 @@ class ControlPlane:
         for stage in components.stages_of(self.components):
             first_client_stage = client is None and any(c.identity for c in stage)
             if first_client_stage:
-                client = self._api_ready(ctx, tokens)
+                client = self._api_ready(ctx, tokens, spec)
             for comp in stage:
                 recs[comp.name] = self._spawn(comp, exe[comp.name], ctx, state)
             if first_client_stage:
-                self._create_node(client)
+                self._create_nodes(client, spec)
             self._wait_healthy(stage, recs, ctx, scale)
         if client is None:
             raise ClusterError("no component talks to the API server: nothing can bootstrap the cluster")
-        self._wait_bootstrap(client, scale, recs)
+        self._wait_bootstrap(client, scale, recs, spec)
 
     def _write_configuration(self, ctx: Context, tokens: dict[str, str]) -> None:
         """Kubeconfigs (the user's, and each API client component's) and the components' own files."""
@@ -298,13 +338,14 @@ class ControlPlane:
         self.save_state(state)
         return rec
 
-    def _api_ready(self, ctx: Context, tokens: dict[str, str]) -> api.Client:
-        """The admin client of a healthy API server, and the node lease of a previous kwok released."""
+    def _api_ready(self, ctx: Context, tokens: dict[str, str], spec: NodeSpec) -> api.Client:
+        """The admin client of a healthy API server, and the node leases of a previous kwok released."""
         client = api.Client(ctx.url(API_SERVER, "https"), tokens["admin"], self.pki.ca_cert)
         # a kwok restarted on existing data would wait for its predecessor's node lease to expire
-        # (40 s) before touching any pod of the node: hand the lease over at once
-        if client.delete(f"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{NODE_NAME}"):
-            self.say(f"  released the node lease of the previous kwok ({NODE_NAME})")
+        # (40 s) before touching any pod of the node: hand the leases over at once
+        released = [name for name in spec.names if client.delete(nodes.lease_path(name))]
+        if released:
+            self.say(f"  released the node leases of the previous kwok ({', '.join(released)})")
         return client
 
     def _wait_healthy(
@@ -353,33 +394,24 @@ class ControlPlane:
         except polling.WaitTimeout:
             raise late(pending[0]) from None
 
-    def _create_node(self, client: api.Client) -> None:
-        client.create(
-            "/api/v1/nodes",
-            {
-                "apiVersion": "v1",
-                "kind": "Node",
-                "metadata": {
-                    "name": NODE_NAME,
-                    "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
-                    "labels": {
-                        "kubernetes.io/arch": "amd64",
-                        "kubernetes.io/os": "linux",
-                        "kubernetes.io/hostname": NODE_NAME,
-                        "node-role.kubernetes.io/worker": "",
-                        "type": "kwok",
-                    },
-                },
-                "spec": {},
-            },
-        )
+    def _create_nodes(self, client: api.Client, spec: NodeSpec) -> None:
+        changes = nodes.sync(client, spec)
+        for what, names in changes.items():
+            if names and (what != "added" or len(names) > 1):
+                self.say(f"  nodes {what}: {', '.join(names)}")
 
     def _wait_bootstrap(
-        self, client: api.Client, scale: float, recs: dict[str, processes.ProcessRecord]
+        self,
+        client: api.Client,
+        scale: float,
+        recs: dict[str, processes.ProcessRecord],
+        spec: NodeSpec,
     ) -> None:
-        """What `helm install --wait` needs beyond healthy processes: a Ready node, default SA."""
+        """What `helm install --wait` needs beyond healthy processes: Ready nodes, default SA."""
         pending: dict[str, Callable[[], tuple[bool, str]]] = {
-            "node " + NODE_NAME: lambda: self._node_ready(client),
+            f"node {name}": (lambda name=name: self._node_ready(client, name)) for name in spec.names
+        }
+        pending |= {
             "service account default/default": lambda: _exists(
                 client, "/api/v1/namespaces/default/serviceaccounts/default"
             ),

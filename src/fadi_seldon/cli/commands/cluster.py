@@ -12,7 +12,7 @@ EPILOG = exit_codes.notes(
     {
         ExitCode.OK: "ready / stopped / exported (`down` with nothing running is fine too)",
         ExitCode.FAILED: "start-up failed, or the cluster is started but not healthy",
-        ExitCode.USAGE: "usage error (e.g. `operator start` without a chart)",
+        ExitCode.USAGE: "usage error (e.g. `operator start` without a chart, `up --nodes 0`)",
         ExitCode.NOTHING: "no local cluster (`status`, `env`, `operator start`) or no operator running",
     }
 )
@@ -32,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     up.add_argument(
         "--timeout-scale", type=float, default=1.0, help="multiply every start-up timeout (slow machines)"
     )
+    _add_node_arguments(up)
     down = sub.add_parser("down", help="stop every process `up` started and remove the state folder")
     down.add_argument(
         "--keep-state", action="store_true", help="stop the processes but keep keys, data and logs"
@@ -47,6 +48,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     cluster_operator.add_arguments(sub.add_parser("operator", help=cluster_operator.HELP))
 
 
+def _add_node_arguments(up: argparse.ArgumentParser) -> None:
+    """The simulated nodes; every default is "as recorded by the last `up`, else the built-in one"."""
+    up.add_argument(
+        "--nodes",
+        type=int,
+        metavar="N",
+        help="number of simulated nodes, kwok-node-0..N-1 (default: as before, else 1); "
+        "on a running cluster, nodes are added or removed to match",
+    )
+    up.add_argument(
+        "--node-cpu", metavar="QUANTITY", help="each node's CPU capacity (default: as before, else 128)"
+    )
+    up.add_argument(
+        "--node-memory", metavar="QUANTITY", help="each node's memory (default: as before, else 512Gi)"
+    )
+    up.add_argument(
+        "--node-pods", type=int, metavar="N", help="the most pods a node takes (default: as before, else 250)"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     from fadi_seldon.localkube import ClusterError, ControlPlane
     from fadi_seldon.localkube.pki import PKIError
@@ -58,7 +79,14 @@ def run(args: argparse.Namespace) -> int:
         return cluster_operator.run(args, plane)
     try:
         if args.action == "up":
-            status = plane.up(timeout_scale=args.timeout_scale)
+            try:
+                spec = plane.node_spec(
+                    count=args.nodes, cpu=args.node_cpu, memory=args.node_memory, pods=args.node_pods
+                )
+            except ValueError as err:
+                output.error(str(err))
+                return ExitCode.USAGE
+            status = plane.up(timeout_scale=args.timeout_scale, nodes=spec)
             output.emit(status, args.output, lambda _: "")  # text: `up` reported its progress on stderr
             return _status_code(status)
         if args.action == "down":
@@ -100,10 +128,14 @@ def _status_text(status: dict) -> str:
         lines.append(f"  {c['name']:<24} {c['pid'] or '-':<8} {c['port'] or '-':<6} {healthy:<8} {c['log']}")
         if c["running"] and not c["healthy"]:
             lines.append(f"      {c['detail']}")
-    node = status["node"]
-    lines.append(
-        f"  node {node['name']}: {'Ready' if node['ready'] else 'not ready (' + node['detail'] + ')'}"
-    )
+    lines.append(f"  {'NODE':<24} {'READY':<8} {'CPU':<8} {'MEMORY':<10} PODS")
+    for node in status.get("nodes") or [status["node"]]:
+        ready = "yes" if node["ready"] else f"no ({node['detail']})"
+        capacity = node.get("capacity") or {}
+        lines.append(
+            f"  {node['name']:<24} {ready:<8} {capacity.get('cpu', '-'):<8} "
+            f"{capacity.get('memory', '-'):<10} {capacity.get('pods', '-')}"
+        )
     return "\n".join(lines)
 
 
