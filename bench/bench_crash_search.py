@@ -31,15 +31,7 @@ from fadi_seldon.localkube.operator import OperatorRunner, StartOptions  # noqa:
 from fadi_seldon.localkube.proxy import Proxy  # noqa: E402
 
 BIN = ROOT / ".tools" / "bin"
-CORPUS = ROOT.parent / "shared" / "conformance" / "valid"
 NAMESPACE = "crash-search"
-
-
-def seed_files() -> list[Path]:
-    files = sorted((ROOT / "examples").rglob("*.yaml"))
-    if CORPUS.is_dir():
-        files += sorted(p for p in CORPUS.iterdir() if p.suffix in (".yaml", ".yml", ".json"))
-    return files
 
 
 def search(count: int, seed: int, stripped: bool) -> crash_search.Result:
@@ -65,7 +57,7 @@ def search(count: int, seed: int, stripped: bool) -> crash_search.Result:
                     "POST", "/api/v1/namespaces", json.dumps({"metadata": {"name": NAMESPACE}}).encode()
                 )
                 say = lambda line: print(f"  [seed {seed}] {line}", file=sys.stderr, flush=True)  # noqa: E731
-                found = mutants.seeds_from(seed_files())
+                found = mutants.checkout_seeds(ROOT)
                 return crash_search.Search(target, NAMESPACE, state_timeout=90, say=say).run(
                     mutants.mutants(found, count, seed), batch=25
                 )

@@ -163,3 +163,15 @@ def test_each_batch_is_deleted_before_the_next_even_when_a_delete_fails_once():
     cluster = Flaky(die=set())
     result = crash_search.Search(cluster, "ns", state_timeout=1).run(_cases(6), batch=3)
     assert result.count("state") == 6 and cluster.failed and cluster.objects == {}
+
+
+def test_checkout_seeds_read_the_examples_and_the_corpus_beside_the_checkout(tmp_path):
+    root = tmp_path / "main"
+    (root / "examples").mkdir(parents=True)
+    (root / "examples" / "a.yaml").write_text("kind: SeldonDeployment\nspec: {predictors: []}\n")
+    assert [n for n, _ in mutants.checkout_seeds(root)] == ["a.yaml"]
+    corpus = tmp_path / "shared" / "conformance" / "valid"
+    corpus.mkdir(parents=True)
+    (corpus / "b.json").write_text('{"kind": "SeldonDeployment", "spec": {"predictors": []}}')
+    (corpus / "c.txt").write_text("kind: SeldonDeployment\nspec: {}\n")
+    assert [n for n, _ in mutants.checkout_seeds(root)] == ["a.yaml", "b.json"]

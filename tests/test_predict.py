@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from fadi_seldon import cli
+from http_server import serving
 
 
 class _Recorder(BaseHTTPRequestHandler):
@@ -42,12 +43,8 @@ class _Recorder(BaseHTTPRequestHandler):
 @pytest.fixture
 def server():
     _Recorder.requests = []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", _Recorder.requests
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(_Recorder) as url:
+        yield url, _Recorder.requests
 
 
 def _predict(capsys, *argv):

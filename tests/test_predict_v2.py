@@ -7,14 +7,14 @@ from __future__ import annotations
 import json
 import re
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from fadi_seldon import cli
 from fadi_seldon.model import payloads, v2
 from fadi_seldon.model.payloads import PayloadError
+from http_server import serving
 
 # --------------------------------------------------------------------------- the domain: requests
 
@@ -254,12 +254,8 @@ class _V2Server(BaseHTTPRequestHandler):
 @pytest.fixture
 def server():
     _V2Server.requests = []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _V2Server)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", _V2Server.requests
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(_V2Server) as url:
+        yield url, _V2Server.requests
 
 
 def _predict(capsys, *argv):

@@ -11,28 +11,18 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 import pytest
 
 from cluster.kube import Proxy
 from cluster.operator_fixtures import IN_CLUSTER, host_operator
-from conftest import CONFORMANCE, ROOT
+from conftest import ROOT
 from fadi_seldon.dev import crash_search, mutants
 
 RELEASE = NAMESPACE = "seldon-crash"
 MODELS = "crash-search"
 SEED = int(os.environ.get("FADI_CRASH_SEED", "17"))
 COUNT = max(300, int(os.environ.get("FADI_CRASH_MUTANTS", "1000")))
-
-
-def seed_files() -> list[Path]:
-    files = sorted((ROOT / "examples").rglob("*.yaml"))
-    if CONFORMANCE.is_dir():
-        files += sorted(
-            p for p in (CONFORMANCE / "valid").iterdir() if p.suffix in (".yaml", ".yml", ".json")
-        )
-    return files
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +54,7 @@ def test_no_mutant_crashes_or_wedges_the_operator_with_the_webhook_off(target, k
         for w in c.get("webhooks") or []
     ]
     assert not [h for h in hooks if "seldondeployment" in h], f"a Seldon webhook is in the path: {hooks}"
-    seeds = mutants.seeds_from(seed_files())
+    seeds = mutants.checkout_seeds(ROOT)
     say = lambda line: print(f"[crash-search seed {SEED}] {line}", file=sys.stderr, flush=True)  # noqa: E731
     search = crash_search.Search(target, MODELS, state_timeout=90, say=say)
     result = search.run(mutants.mutants(seeds, COUNT, SEED), batch=20)

@@ -107,6 +107,16 @@ def seeds_from(paths: Iterable[Path]) -> list[tuple[str, dict]]:
     return out
 
 
+def checkout_seeds(root: Path) -> list[tuple[str, dict]]:
+    """The SeldonDeployments of a checkout's examples/ and, when it sits beside the checkout, of the
+    conformance corpus (../shared/conformance/valid): what the crash search mutates."""
+    files = sorted((root / "examples").rglob("*.yaml"))
+    corpus = root.parent / "shared" / "conformance" / "valid"
+    if corpus.is_dir():
+        files += sorted(p for p in corpus.iterdir() if p.suffix in (".yaml", ".yml", ".json"))
+    return seeds_from(files)
+
+
 def _nodes(value: Any, path: tuple = ()) -> Iterator[tuple[tuple, Any]]:
     """Every mapping and list under `value`, with its path, in a fixed order."""
     if isinstance(value, dict):

@@ -11,7 +11,6 @@ culprit, and list the SeldonDeployments still without a state with the operator'
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 
 from fadi_seldon.doctor import ERROR, OK, WARNING, Finding, Snapshot, operator_log
@@ -42,12 +41,11 @@ def gather_runtime(kubectl, snap: Snapshot, host_state_dirs: list[Path]) -> None
 
 def read_host_operators(state_dir: Path) -> list[dict]:
     """The operator processes `fadi-seldon cluster operator start` recorded in `state_dir`."""
+    from fadi_seldon.localkube.operator import STATE_VERSION
     from fadi_seldon.runtime import processes
+    from fadi_seldon.runtime.statedir import StateDir
 
-    try:
-        state = json.loads((state_dir / "state.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return []
+    state = StateDir(state_dir, version=STATE_VERSION, prefix="[doctor]").load_any()
     out = []
     for rec in state.get("processes") or []:
         try:
