@@ -175,3 +175,31 @@ def test_checkout_seeds_read_the_examples_and_the_corpus_beside_the_checkout(tmp
     (corpus / "b.json").write_text('{"kind": "SeldonDeployment", "spec": {"predictors": []}}')
     (corpus / "c.txt").write_text("kind: SeldonDeployment\nspec: {}\n")
     assert [n for n, _ in mutants.checkout_seeds(root)] == ["a.yaml", "b.json"]
+
+
+def test_the_next_batch_waits_until_the_deleted_objects_are_really_gone():
+    class Lingering(FakeCluster):
+        """Deleted objects stay listed for a few GETs, as while the API server finalizes them."""
+
+        def __init__(self):
+            super().__init__(die=set())
+            self.leaving: dict[str, int] = {}
+            self.seen_at_create: list[int] = []
+
+        def request(self, method, path, body=None):
+            if method == "DELETE" and path.endswith(schema.PLURAL):
+                self.leaving.update({name: 3 for name in self.objects})
+                self.objects.clear()
+                return 200, {}
+            if method == "POST":
+                self.seen_at_create.append(len(self.leaving))
+            if method == "GET":
+                status, answer = super().request(method, path, body)
+                answer["items"] += [{"metadata": {"name": n}, "status": {}} for n in self.leaving]
+                self.leaving = {n: k - 1 for n, k in self.leaving.items() if k > 1}
+                return status, answer
+            return super().request(method, path, body)
+
+    cluster = Lingering()
+    crash_search.Search(cluster, "ns", state_timeout=1).run(_cases(6), batch=3)
+    assert cluster.seen_at_create == [0] * 6 and cluster.leaving == {}

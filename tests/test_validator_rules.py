@@ -92,3 +92,17 @@ def test_every_rule_is_documented(repo_root: Path) -> None:
     for rule, (severity, _) in RULES.items():
         section = doc.split(f"### `{rule}`", 1)[1].split("\n### ", 1)[0]
         assert f"Severity: {severity}" in section, f"{rule}: the docs must state severity {severity}"
+
+
+def test_more_predictors_than_the_crd_allows_is_a_schema_limit():
+    """The bound that keeps the CRD's CEL rules within the cost budget (maxItems 64)."""
+    from fadi_seldon.sdep import schema
+
+    predictor = {"name": "p", "graph": {"name": "g", "implementation": "SIMPLE_MODEL"}}
+    predictors = [{**predictor, "name": f"p{i}", "traffic": 0} for i in range(schema.MAX_PREDICTORS + 1)]
+    doc = {"apiVersion": schema.API_VERSIONS[0], "kind": schema.KIND, "metadata": {"name": "m"},
+           "spec": {"predictors": predictors}}  # fmt: skip
+    found = [(f.rule, f.path) for f in validator.validate_object(doc) if f.rule == "schema-limit"]
+    assert found == [("schema-limit", "spec.predictors")]
+    doc["spec"]["predictors"] = predictors[: schema.MAX_PREDICTORS]
+    assert not [f for f in validator.validate_object(doc) if f.rule == "schema-limit"]
