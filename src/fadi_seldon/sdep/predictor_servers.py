@@ -118,8 +118,9 @@ def values_server_names(values: Any) -> set[str]:
         return set()
     if not isinstance(servers, dict):
         raise ServersFileError(f"{where} must be a mapping of NAME: {{protocols: ...}}")
-    names = default_server_names() | {str(k) for k in servers}
-    return names - {str(k) for k, v in servers.items() if v is None}
+    from fadi_seldon.values import helm
+
+    return set(helm.coalesce({VALUES_KEY: servers}, {VALUES_KEY: DEFAULT_SERVERS})[VALUES_KEY])
 
 
 def load_values_file(path: str | Path) -> set[str]:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from fadi_seldon.runtime import versions
+from fadi_seldon.values import helm
 
 UMBRELLA_KEY = "seldon-core-operator"
 CHART_DEFAULTS = Path(__file__).parents[1].joinpath("data") / "operator-values.yaml"
@@ -75,41 +76,11 @@ def chart_defaults() -> dict[str, Any]:
     return yaml.safe_load(CHART_DEFAULTS.read_text(encoding="utf-8"))
 
 
-def merge_files(maps: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """Several `-f` files as Helm merges them: later maps win, nested maps merge, nulls are kept."""
-    out: dict[str, Any] = {}
-    for data in maps:
-        out = _merge(out, data)
-    return out
-
-
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
-def coalesce(user: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
-    """User values over the chart's (Helm's coalesce): a null removes the default, maps merge,
-    otherwise the user's value wins."""
-    out = {k: v for k, v in user.items() if v is not None}
-    for key, default in defaults.items():
-        if key not in user:
-            out[key] = default
-        elif isinstance(default, dict) and isinstance(user[key], dict):
-            out[key] = coalesce(user[key], default)
-    return out
-
-
 def resolve(user: dict[str, Any], defaults: dict[str, Any] | None = None) -> Values:
     """The operator's values from merged user values, umbrella or chart form."""
     defaults = chart_defaults() if defaults is None else defaults
     if UMBRELLA_KEY not in user:
-        return Values(coalesce(user, defaults))
+        return Values(helm.coalesce(user, defaults))
     section = user[UMBRELLA_KEY]
     if section is None:
         section = {}
@@ -120,12 +91,12 @@ def resolve(user: dict[str, Any], defaults: dict[str, Any] | None = None) -> Val
         own = section.get("global")
         section = {**section, "global": {**(own if isinstance(own, dict) else {}), **parent_global}}
     enabled = section.get("enabled", False)
-    return Values(coalesce(section, defaults), umbrella=True, enabled=enabled is True)
+    return Values(helm.coalesce(section, defaults), umbrella=True, enabled=enabled is True)
 
 
 def load(paths: Sequence[str | Path]) -> Values:
     """The operator's values from `-f` files (none: the chart's defaults)."""
-    return resolve(merge_files(read_file(p) for p in paths))
+    return resolve(helm.merge_files(read_file(p) for p in paths))
 
 
 # --------------------------------------------------------------------------- the chart's image rules
