@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -52,3 +53,32 @@ def conformance_dir() -> Path:
             f"conformance corpus not present at {CONFORMANCE} (it sits beside the project on dev and CI machines)"
         )
     return CONFORMANCE
+
+
+@pytest.fixture(scope="session")
+def umbrella(repo_root: Path, tools_env: dict[str, str], tmp_path_factory) -> Path:
+    """fadi/ and charts/ side by side in a private copy, the umbrella's file:// dependency built there
+    (the checkout's fadi/charts/ is never written, and a stale Chart.lock fails the build)."""
+    work = tmp_path_factory.mktemp("umbrella")
+    shutil.copytree(repo_root / "fadi", work / "fadi", ignore=shutil.ignore_patterns("charts"))
+    shutil.copytree(repo_root / "charts", work / "charts")
+    run = subprocess.run(
+        [tool("helm"), "dependency", "build", str(work / "fadi")],
+        env=tools_env,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    return work
+
+
+def run_cli(capsys, argv: list[str]) -> tuple[int, str, str]:
+    """Exit code, stdout and stderr of `fadi-seldon ARGV` run in-process (argparse's exits included)."""
+    from fadi_seldon import cli
+
+    try:
+        code = cli.main(argv)
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err

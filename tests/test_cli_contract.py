@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import run_cli
 from fadi_seldon import cli
 from fadi_seldon.cli import completion
 from fadi_seldon.cli.exit_codes import ExitCode
@@ -29,16 +30,6 @@ from fadi_seldon.cli.exit_codes import ExitCode
 LEVELS = completion.walk(cli.build_parser(full=True))
 PATHS = [level.path for level in LEVELS]
 VALUES = "seldon-core-operator:\n  enabled: false\n"
-
-
-def _run(capsys, argv: list[str]) -> tuple[int, str, str]:
-    """Exit code, stdout and stderr of `fadi-seldon ARGV` (argparse's exits included)."""
-    try:
-        code = cli.main(argv)
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture
@@ -92,7 +83,7 @@ def test_every_command_has_a_bad_input_case():
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p or "fadi-seldon")
 def test_bad_input_exits_with_the_code_of_the_table(capsys, work, path):
     argv, expected = BAD_INPUT[path]
-    code, out, err = _run(capsys, [a.replace("{tmp}", str(work)) for a in argv])
+    code, out, err = run_cli(capsys, [a.replace("{tmp}", str(work)) for a in argv])
     assert code == expected, err
     assert (err if code == ExitCode.USAGE else err + out).strip(), "a failing command says why"
     assert "Traceback" not in err
@@ -100,18 +91,18 @@ def test_bad_input_exits_with_the_code_of_the_table(capsys, work, path):
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p or "fadi-seldon")
 def test_help_exits_0(capsys, path):
-    code, out, _ = _run(capsys, [*path.split(), "--help"])
+    code, out, _ = run_cli(capsys, [*path.split(), "--help"])
     assert code == ExitCode.OK
     assert out.startswith("usage: fadi-seldon")
 
 
 def test_no_command_is_a_usage_error(capsys):
-    code, _, err = _run(capsys, [])
+    code, _, err = run_cli(capsys, [])
     assert code == ExitCode.USAGE and "COMMAND" in err
 
 
 def test_the_exit_code_table_is_in_the_main_help(capsys):
-    _, out, _ = _run(capsys, ["--help"])
+    _, out, _ = run_cli(capsys, ["--help"])
     for code in ExitCode:
         assert f"{code.value:<3} {code.meaning}" in out
     assert [c.value for c in ExitCode][:4] == [0, 1, 2, 3]
@@ -131,14 +122,14 @@ def test_every_command_help_is_written_once():
 
 
 def test_new_o_json_prints_json_and_writes_no_file(capsys, work):
-    code, out, err = _run(capsys, ["new", "x", "--image", "a:1", "-o", "json"])
+    code, out, err = run_cli(capsys, ["new", "x", "--image", "a:1", "-o", "json"])
     assert code == ExitCode.OK, err
     assert json.loads(out)["metadata"]["name"] == "x"
     assert not (work / "json").exists()
 
 
 def test_o_with_a_file_name_is_a_usage_error_that_names_output_file(capsys, work):
-    code, out, err = _run(capsys, ["new", "x", "--image", "a:1", "-o", "x.yaml"])
+    code, out, err = run_cli(capsys, ["new", "x", "--image", "a:1", "-o", "x.yaml"])
     assert code == ExitCode.USAGE and out == ""
     assert "--output-file x.yaml" in err
     assert not (work / "x.yaml").exists()
@@ -147,21 +138,21 @@ def test_o_with_a_file_name_is_a_usage_error_that_names_output_file(capsys, work
 @pytest.mark.parametrize("command", [["new", "x", "--image", "a:1"], ["crd"]])
 def test_output_file_is_the_one_file_destination(capsys, work, command):
     target = work / "out" / "result.yaml"
-    code, out, err = _run(capsys, [*command, "--output-file", str(target)])
+    code, out, err = run_cli(capsys, [*command, "--output-file", str(target)])
     assert code == ExitCode.OK and out == "" and f"wrote {target}" in err
     first = target.read_text()
     assert yaml.safe_load(first)["kind"]
     # the same content again: nothing to replace; different content: refused without --force
-    assert _run(capsys, [*command, "--output-file", str(target)])[0] == ExitCode.OK
-    code, _, err = _run(capsys, [*command, "-o", "json", "--output-file", str(target)])
+    assert run_cli(capsys, [*command, "--output-file", str(target)])[0] == ExitCode.OK
+    code, _, err = run_cli(capsys, [*command, "-o", "json", "--output-file", str(target)])
     assert code == ExitCode.FAILED and "--force" in err
     assert target.read_text() == first
-    code, _, _ = _run(capsys, [*command, "-o", "json", "--output-file", str(target), "--force"])
+    code, _, _ = run_cli(capsys, [*command, "-o", "json", "--output-file", str(target), "--force"])
     assert code == ExitCode.OK
     assert json.loads(target.read_text()) == yaml.safe_load(first)
     assert (target.parent / "result.yaml.bak").read_text() == first
     # - is stdout
-    code, out, _ = _run(capsys, [*command, "--output-file", "-"])
+    code, out, _ = run_cli(capsys, [*command, "--output-file", "-"])
     assert code == ExitCode.OK and out == first
 
 
@@ -255,14 +246,14 @@ def test_every_result_command_has_an_output_case():
 def test_yaml_and_json_give_the_same_result(capsys, offline, path):
     argv, expected = RESULTS[path]
     argv = [a.replace("{tmp}", str(offline)) for a in argv]
-    code, as_json, err = _run(capsys, [*argv, "-o", "json"])
+    code, as_json, err = run_cli(capsys, [*argv, "-o", "json"])
     assert code == expected, err
-    code, as_yaml, err = _run(capsys, [*argv, "-o", "yaml"])
+    code, as_yaml, err = run_cli(capsys, [*argv, "-o", "yaml"])
     assert code == expected, err
     assert json.loads(as_json) == yaml.safe_load(as_yaml)
     assert json.loads(as_json) not in (None, [], {})
     if "text" in _formats(path):
-        code, text, _ = _run(capsys, [*argv, "-o", "text"])
+        code, text, _ = run_cli(capsys, [*argv, "-o", "text"])
         assert code == expected and text != as_json
 
 
@@ -273,10 +264,10 @@ def _formats(path: str) -> list[str]:
 
 def test_doctor_text_and_json_carry_the_same_findings(capsys, offline):
     argv = ["doctor", "--operator-state", str(offline / "none")]
-    code, out, _ = _run(capsys, [*argv, "-o", "json"])
+    code, out, _ = run_cli(capsys, [*argv, "-o", "json"])
     report = json.loads(out)
     assert code == ExitCode.FAILED and report["errors"] == 1 and report["server"] == "https://127.0.0.1:6443"
-    code, out, _ = _run(capsys, [*argv, "--all"])
+    code, out, _ = run_cli(capsys, [*argv, "--all"])
     assert "ERROR    crd" in out and "OK       webhook" in out and "fix: install the chart" in out
 
 
@@ -292,24 +283,24 @@ def _eval(exports: str, variable: str) -> str:
 
 def test_tools_env_exports_are_quoted(capsys, tmp_path):
     tools_dir = tmp_path / AWKWARD
-    code, out, _ = _run(capsys, ["tools", "env", "--tools-dir", str(tools_dir)])
+    code, out, _ = run_cli(capsys, ["tools", "env", "--tools-dir", str(tools_dir)])
     assert code == ExitCode.OK
     assert _eval(out, "HELM_PLUGINS") == str(tools_dir / "helm" / "plugins")
     path = _eval(out, "PATH")
     assert path.startswith(f"{tools_dir / 'bin'}:") and path.endswith(os.environ["PATH"])
     # the old spelling of the format still works
-    assert _run(capsys, ["tools", "env", "--tools-dir", str(tools_dir), "--output", "sh"])[1] == out
+    assert run_cli(capsys, ["tools", "env", "--tools-dir", str(tools_dir), "--output", "sh"])[1] == out
 
 
 def test_cluster_env_export_is_quoted(capsys, tmp_path):
     state = tmp_path / AWKWARD
     state.mkdir()
     (state / "kubeconfig").write_text("apiVersion: v1\nkind: Config\n")
-    code, out, _ = _run(capsys, ["cluster", "--state-dir", str(state), "env"])
+    code, out, _ = run_cli(capsys, ["cluster", "--state-dir", str(state), "env"])
     assert code == ExitCode.OK
     assert out.startswith("export KUBECONFIG='")
     assert _eval(out, "KUBECONFIG") == str(state.resolve() / "kubeconfig")
-    code, out, _ = _run(capsys, ["cluster", "--state-dir", str(state), "env", "-o", "json"])
+    code, out, _ = run_cli(capsys, ["cluster", "--state-dir", str(state), "env", "-o", "json"])
     assert json.loads(out) == {"KUBECONFIG": str(state.resolve() / "kubeconfig")}
 
 
@@ -324,7 +315,7 @@ def test_shell_exports_quote_every_value():
 
 
 def _script(capsys, shell: str) -> str:
-    code, out, _ = _run(capsys, ["completion", shell])
+    code, out, _ = run_cli(capsys, ["completion", shell])
     assert code == ExitCode.OK
     return out
 

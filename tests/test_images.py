@@ -9,15 +9,13 @@ in its environment, and the images the operator reads from the rendered seldon-c
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import ROOT, tool
-from fadi_seldon import cli
+from conftest import ROOT, run_cli, tool
 from fadi_seldon.cli.exit_codes import ExitCode
 from fadi_seldon.values import images
 
@@ -75,20 +73,11 @@ def rendered_images(docs: list[dict]) -> set[str]:
 # --------------------------------------------------------------------------- what the command lists
 
 
-def _run(capsys, argv: list[str]) -> tuple[int, str, str]:
-    try:
-        code = cli.main(argv)
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def listed(capsys, *values_files: Path) -> list[str]:
     argv = ["images"]
     for path in values_files:
         argv += ["-f", str(path)]
-    code, out, err = _run(capsys, argv)
+    code, out, err = run_cli(capsys, argv)
     assert code == ExitCode.OK, err
     return out.splitlines()
 
@@ -179,22 +168,6 @@ def test_the_packaged_defaults_are_the_charts():
 # --------------------------------------------------------------------------- FADI umbrella values
 
 
-@pytest.fixture(scope="module")
-def umbrella(tools_env, tmp_path_factory) -> Path:
-    """fadi/ with its file:// dependency built in a private copy (the checkout is never written)."""
-    work = tmp_path_factory.mktemp("umbrella")
-    shutil.copytree(ROOT / "fadi", work / "fadi", ignore=shutil.ignore_patterns("charts"))
-    shutil.copytree(CHART, work / "charts" / SELDON)
-    run = subprocess.run(
-        [tool("helm"), "dependency", "build", str(work / "fadi")],
-        env=tools_env,
-        capture_output=True,
-        text=True,
-    )
-    assert run.returncode == 0, run.stderr
-    return work / "fadi"
-
-
 FADI_VALUES = {
     "global": {"imageRegistry": "registry.fadi.example:5000"},
     SELDON: {
@@ -214,14 +187,14 @@ FADI_VALUES = {
 def test_fadi_values_are_read_under_the_operator_key(capsys, tools_env, tmp_path, umbrella):
     values = _write(tmp_path, "fadi.yaml", FADI_VALUES)
     got = listed(capsys, values)
-    assert set(got) == rendered_images(helm_template(tools_env, umbrella, values))
+    assert set(got) == rendered_images(helm_template(tools_env, umbrella / "fadi", values))
     assert all(ref.startswith("registry.fadi.example:5000/") for ref in got)
     assert "registry.fadi.example:5000/seldonio/xgboostserver:9.9" in got
     assert not any("tritonserver" in ref for ref in got)
 
 
 def test_fadi_values_sources_name_the_key_in_the_fadi_file(capsys, tmp_path):
-    code, out, err = _run(
+    code, out, err = run_cli(
         capsys, ["images", "-f", str(_write(tmp_path, "fadi.yaml", FADI_VALUES)), "-o", "json"]
     )
     assert code == ExitCode.OK, err
@@ -232,7 +205,7 @@ def test_fadi_values_sources_name_the_key_in_the_fadi_file(capsys, tmp_path):
 
 def test_a_fadi_file_with_seldon_off_still_lists_the_images_with_a_note(capsys, tmp_path):
     values = _write(tmp_path, "fadi.yaml", {SELDON: {"enabled": False}})
-    code, out, err = _run(capsys, ["images", "-f", str(values)])
+    code, out, err = run_cli(capsys, ["images", "-f", str(values)])
     assert code == ExitCode.OK and "enabled is not true" in err
     assert out.splitlines() == listed(capsys)
 
@@ -241,7 +214,7 @@ def test_a_fadi_file_with_seldon_off_still_lists_the_images_with_a_note(capsys, 
 
 
 def test_json_is_a_list_of_image_and_source(capsys):
-    code, out, _ = _run(capsys, ["images", "-o", "json"])
+    code, out, _ = run_cli(capsys, ["images", "-o", "json"])
     assert code == ExitCode.OK
     result = json.loads(out)
     assert isinstance(result, list) and result
@@ -255,7 +228,7 @@ def test_json_is_a_list_of_image_and_source(capsys):
     by_source = {r["source"]: r["image"] for r in result}
     assert by_source["image"] == "docker.io/seldonio/seldon-core-operator:1.17.1"
     assert by_source["predictor_servers.SKLEARN_SERVER.protocols.v2"] == "seldonio/mlserver:1.3.5-sklearn"
-    code, out_yaml, _ = _run(capsys, ["images", "-o", "yaml"])
+    code, out_yaml, _ = run_cli(capsys, ["images", "-o", "yaml"])
     assert yaml.safe_load(out_yaml) == result
 
 
@@ -273,7 +246,7 @@ def test_bad_input_exits_2_naming_the_file(capsys, tmp_path, name, content):
     if content is not None:
         path.write_text(content)
     good = _write(tmp_path, "good.yaml", {})
-    code, out, err = _run(capsys, ["images", "-f", str(good), "-f", str(path)])
+    code, out, err = run_cli(capsys, ["images", "-f", str(good), "-f", str(path)])
     assert code == ExitCode.USAGE and out == ""
     assert "Traceback" not in err
     assert str(path) in err

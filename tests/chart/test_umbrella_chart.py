@@ -7,7 +7,6 @@ built there, so the test neither races other runs over fadi/charts/ nor depends 
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -18,21 +17,6 @@ from conftest import tool
 from fadi_seldon import cli
 
 SELDON = "seldon-core-operator"
-
-
-@pytest.fixture(scope="session")
-def umbrella(repo_root: Path, tools_env: dict[str, str], tmp_path_factory) -> Path:
-    work = tmp_path_factory.mktemp("umbrella")
-    shutil.copytree(repo_root / "fadi", work / "fadi", ignore=shutil.ignore_patterns("charts"))
-    shutil.copytree(repo_root / "charts", work / "charts")
-    run = subprocess.run(
-        [tool("helm"), "dependency", "build", str(work / "fadi")],
-        env=tools_env,
-        capture_output=True,
-        text=True,
-    )
-    assert run.returncode == 0, run.stderr
-    return work
 
 
 def helm(tools_env, *args: str, binary: str = "helm") -> subprocess.CompletedProcess:

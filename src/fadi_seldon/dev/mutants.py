@@ -18,21 +18,12 @@ from typing import Any
 
 import yaml
 
-from fadi_seldon.sdep import schema
+from fadi_seldon.sdep import predictor_servers, schema
 
 # values the operator branches on, per field name (any level of the spec)
 FIELD_VALUES: dict[str, tuple] = {
     "type": (*schema.PREDICTIVE_UNIT_TYPES, "REST", "GRPC"),
-    "implementation": (
-        *schema.BUILTIN_IMPLEMENTATIONS,
-        "SKLEARN_SERVER",
-        "XGBOOST_SERVER",
-        "MLFLOW_SERVER",
-        "TENSORFLOW_SERVER",
-        "TRITON_SERVER",
-        "HUGGINGFACE_SERVER",
-        "TEMPO_SERVER",
-    ),
+    "implementation": (*schema.BUILTIN_IMPLEMENTATIONS, *predictor_servers.DEFAULT_SERVERS),
     "protocol": ("", *schema.PROTOCOLS),
     "transport": ("", *schema.TRANSPORTS),
     "serverType": ("", "rpc"),
