@@ -129,7 +129,7 @@ def test_flags_are_what_cluster_up_has_always_passed(tmp_path):
     assert flags["kwok"] == [
         f"--kubeconfig={r}/config/kwok.kubeconfig",
         f"--config={r}/config/kwok.yaml",
-        "--manage-all-nodes=true",
+        "--manage-nodes-with-label-selector=type=kwok",  # never the real node
         "--node-ip=127.0.0.1",
         "--cidr=10.244.0.1/16",
         "--server-address=127.0.0.1:1004",

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from fadi_seldon.localkube import api, pki, stages
+from fadi_seldon.localkube import api, nodes, pki, stages
 from fadi_seldon.localkube.layout import Layout
 
 SERVICE_CIDR = "10.96.0.0/16"
@@ -36,9 +36,17 @@ class Context:
     layout: Layout
     pki: pki.PKI
     ports: Mapping[str, int]
+    # where the API server listens and what it advertises: loopback, or with a real node the node
+    # bridge's address (pods reach the API through the `kubernetes` Service, which cannot be loopback)
+    api_host: str = "127.0.0.1"
+
+    @property
+    def real_node(self) -> bool:
+        return self.api_host != "127.0.0.1"
 
     def url(self, component: str, scheme: str = "http") -> str:
-        return f"{scheme}://127.0.0.1:{self.ports[component]}"
+        host = self.api_host if component == API_SERVER else "127.0.0.1"
+        return f"{scheme}://{host}:{self.ports[component]}"
 
     def kubeconfig(self, component: str) -> Path:
         return self.layout.component_kubeconfig(component)
@@ -81,6 +89,13 @@ class Component:
     def env(self) -> dict[str, str]:
         return component_env()
 
+    def bootstrap_objects(self, ctx: Context) -> tuple[tuple[str, dict], ...]:
+        """API objects (collection path, body) to create once the API server is ready, before it starts."""
+        return ()
+
+    def after_ready(self, ctx: Context, say) -> None:
+        """Work that needs this component healthy and must be done before the next stage starts."""
+
 
 class Etcd(Component):
     def args(self, ctx: Context) -> list[str]:
@@ -105,25 +120,46 @@ class Etcd(Component):
 
 class KubeAPIServer(Component):
     def args(self, ctx: Context) -> list[str]:
+        return self.base_args(ctx) + (self.node_args(ctx) if ctx.real_node else [])
+
+    @staticmethod
+    def node_args(ctx: Context) -> list[str]:
+        """With a real node: the API server's client certificate for kubelets (their webhook
+        authorizer lets system:masters in); base_args adds the Node authorizer and NodeRestriction."""
+        cert, key = pki.issue(
+            ctx.pki, "apiserver-kubelet-client", "/O=system:masters/CN=kube-apiserver-kubelet-client",
+            usage="clientAuth",
+        )  # fmt: skip
+        return [
+            f"--kubelet-client-certificate={cert}",
+            f"--kubelet-client-key={key}",
+            f"--kubelet-certificate-authority={ctx.pki.ca_cert}",
+            "--kubelet-preferred-address-types=InternalIP",
+        ]
+
+    def base_args(self, ctx: Context) -> list[str]:
         p = ctx.pki
+        admission = "NamespaceLifecycle,ServiceAccount,PodSecurity,MutatingAdmissionWebhook," \
+            "ValidatingAdmissionWebhook,ValidatingAdmissionPolicy,ResourceQuota"
+        if ctx.real_node:
+            admission += ",NodeRestriction"
         return [
             f"--etcd-servers={ctx.url('etcd')}",
-            "--bind-address=127.0.0.1",
-            "--advertise-address=127.0.0.1",
+            f"--bind-address={ctx.api_host}",
+            f"--advertise-address={ctx.api_host}",
             f"--secure-port={ctx.ports[self.name]}",
             f"--cert-dir={ctx.layout.pki}",
             f"--tls-cert-file={p.server_cert}",
             f"--tls-private-key-file={p.server_key}",
             f"--client-ca-file={p.ca_cert}",
             f"--token-auth-file={p.tokens_csv}",
-            "--authorization-mode=RBAC",
+            f"--authorization-mode={'Node,RBAC' if ctx.real_node else 'RBAC'}",
             "--anonymous-auth=true",  # /livez, /readyz for probes; RBAC still denies everything else
             f"--service-account-issuer={SA_ISSUER}",
             f"--service-account-key-file={p.sa_pub}",
             f"--service-account-signing-key-file={p.sa_key}",
             f"--service-cluster-ip-range={SERVICE_CIDR}",
-            "--enable-admission-plugins=NamespaceLifecycle,ServiceAccount,PodSecurity,"
-            "MutatingAdmissionWebhook,ValidatingAdmissionWebhook,ValidatingAdmissionPolicy,ResourceQuota",
+            f"--enable-admission-plugins={admission}",
             "--allow-privileged=true",
             "--enable-priority-and-fairness=false",
             "--profiling=false",
@@ -132,7 +168,7 @@ class KubeAPIServer(Component):
 
     def probe(self, ctx: Context, port: int) -> tuple[bool, str]:
         return api.probe(
-            f"https://127.0.0.1:{port}/readyz", token=ctx.tokens.get("admin"), ca_cert=ctx.pki.ca_cert
+            f"https://{ctx.api_host}:{port}/readyz", token=ctx.tokens.get("admin"), ca_cert=ctx.pki.ca_cert
         )
 
 
@@ -195,7 +231,8 @@ class Kwok(Component):
         return [
             f"--kubeconfig={ctx.kubeconfig(self.name)}",
             f"--config={self.config(ctx)}",
-            "--manage-all-nodes=true",
+            # only the simulated nodes: a real node (node.py) has its own kubelet
+            f"--manage-nodes-with-label-selector={nodes.LABEL}",
             "--node-ip=127.0.0.1",
             f"--cidr={POD_CIDR}",
             f"--server-address=127.0.0.1:{ctx.ports[self.name]}",

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TextIO
 
 from fadi_seldon import tools as toolchain
-from fadi_seldon.localkube import api, components, kubeconfig, nodes, pki
+from fadi_seldon.localkube import api, components, kubeconfig, node, node_lifecycle, nodes, pki
 from fadi_seldon.localkube.components import API_SERVER, Component, Context
 from fadi_seldon.localkube.layout import Layout, default_state_dir
 from fadi_seldon.localkube.nodes import NodeSpec
@@ -31,6 +31,7 @@ from fadi_seldon.runtime.files import atomic_write
 from fadi_seldon.runtime.statedir import StateDir
 
 COMPONENTS = components.NAMES  # names, in start order
+REAL, SIMULATED, AUTO = "real", "simulated", "auto"  # `cluster up --node`
 NODE_NAME = nodes.PREFIX + "0"  # the first (by default the only) simulated node
 STATE_VERSION = 1
 BOOTSTRAP_TIMEOUT = 90
@@ -62,14 +63,26 @@ class ControlPlane:
         *,
         bin_dir: Path | None = None,
         out: TextIO | None = None,
-        parts: Iterable[Component] = components.COMPONENTS,
+        parts: Iterable[Component] | None = None,
     ) -> None:
         self.layout = Layout((state_dir or default_state_dir()).resolve())
         self.pki = pki.PKI(self.layout.pki)
         self.bin_dir = bin_dir or toolchain.default_tools_dir() / "bin"
         self.out = out if out is not None else sys.stderr
-        self.components: tuple[Component, ...] = tuple(parts)
         self.state = StateDir(self.layout.root, version=STATE_VERSION, prefix="[cluster]", out=self.out)
+        self.fixed_parts = parts is not None
+        self.components: tuple[Component, ...] = tuple(parts) if parts is not None else self._parts(
+            self.load_state().get("node_kind") == REAL
+        )
+
+    @staticmethod
+    def _parts(real: bool, **node_options) -> tuple[Component, ...]:
+        """The control plane's components, and the real node's when there is one."""
+        return components.COMPONENTS + (node.components(**node_options) if real else ())
+
+    @property
+    def real_node(self) -> bool:
+        return any(c.name == "kubelet" for c in self.components)
 
     # ------------------------------------------------------------------ helpers
     def say(self, message: str) -> None:
@@ -111,14 +124,13 @@ class ControlPlane:
 
     def context(self, state: dict | None = None) -> Context:
         state = self.load_state() if state is None else state
-        return Context(self.layout, self.pki, dict(state.get("ports") or {}))
+        host = node.GATEWAY if state.get("node_kind") == REAL else "127.0.0.1"
+        return Context(self.layout, self.pki, dict(state.get("ports") or {}), api_host=host)
 
     def admin_client(self, state: dict | None = None) -> api.Client:
-        state = self.load_state() if state is None else state
+        ctx = self.context(state)
         tokens = pki.read_tokens(self.pki.tokens_csv)
-        return api.Client(
-            f"https://127.0.0.1:{state['ports'][API_SERVER]}", tokens["admin"], self.pki.ca_cert
-        )
+        return api.Client(ctx.url(API_SERVER, "https"), tokens["admin"], self.pki.ca_cert)
 
     # ------------------------------------------------------------------ status
     def _status_of(
@@ -148,9 +160,15 @@ class ControlPlane:
             {"name": n, "ready": False, "detail": "no API server", "capacity": {}} for n in spec.names
         ]
         api_server = rows.get(API_SERVER)
-        if api_server is not None and api_server.healthy:
+        healthy_api = api_server is not None and api_server.healthy
+        if healthy_api:
             node_rows = self._node_rows(self.admin_client(state), spec)
-        wanted = [r for r in node_rows if r["name"] in spec.names]
+        if self.real_node:
+            ready, detail = self._node_ready(self.admin_client(state), node.NODE_NAME) if healthy_api else (
+                False, "no API server")
+            node_rows.insert(0, {"name": node.NODE_NAME, "ready": ready, "detail": detail, "capacity": {},
+                                 "kind": REAL})  # fmt: skip
+        wanted = [r for r in node_rows if r["name"] in spec.names or r.get("kind") == REAL]
         ready = all(r.healthy for r in rows.values()) and all(r["ready"] for r in wanted)
         first = node_rows[0]
         return {
@@ -160,6 +178,7 @@ class ControlPlane:
             "kubernetes_version": versions.get("KUBERNETES_VERSION"),
             "ready": ready,
             "started": bool(recs),
+            "node_kind": REAL if self.real_node else SIMULATED,
             "node": {"name": first["name"], "ready": first["ready"], "detail": first["detail"]},
             "node_spec": spec.to_json(),
             "nodes": node_rows,
@@ -211,6 +230,8 @@ class ControlPlane:
     def _stop_all(self, state: dict) -> list[str]:
         stopped = []
         recs = self.records(state)
+        if self.real_node or node_lifecycle.host_record(self.layout).is_file():
+            stopped += node_lifecycle.teardown(self.layout, recs, self.bin_dir)
         for comp in reversed(self.components):  # dependents first, etcd last
             rec = recs.get(comp.name)
             if rec is not None and processes.stop(rec):
@@ -223,16 +244,17 @@ class ControlPlane:
         return stopped
 
     # ------------------------------------------------------------------ up
-    def up(self, *, timeout_scale: float = 1.0, nodes: NodeSpec | None = None) -> dict:
+    def up(self, *, timeout_scale: float = 1.0, nodes: NodeSpec | None = None, node_kind: str = AUTO) -> dict:
         """Start (or confirm, or repair, or resize) the control plane; returns `status()`.
 
         `nodes`: the simulated nodes wanted (default: as recorded, else one default node). On a
-        running cluster whose components are healthy, only the nodes change."""
+        running cluster whose components are healthy, only the nodes change. `node_kind`: a real
+        node (kubelet, containerd), none (simulated nodes only), or `auto`: real where the host can."""
         t0 = time.monotonic()
         with self.locked():
             state = self.load_state()
             spec = nodes or NodeSpec.from_json(state.get("nodes"))
-            if state.get("components"):
+            if state.get("components") and self._same_kind(state, node_kind):
                 current = self.status()
                 healthy = all(c["healthy"] for c in current["components"])
                 if healthy and (current["ready"] or spec.to_json() != current["node_spec"]):
@@ -241,9 +263,10 @@ class ControlPlane:
                 what = ", ".join(stopped) if stopped else "no live processes"
                 self.say(f"previous run is not healthy: stopped {what}; starting again")
             else:
-                leftovers = self._stop_all({})
+                leftovers = self._stop_all(state)
                 if leftovers:
-                    self.say(f"stopped leftovers of a lost run: {', '.join(leftovers)}")
+                    self.say(f"stopped leftovers of an earlier run: {', '.join(leftovers)}")
+            self._choose_node(node_kind)
             try:
                 self._start(state, spec, timeout_scale)
             except BaseException:
@@ -256,6 +279,32 @@ class ControlPlane:
         )
         return result
 
+    def _same_kind(self, state: dict, node_kind: str) -> bool:
+        return node_kind == AUTO or state.get("node_kind", SIMULATED) == node_kind
+
+    def _choose_node(self, node_kind: str) -> None:
+        """The components for a real or a simulated node; `auto` falls back to simulated, saying why."""
+        if self.fixed_parts:
+            return
+        real = node_kind == REAL
+        if node_kind in (AUTO, REAL):
+            problems = node_lifecycle.host_problems(self.bin_dir)
+            if problems and node_kind == REAL:
+                raise ClusterError("this host cannot run a real node: " + "; ".join(problems))
+            if problems:
+                self.say("no real node on this host (" + "; ".join(problems) + "): pods are simulated by kwok")
+            real = not problems
+        self.components = self._parts(real, **(self._node_options() if real else {}))
+
+    def _node_options(self) -> dict:
+        """The pause image (built once, cached) and the host's runc and CNI plugins for containerd."""
+        from fadi_seldon.images import pause
+
+        built = pause.build()
+        paths = node_lifecycle.system_paths()
+        return {"pause_image": built.ref, "pause_archive": str(built.archive), "runc": paths["runc"],
+                "cni_bin": paths["cni"]}  # fmt: skip
+
     def _adjust_nodes(self, state: dict, spec: NodeSpec, scale: float, current: dict) -> dict:
         """A running cluster asked for (maybe) other nodes: add, resize, remove, then wait for them."""
         if current["ready"] and spec.to_json() == current["node_spec"]:
@@ -263,7 +312,7 @@ class ControlPlane:
             return current
         t0 = time.monotonic()
         client = self.admin_client(state)
-        changes = nodes.sync(client, spec)
+        changes = nodes.sync(client, spec, taint=self.real_node)
         state["nodes"] = spec.to_json()
         self.save_state(state)
         done = "; ".join(f"{what} {', '.join(names)}" for what, names in changes.items() if names)
@@ -292,9 +341,12 @@ class ControlPlane:
         tokens = pki.ensure_tokens(self.pki.tokens_csv)
         ports = self._ports(previous.get("ports") or {})
         created = previous.get("created") or time.time()
-        state = {"ports": ports, "components": {}, "created": created, "nodes": spec.to_json()}
+        kind = REAL if self.real_node else SIMULATED
+        state = {"ports": ports, "components": {}, "created": created, "nodes": spec.to_json(), "node_kind": kind}
         self.save_state(state)
-        ctx = Context(self.layout, self.pki, ports)
+        if self.real_node:
+            node_lifecycle.prepare(self.layout, self.say)
+        ctx = self.context(state)
         self._write_configuration(ctx, tokens)
         self.say(f"starting Kubernetes {versions.get('KUBERNETES_VERSION')} in {self.layout.root}")
         recs: dict[str, processes.ProcessRecord] = {}
@@ -308,6 +360,8 @@ class ControlPlane:
             if first_client_stage:
                 self._create_nodes(client, spec)
             self._wait_healthy(stage, recs, ctx, scale)
+            for comp in stage:
+                comp.after_ready(ctx, self.say)
         if client is None:
             raise ClusterError("no component talks to the API server: nothing can bootstrap the cluster")
         self._wait_bootstrap(client, scale, recs, spec)
@@ -341,6 +395,9 @@ class ControlPlane:
     def _api_ready(self, ctx: Context, tokens: dict[str, str], spec: NodeSpec) -> api.Client:
         """The admin client of a healthy API server, and the node leases of a previous kwok released."""
         client = api.Client(ctx.url(API_SERVER, "https"), tokens["admin"], self.pki.ca_cert)
+        for comp in self.components:
+            for path, body in comp.bootstrap_objects(ctx):
+                client.create(path, body)
         # a kwok restarted on existing data would wait for its predecessor's node lease to expire
         # (40 s) before touching any pod of the node: hand the leases over at once
         released = [name for name in spec.names if client.delete(nodes.lease_path(name))]
@@ -395,7 +452,7 @@ class ControlPlane:
             raise late(pending[0]) from None
 
     def _create_nodes(self, client: api.Client, spec: NodeSpec) -> None:
-        changes = nodes.sync(client, spec)
+        changes = nodes.sync(client, spec, taint=self.real_node)
         for what, names in changes.items():
             if names and (what != "added" or len(names) > 1):
                 self.say(f"  nodes {what}: {', '.join(names)}")
@@ -408,8 +465,9 @@ class ControlPlane:
         spec: NodeSpec,
     ) -> None:
         """What `helm install --wait` needs beyond healthy processes: Ready nodes, default SA."""
+        names = spec.names + ([node.NODE_NAME] if self.real_node else [])
         pending: dict[str, Callable[[], tuple[bool, str]]] = {
-            f"node {name}": (lambda name=name: self._node_ready(client, name)) for name in spec.names
+            f"node {name}": (lambda name=name: self._node_ready(client, name)) for name in names
         }
         pending |= {
             "service account default/default": lambda: _exists(

@@ -94,7 +94,12 @@ def _positive_quantity(value) -> bool:
     )
 
 
-def node_object(name: str, spec: NodeSpec) -> dict:
+# beside a real node, simulated nodes take only the pods that tolerate this taint (many-pod tests)
+TAINT = {"key": "kwok.x-k8s.io/node", "value": "fake", "effect": "NoSchedule"}
+TOLERATION = {"key": TAINT["key"], "operator": "Exists", "effect": "NoSchedule"}
+
+
+def node_object(name: str, spec: NodeSpec, taint: bool = False) -> dict:
     """The Node as kwok expects it: simulated (annotation), labelled, with its capacity in its status."""
     return {
         "apiVersion": "v1",
@@ -110,7 +115,7 @@ def node_object(name: str, spec: NodeSpec) -> dict:
                 "type": "kwok",
             },
         },
-        "spec": {},
+        "spec": {"taints": [TAINT]} if taint else {},
         "status": {"capacity": spec.capacity, "allocatable": spec.capacity},
     }
 
@@ -141,15 +146,17 @@ def lease_path(name: str) -> str:
     return f"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{name}"
 
 
-def sync(client: api.Client, spec: NodeSpec) -> dict[str, list[str]]:
-    """Create the missing nodes, resize the others, remove the extra ones: what changed, by kind."""
+def sync(client: api.Client, spec: NodeSpec, taint: bool = False) -> dict[str, list[str]]:
+    """Create the missing nodes, resize the others, remove the extra ones: what changed, by kind.
+
+    `taint`: a real node is there, and simulated nodes only take pods that tolerate `TAINT`."""
     changes: dict[str, list[str]] = {"added": [], "resized": [], "removed": []}
     wanted = set(spec.names)
     existing = {n["metadata"]["name"]: n for n in listed(client)}
     for name in spec.names:
         node = existing.get(name)
         if node is None:
-            client.create("/api/v1/nodes", node_object(name, spec))
+            client.create("/api/v1/nodes", node_object(name, spec, taint))
             changes["added"].append(name)
         elif _capacity_of(node) != spec.capacity:
             resize(client, name, spec)

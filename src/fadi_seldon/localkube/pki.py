@@ -24,6 +24,7 @@ API_SERVER_SANS = (
     "DNS:kubernetes.default.svc.cluster.local",
     "IP:127.0.0.1",
     "IP:10.96.0.1",
+    "IP:10.88.0.1",  # the real node's bridge: the address pods reach the API server on (node.GATEWAY)
 )
 VALID_DAYS = 3650
 
@@ -87,6 +88,35 @@ class PKI:
         return True
 
 
+def issue(
+    pki: PKI, name: str, subject: str, *, usage: str, sans: tuple[str, ...] = (), openssl: str | None = None
+) -> tuple[Path, Path]:
+    """A key and a certificate signed by the local CA, kept as `<name>.crt`/`<name>.key` and reused.
+
+    `subject` is the openssl form (`/O=system:nodes/CN=system:node:x`): Kubernetes reads the user
+    from CN and the groups from O. `usage` is `clientAuth` or `serverAuth`."""
+    cert, key = pki.dir / f"{name}.crt", pki.dir / f"{name}.key"
+    if cert.is_file() and key.is_file() and cert.stat().st_size and key.stat().st_size:
+        return cert, key
+    exe = openssl or shutil.which("openssl")
+    if not exe:
+        raise PKIError("`openssl` is not installed: install it (Debian/Ubuntu: apt-get install openssl)")
+    run = _runner(exe, pki.dir)
+    atomic_write(key, run("genrsa", "2048"), PRIVATE)
+    lines = ["basicConstraints=CA:FALSE", "keyUsage=digitalSignature,keyEncipherment", f"extendedKeyUsage={usage}"]
+    if sans:
+        lines.append(f"subjectAltName={','.join(sans)}")
+    ext = atomic_write(pki.dir / f"{name}.ext", "\n".join(lines) + "\n")
+    csr = atomic_write(pki.dir / f"{name}.csr", run("req", "-new", "-key", key, "-subj", subject))
+    atomic_write(
+        cert,
+        run("x509", "-req", "-in", csr, "-CA", pki.ca_cert, "-CAkey", pki.ca_key, "-CAcreateserial",
+            "-days", str(VALID_DAYS), "-extfile", ext),
+    )  # fmt: skip
+    csr.unlink(missing_ok=True)
+    return cert, key
+
+
 def _runner(exe: str, cwd: Path):
     def run(*args) -> bytes:
         """openssl's output (the PEM it writes to stdout)."""
@@ -107,6 +137,10 @@ IDENTITIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "kube-controller-manager": ("system:kube-controller-manager", ()),
     "kube-scheduler": ("system:kube-scheduler", ()),
     "kwok": ("kwok-controller", ("system:masters",)),
+    # the real node's companions: kube-proxy's user is bound to system:node-proxier by Kubernetes'
+    # bootstrap RBAC; CoreDNS gets its read-only ClusterRole from node.py at start-up
+    "kube-proxy": ("system:kube-proxy", ()),
+    "coredns": ("fadi-seldon:coredns", ()),
 }
 
 

@@ -27,7 +27,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     up = sub.add_parser(
-        "up", help="start etcd, kube-apiserver, controller-manager, scheduler and kwok (idempotent)"
+        "up",
+        help="start etcd, kube-apiserver, controller-manager, scheduler, kwok and, where the host can, "
+        "a real node: containerd, kubelet, kube-proxy, CoreDNS (idempotent)",
+    )
+    up.add_argument(
+        "--node",
+        choices=("auto", "real", "simulated"),
+        default="auto",
+        help="the node pods run on: real (kubelet + containerd; root, runc and `make tools TOOLS=node`), "
+        "simulated (kwok only), or auto: real where the host can, else simulated with the reason "
+        "(default: auto)",
     )
     up.add_argument(
         "--timeout-scale", type=float, default=1.0, help="multiply every start-up timeout (slow machines)"
@@ -86,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
             except ValueError as err:
                 output.error(str(err))
                 return ExitCode.USAGE
-            status = plane.up(timeout_scale=args.timeout_scale, nodes=spec)
+            status = plane.up(timeout_scale=args.timeout_scale, nodes=spec, node_kind=args.node)
             output.emit(status, args.output, lambda _: "")  # text: `up` reported its progress on stderr
             return _status_code(status)
         if args.action == "down":

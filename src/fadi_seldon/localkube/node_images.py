@@ -1,0 +1,54 @@
+"""Images on the real node: imported from OCI archives into containerd's Kubernetes namespace.
+
+There is no registry here: images built by `fadi_seldon.images` (pause, the operator, models) are
+written as OCI archives and imported with containerd's own `ctr`, into the namespace the CRI plugin
+serves pods from. Pods then use them with `imagePullPolicy: IfNotPresent` or `Never`.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+from fadi_seldon import tools as toolchain
+from fadi_seldon.localkube import node
+from fadi_seldon.localkube.layout import Layout, default_state_dir
+
+
+class ImageError(RuntimeError):
+    """An image could not be imported or listed; the message says why and what to do."""
+
+
+def ctr(layout: Layout, *args: str, timeout: float = 300) -> str:
+    exe = toolchain.find_executable("ctr", toolchain.default_tools_dir() / "bin")
+    if not exe:
+        raise ImageError("`ctr` is not installed: run `make tools TOOLS=node` (or `fadi-seldon tools install node`)")
+    sock = node.containerd_socket(layout)
+    if not sock.exists():
+        raise ImageError(
+            f"no real node is running ({sock} is missing): run `fadi-seldon cluster up` on a host that "
+            "can run one (`fadi-seldon cluster status` says which kind of node the cluster has)"
+        )
+    argv = [exe, "--address", str(sock), "--namespace", node.CONTAINERD_NAMESPACE, *args]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise ImageError(f"`ctr {' '.join(args)}` failed: {proc.stderr.strip() or proc.stdout.strip()}")
+    return proc.stdout
+
+
+def import_archive(archive: Path, layout: Layout | None = None) -> list[str]:
+    """Import an OCI image archive into the node; returns the image names it held."""
+    layout = layout or Layout(default_state_dir().resolve())
+    if not Path(archive).is_file():
+        raise ImageError(f"{archive}: no such image archive")
+    out = ctr(layout, "images", "import", str(archive))
+    names = re.findall(r"^(?:unpacking\s+)?(\S+:\S+)\s+\(sha256:", out, re.M)
+    return names or [line.split()[0] for line in out.splitlines() if line.strip()]
+
+
+def present(layout: Layout | None = None) -> set[str]:
+    """The image names the node has (what pods can use without a pull)."""
+    layout = layout or Layout(default_state_dir().resolve())
+    lines = ctr(layout, "images", "list", "--quiet").splitlines()
+    return {line.strip() for line in lines if line.strip()}

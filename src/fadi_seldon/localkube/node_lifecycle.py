@@ -1,0 +1,156 @@
+"""The real node's life on the host: can this host run one, preparing it, and taking it down cleanly.
+
+`host_problems` says why a host cannot run a real node (then `cluster up` simulates nodes with kwok
+and says so). `prepare` records the host (host.record) and creates the bridge before the API server
+binds to its address. `teardown` stops the node in the order that leaves the host as recorded:
+kube-proxy and its rules, kubelet, every container task, containerd and its shims, then mounts,
+bridge, chains, cgroups, fixed paths and kernel settings. It is safe to run on a half-started or
+crashed node, any number of times.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from fadi_seldon import tools as toolchain
+from fadi_seldon.localkube import host, node, node_images
+from fadi_seldon.localkube.layout import Layout
+from fadi_seldon.runtime import polling, processes
+
+SHIM = "containerd-shim-runc-v2"
+NODE_TOOLS = ("containerd", SHIM, "ctr", "kubelet", "kube-proxy", "coredns")
+
+
+def host_record(layout: Layout) -> Path:
+    return node.folder(layout) / "host.json"
+
+
+def system_paths() -> dict[str, str]:
+    """runc and the CNI plugins' folder, from the system (the `node` tool group installs them)."""
+    try:
+        return {"runc": toolchain.system_path("runc"), "cni": toolchain.system_path("cni")}
+    except (AttributeError, toolchain.ToolError):
+        runc = shutil.which("runc") or "/usr/sbin/runc"
+        return {"runc": runc, "cni": "/usr/lib/cni"}
+
+
+def host_problems(bin_dir: Path) -> list[str]:
+    """Why this host cannot run a real node; empty when it can."""
+    problems = []
+    if os.geteuid() != 0:
+        problems.append("not root (a kubelet and containerd need root)")
+    paths = system_paths()
+    if not Path(paths["runc"]).is_file():
+        problems.append("no runc (apt-get install runc)")
+    if not (Path(paths["cni"]) / "bridge").is_file():
+        problems.append(f"no CNI bridge plugin in {paths['cni']} (apt-get install containernetworking-plugins)")
+    for tool in ("iptables", "ip"):
+        if shutil.which(tool) is None:
+            problems.append(f"no `{tool}` (apt-get install iptables iproute2)")
+    missing = [t for t in NODE_TOOLS if not toolchain.find_executable(t, bin_dir)]
+    if missing:
+        problems.append(f"{', '.join(missing)} not installed (make tools TOOLS=node)")
+    if not Path("/proc/sys/net/bridge").is_dir():
+        problems.append("the kernel's br_netfilter is not loaded (modprobe br_netfilter)")
+    if "overlay" not in Path("/proc/filesystems").read_text():
+        problems.append("the kernel has no overlay file system (modprobe overlay)")
+    return problems
+
+
+def prepare(layout: Layout, say: Callable[[str], None]) -> None:
+    """Record the host as it is, then create the bridge the API server and the pods use."""
+    node.folder(layout).mkdir(parents=True, exist_ok=True)
+    host.record(host_record(layout))
+    if host.ensure_bridge(node.BRIDGE, f"{node.GATEWAY}/16"):
+        say(f"  created the bridge {node.BRIDGE} ({node.GATEWAY}/16): the API server's address for pods")
+
+
+def _stop_named(records: dict[str, processes.ProcessRecord], name: str, stopped: list[str]) -> None:
+    rec = records.get(name)
+    if rec is not None and processes.stop(rec, timeout=15):
+        stopped.append(f"{name} (pid {rec.pid})")
+
+
+def _kill_tasks(layout: Layout) -> int:
+    """SIGKILL every container task of the node's containerd and delete tasks and containers."""
+    try:
+        tasks = [line.split()[0] for line in node_images.ctr(layout, "tasks", "ls", timeout=30).splitlines()[1:]]
+        for task in tasks:
+            with contextlib.suppress(node_images.ImageError):
+                node_images.ctr(layout, "tasks", "kill", "--signal", "SIGKILL", task, timeout=30)
+        for task in tasks:
+            with contextlib.suppress(node_images.ImageError):
+                node_images.ctr(layout, "tasks", "delete", "--force", task, timeout=30)
+        containers = node_images.ctr(layout, "containers", "ls", "--quiet", timeout=30).split()
+        if containers:
+            with contextlib.suppress(node_images.ImageError):
+                node_images.ctr(layout, "containers", "delete", *containers, timeout=60)
+        return len(tasks)
+    except (node_images.ImageError, subprocess.TimeoutExpired):
+        return 0
+
+
+def _kill_pods_left() -> list[str]:
+    """Processes still in kubepods cgroups (their shim died first): killed, so cgroups can go."""
+    pids = host.cgroup_pids()
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+    polling.ended_within(lambda: not host.cgroup_pids(), 10)
+    return [f"container process {pid}" for pid in pids]
+
+
+def _proxy_cleanup(layout: Layout, bin_dir: Path) -> None:
+    exe = toolchain.find_executable("kube-proxy", bin_dir)
+    if exe:
+        with open(layout.log("kube-proxy"), "ab") as log:
+            subprocess.run([exe, "--cleanup"], stdout=log, stderr=subprocess.STDOUT, timeout=60)
+
+
+def teardown(layout: Layout, records: dict[str, processes.ProcessRecord], bin_dir: Path) -> list[str]:
+    """Stop the node and put the host back as `prepare` recorded it. Returns what was done."""
+    stopped: list[str] = []
+    _stop_named(records, "kube-proxy", stopped)
+    _proxy_cleanup(layout, bin_dir)
+    _stop_named(records, "kubelet", stopped)
+    _stop_named(records, "coredns", stopped)
+    if node.containerd_socket(layout).exists():
+        killed = _kill_tasks(layout)
+        if killed:
+            stopped.append(f"{killed} container task(s)")
+    _stop_named(records, "containerd", stopped)
+    for pid in processes.processes_mentioning(str(layout.root), (SHIM, "containerd", "kubelet", "kube-proxy")):
+        if processes.stop_pid(pid):
+            stopped.append(f"leftover pid {pid}")
+    stopped += _kill_pods_left()
+    stopped += restore_host(layout)
+    return stopped
+
+
+def restore_host(layout: Layout) -> list[str]:
+    """Undo what the node changed on the host, using the record `prepare` wrote."""
+    record_file = host_record(layout)
+    if not record_file.is_file():
+        return []
+    import json
+
+    record = json.loads(record_file.read_text(encoding="utf-8"))
+    baseline = record.get("snapshot") or {}
+    done = [f"unmounted {p}" for p in host.unmount_below(node.folder(layout))]
+    if node.BRIDGE not in baseline.get("links", []) and host.delete_link(node.BRIDGE):
+        done.append(f"deleted the bridge {node.BRIDGE}")
+    done += [f"removed {c}" for c in host.remove_chains(baseline)]
+    done += [f"removed nft {t}" for t in host.remove_new_nft_tables(baseline)]
+    done += [f"removed cgroup {c}" for c in host.remove_cgroups()]
+    done += [f"removed {p}" for p in host.remove_new_paths(baseline)]
+    done += [f"restored {s}" for s in host.restore_sysctls(record.get("sysctls") or {})]
+    left = host.differences(baseline, host.snapshot())
+    if not left:
+        record_file.unlink()
+    return done + [f"host differs from before the node: {line}" for line in left]
