@@ -18,7 +18,7 @@ export HELM_CONFIG_HOME := $(TOOLS_DIR)/helm/config
 export HELM_DATA_HOME := $(TOOLS_DIR)/helm/data
 export FADI_TOOLS_DIR := $(TOOLS_DIR)
 
-# `make tools`: TOOLS=chart|cluster|operator|all or tool names (default all); PYTEST_ARGS for extra pytest flags
+# `make tools`: TOOLS=chart|cluster|operator|node|all or tool names (default all); PYTEST_ARGS for extra pytest flags
 TOOLS ?= all
 PYTEST_ARGS ?=
 # `make install`: the FADI values file to install with
@@ -30,14 +30,14 @@ VALUES ?= fadi/values.yaml
 # One target at a time, in the order the prerequisites are listed (`make test` runs its parts in order).
 .NOTPARALLEL:
 
-# The tools each target uses: names or groups (chart, cluster, operator, all) of `fadi-seldon tools install`.
+# The tools each target uses: names or groups (chart, cluster, operator, node, all) of `fadi-seldon tools install`.
 # `needed-tools` installs, once per make run, the union for the targets named on the command line, so
 # `make lint` never builds Kubernetes and `make test` checks each tool once.
 TOOLS_lint := helm helm4
 TOOLS_lint-charts := helm helm4
 TOOLS_test-unit := chart
 TOOLS_test-chart := chart
-TOOLS_test-cluster := helm cluster operator
+TOOLS_test-cluster := helm cluster operator node
 TOOLS_test := all
 TOOLS_bench := all
 NEEDED_TOOLS = $(sort $(foreach goal,$(MAKECMDGOALS),$(TOOLS_$(goal))))
@@ -55,7 +55,7 @@ $(VENV)/.installed: pyproject.toml
 	$(VPY) -m pip install --quiet -e '.[dev]'
 	@touch $@
 
-tools: setup ## install helm, helm4, ct, helm-unittest, etcd, Kubernetes, kwok, the Seldon operator (pinned, in .tools/)
+tools: setup ## pinned tools into .tools/: helm, helm4, ct, helm-unittest, etcd, Kubernetes, kwok, the Seldon operator; a node's kubelet, kube-proxy, containerd, CoreDNS and apt packages
 	$(VPY) -m fadi_seldon tools install $(TOOLS)
 
 needed-tools: setup

@@ -21,6 +21,7 @@ LAYERS = {
     "cli": 0,
     "dev": 0,
     "doctor": 1,
+    "images": 1,
     "localkube": 1,
     "model": 1,
     "sdep": 1,

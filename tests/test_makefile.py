@@ -96,7 +96,7 @@ def expand(lines: list[str], caller: str = "make") -> list[tuple[str, str]]:
         ("lint-python", set()),
         ("test-unit", group("chart")),
         ("test-chart", group("chart")),
-        ("test-cluster", group("helm", "cluster", "operator")),
+        ("test-cluster", group("helm", "cluster", "operator", "node")),
         ("test", group("all")),
     ],
 )

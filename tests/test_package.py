@@ -205,11 +205,22 @@ def test_user_pins_of_the_wrapper_are_replaced_with_a_note(tmp_path):
     assert len(notes) == 2 and "requirements.txt:2" in notes[0]
 
 
-def test_build_without_docker_prints_the_command(iris, capsys, monkeypatch):
+def test_build_without_docker_engine_builds_an_oci_archive(iris, capsys, monkeypatch, tmp_path):
+    # no engine answers `docker info`: --build builds the image without Docker (tests/test_images_build.py)
+    from fadi_seldon.images import Built
+    from fadi_seldon.images import model as model_image
+
     monkeypatch.setenv("PATH", str(iris))  # no docker binary on PATH
-    code, _, err = _package(capsys, str(iris), "--build", "--image", "x/y:1")
-    assert code == 1
-    assert "no Docker engine" in err and f"docker build -t x/y:1 {iris}" in err
+    calls = []
+
+    def fake_build(folder, image, **kwargs):
+        calls.append((folder, image))
+        return Built(tmp_path / "image.oci.tar", "docker.io/x/y:1", "sha256:" + "0" * 64, 1)
+
+    monkeypatch.setattr(model_image, "build", fake_build)
+    code, out, _ = _package(capsys, str(iris), "--build", "--image", "x/y:1", "-o", "json")
+    assert code == 0 and calls == [(iris, "x/y:1")]
+    assert json.loads(out)["oci_image"]["ref"] == "docker.io/x/y:1"
 
 
 @pytest.mark.parametrize(

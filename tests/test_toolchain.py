@@ -227,6 +227,27 @@ def test_go_build_uses_a_wrapper_module_with_replaces_and_ldflags(tmp_path, prog
     assert "go build fake" in progress.stream.text
 
 
+def test_go_build_passes_each_binarys_build_tags(tmp_path, progress, fake_go):
+    go, log = fake_go
+    tool = fake_tool(
+        executables=("fake", "fake-shim"),
+        go=GoRecipe(
+            "example.invalid/fake",
+            {"fake": "example.invalid/fake/cmd/fake", "fake-shim": "example.invalid/fake/cmd/shim"},
+            ldflags=lambda ctx: [f"-X main.version={ctx.version}"],
+            tags={"fake": ("urfave_cli_no_docs", "no_btrfs")},
+        ),
+    )
+    chain = chain_for(tmp_path, progress, sources=["go"], go=str(go))
+    assert chain.install_one(tool).source == "go"
+    builds = {
+        c[-1]: c for c in (json.loads(line) for line in log.read_text().splitlines()) if c[0] == "build"
+    }
+    tagged = builds["example.invalid/fake/cmd/fake"]
+    assert tagged[tagged.index("-tags") + 1] == "urfave_cli_no_docs,no_btrfs"
+    assert "-tags" not in builds["example.invalid/fake/cmd/shim"], "a binary without tags gets no -tags"
+
+
 def test_second_install_is_a_cache_hit(tmp_path, progress, fake_go):
     go, log = fake_go
     chain = chain_for(tmp_path, progress, sources=["go"], go=str(go))
@@ -291,6 +312,7 @@ def test_select_groups_and_dependency_order():
     cluster = {t.name for t in toolchain.select(["cluster"])}
     assert cluster == {"etcd", "kubernetes", "kwok"}
     assert [t.name for t in toolchain.select(["operator"])] == ["seldon-operator"]
+    assert [t.name for t in toolchain.select(["node"])] == ["kubernetes-node", "containerd", "coredns"]
     assert len(toolchain.select([])) == len(toolchain.registry())
 
 

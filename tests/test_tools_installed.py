@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import time
 
+import pytest
+
 from conftest import tool
 from fadi_seldon import tools as toolchain
 from fadi_seldon.runtime import versions
@@ -58,3 +60,35 @@ def test_second_install_is_fast_and_changes_nothing(tools_env):
     results = chain.install(toolchain.select(["chart"]))
     assert all(not r.changed and r.source == "cached" for r in results)
     assert time.monotonic() - start < 10
+
+
+# The node's tools are installed by `make test-cluster` (TOOLS_test-cluster has `node`), not by
+# `make test-unit`: these checks run with the cluster suite.
+@pytest.mark.cluster
+def test_node_tools_report_their_pinned_versions(tools_env):
+    kubernetes = versions.get("KUBERNETES_VERSION")
+    containerd = versions.get("CONTAINERD_VERSION")
+    for exe in ("kubelet", "kube-proxy"):
+        assert f"Kubernetes {kubernetes}" in run(tools_env, tool(exe), "--version")
+    assert f"containerd github.com/containerd/containerd/v2 {containerd}" in run(
+        tools_env, tool("containerd"), "--version"
+    )
+    assert containerd in run(tools_env, tool("ctr"), "--version")
+    assert f"Version:  {containerd}" in run(tools_env, tool("containerd-shim-runc-v2"), "-v")
+    assert f"CoreDNS-{versions.get('COREDNS_VERSION').lstrip('v')}" in run(
+        tools_env, tool("coredns"), "-version"
+    )
+
+
+@pytest.mark.cluster
+def test_coredns_has_the_plugins_cluster_dns_uses(tools_env):
+    plugins = set(run(tools_env, tool("coredns"), "-plugins").split())
+    wanted = {"kubernetes", "forward", "cache", "errors", "health", "ready", "loop", "reload"}
+    assert wanted <= plugins, sorted(wanted - plugins)
+
+
+@pytest.mark.cluster
+def test_node_system_packages_are_present():
+    for name in toolchain.system_registry():
+        assert toolchain.system_path(name).startswith("/"), name
+    assert toolchain.system_path("cni") == "/usr/lib/cni"

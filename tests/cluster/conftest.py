@@ -14,7 +14,11 @@ import pytest
 
 from cluster.kube import CRD, RELEASE, RELEASE_NS, Kube, condition, copy_charts, set_webhook, wait_until
 from conftest import TOOLS_BIN
-from fadi_seldon.localkube import ControlPlane
+from fadi_seldon.localkube import ControlPlane, host, node_lifecycle
+
+# the suite's node: real where this host can run one (CI machines can: root, runc, `make tools`),
+# FADI_TEST_NODE=simulated for kwok only; `real` fails instead of falling back
+NODE_KIND = os.environ.get("FADI_TEST_NODE", "auto")
 
 
 def pytest_collection_modifyitems(items):
@@ -33,17 +37,24 @@ def cluster_kubeconfig(tmp_path_factory) -> Path:
         return
     # a private state folder: never touches a cluster the user started with `make cluster-up`
     plane = ControlPlane(tmp_path_factory.mktemp("cluster") / "state", bin_dir=TOOLS_BIN, out=sys.stderr)
+    # the host before `up` and after `down` must be the same: a real node changes sysctls, iptables,
+    # links, mounts, cgroups and fixed paths, and `down` must put every one of them back
+    before = host.snapshot()
     try:
-        plane.up(timeout_scale=2.0)
+        plane.up(timeout_scale=2.0, node_kind=NODE_KIND)
         yield plane.layout.kubeconfig
     finally:
         stopped = plane.down(keep_state=bool(os.environ.get("FADI_KEEP_CLUSTER_STATE")))
         print(f"[cluster-suite] stopped {len(stopped)} component(s)", file=sys.stderr)
+    left = host.differences(before, host.snapshot())
+    assert not left, "the host is not as it was before `cluster up`:\n" + "\n".join(left)
 
 
 @pytest.fixture(scope="session")
 def kube(cluster_kubeconfig, tools_env, tmp_path_factory) -> Kube:
-    k = Kube(cluster_kubeconfig, tools_env, copy_charts(tmp_path_factory.mktemp("charts")))
+    # these tests run their pods on the simulated nodes (upstream images, many pods); the real node's
+    # tests (test_10_real_node.py) use namespaces of their own, without the annotations
+    k = Kube(cluster_kubeconfig, tools_env, copy_charts(tmp_path_factory.mktemp("charts")), simulated=True)
     k.helm("dependency", "build", k.chart("fadi"))
     return k
 
@@ -68,3 +79,31 @@ def umbrella(kube: Kube) -> dict:
 def webhook_off(kube: Kube, umbrella):
     set_webhook(kube, False)
     yield
+
+
+@pytest.fixture(scope="session")
+def real_node(cluster_kubeconfig) -> bool:
+    """The suite's cluster has a real node; on a host that cannot run one, the test is skipped and
+    says why (a host that can run one and did not is a failure, not a skip)."""
+    if os.environ.get("FADI_TEST_KUBECONFIG"):
+        pytest.skip("an external cluster (FADI_TEST_KUBECONFIG): the local real node is not used")
+    plane = ControlPlane(cluster_kubeconfig.parent, bin_dir=TOOLS_BIN, out=sys.stderr)
+    if plane.real_node:
+        return True
+    problems = node_lifecycle.host_problems(TOOLS_BIN)
+    if problems and NODE_KIND != "real":
+        pytest.skip("this host cannot run a real node: " + "; ".join(problems))
+    raise AssertionError(f"the host can run a real node but the suite's cluster has none ({NODE_KIND=})")
+
+
+@pytest.fixture(scope="session")
+def operator_image(real_node, cluster_kubeconfig) -> list[str]:
+    """The operator image built here (the operator binary the tools build, on a Debian base) and
+    loaded into the real node; returns the operator chart's `--set`s that point the chart at it."""
+    from fadi_seldon.images import operator
+    from fadi_seldon.localkube import node_images
+    from fadi_seldon.localkube.layout import Layout
+
+    built = operator.build()
+    node_images.import_archive(built.archive, Layout(cluster_kubeconfig.parent))
+    return operator.chart_sets()

@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from conftest import ROOT, tool
-from fadi_seldon.localkube import proxy
+from fadi_seldon.localkube import nodes, proxy
 
 RELEASE, RELEASE_NS = "fadi", "fadi"
 CRD = "seldondeployments.machinelearning.seldon.io"
@@ -26,8 +26,11 @@ class CommandFailed(AssertionError):
 class Kube:
     """kubectl and helm bound to one kubeconfig, with the project's Helm state folders."""
 
-    def __init__(self, kubeconfig: Path, env: dict[str, str], charts: Path) -> None:
+    def __init__(
+        self, kubeconfig: Path, env: dict[str, str], charts: Path, *, simulated: bool = False
+    ) -> None:
         self.kubeconfig = kubeconfig
+        self.simulated = simulated
         self.env = {**env, "KUBECONFIG": str(kubeconfig)}
         self.charts = charts  # a private copy of fadi/ and charts/ (dependency builds write into it)
         self.kubectl_exe = tool("kubectl")
@@ -66,9 +69,12 @@ class Kube:
         return self.kubectl("apply", "-f", "-", *args, input=text, check=check)
 
     def namespace(self, name: str, labels: dict[str, str] | None = None) -> str:
-        self.apply(
-            [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels or {}}}]
-        )
+        """A namespace; with `simulated`, its pods go to the kwok nodes (the real node, if any, has only
+        the images the project builds: the upstream ones these tests use cannot be pulled here)."""
+        meta: dict = {"name": name, "labels": labels or {}}
+        if self.simulated:
+            meta["annotations"] = nodes.simulated_namespace_annotations()
+        self.apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": meta}])
         return name
 
     def chart(self, name: str) -> str:
@@ -79,6 +85,8 @@ class Kube:
     ):
         """`helm upgrade --install` (or plain install) with --wait and a timeout; values as `k=v` or files."""
         argv = ["upgrade", "--install"] if upgrade else ["install"]
+        if self.simulated and self.get("namespace", namespace) is None:
+            self.namespace(namespace)
         argv += [release, self.chart(chart), "--namespace", namespace, "--create-namespace"]
         for v in values:
             argv += ["--values", v] if v.endswith(".yaml") else ["--set", v]

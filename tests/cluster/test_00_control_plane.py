@@ -44,7 +44,7 @@ def kubectl(plane: ControlPlane, *args: str, check: bool = True) -> subprocess.C
 @pytest.fixture(scope="module")
 def plane(tmp_path_factory):
     p = ControlPlane(tmp_path_factory.mktemp("own-cluster") / "state", bin_dir=TOOLS_BIN, out=sys.stderr)
-    p.up(timeout_scale=2.0)
+    p.up(timeout_scale=2.0, node_kind="simulated")  # the control plane itself; test_00c has the real node
     yield p
     p.down()
 

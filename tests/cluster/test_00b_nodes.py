@@ -35,7 +35,7 @@ def kubectl(plane: ControlPlane, *args: str) -> str:
 def plane(tmp_path_factory):
     p = ControlPlane(tmp_path_factory.mktemp("nodes-cluster") / "state", bin_dir=TOOLS_BIN, out=sys.stderr)
     try:
-        p.up(timeout_scale=2.0, nodes=SPEC)
+        p.up(timeout_scale=2.0, nodes=SPEC, node_kind="simulated")
         yield p
     finally:
         p.down()

@@ -4,6 +4,7 @@ the test pods), uninstall, namespace deletion. Runs last: it needs the cluster w
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ import yaml
 
 from cluster.kube import CRD, RELEASE, RELEASE_NS, wait_until
 from conftest import tool
+from fadi_seldon.localkube import nodes
 
 
 def stub_crd(group: str, kind: str, plural: str) -> dict:
@@ -96,7 +98,13 @@ def bare(kube, umbrella):
                 stub_crd("cert-manager.io", "Certificate", "certificates"),
             ]
         )
-    kube.apply(prerequisites(kube.charts))
+    for doc in prerequisites(kube.charts):
+        if doc["kind"] == "Namespace":
+            kube.namespace(
+                doc["metadata"]["name"]
+            )  # the simulated nodes' annotations, as kube.namespace adds
+        else:
+            kube.apply([doc])
     kube.helm("uninstall", RELEASE, "-n", RELEASE_NS, "--wait", "--timeout", "180s", check=False)
     kube.kubectl("delete", "crd", CRD, "--ignore-not-found", "--wait=true", timeout=180)
     wait_until("the CRD to be gone", lambda: kube.get("crd", CRD) is None)
@@ -117,30 +125,71 @@ def test_doctor_reports_the_missing_crd(bare):
     assert "crd-missing" in checks
 
 
-def ct_install(kube, chart: str, keep_key: str):
+def ct_install(kube, chart: str, keep_key: str, namespace: str, sets: tuple[str, ...] = (), charts=None):
+    """`ct install` of every ci values set of `chart`, one after the other, in `namespace`."""
     argv = [
         tool("ct"), "install",
         "--config", "ct.yaml",
         "--charts", chart,
+        "--namespace", namespace,
         "--helm-extra-args", "--timeout 180s",
-        "--helm-extra-set-args", f"--set={keep_key}=false",
+        "--helm-extra-set-args", " ".join(f"--set={s}" for s in (f"{keep_key}=false", *sets)),
         "--skip-clean-up=false",
     ]  # fmt: skip
-    proc = subprocess.run(argv, cwd=kube.charts, capture_output=True, text=True, env=kube.env, timeout=900)
+    proc = subprocess.run(
+        argv, cwd=charts or kube.charts, capture_output=True, text=True, env=kube.env, timeout=900
+    )
     # ct's output is long (it describes every pod); keep what explains a failure
     lines = (proc.stdout + proc.stderr).splitlines()
     key = [
         ln for i, ln in enumerate(lines) if "Installing chart with" in ln or "FAILED" in ln or "* " in ln[:4]
     ]
     assert proc.returncode == 0, f"ct install {chart} failed:\n" + "\n".join(key[-40:])
+    assert "All charts installed successfully" in proc.stdout + proc.stderr
     return proc
 
 
+# On the simulated nodes: every ci values set, cert-manager's included (its APIs stubbed above).
 def test_ct_install_operator_chart(bare):
-    proc = ct_install(bare, "charts/seldon-core-operator", "crd.keep")
-    assert "All charts installed successfully" in proc.stdout + proc.stderr
+    ct_install(bare, "charts/seldon-core-operator", "crd.keep", bare.namespace("ct-simulated"))
 
 
 def test_ct_install_umbrella_chart(bare):
-    proc = ct_install(bare, "fadi", "seldon-core-operator.crd.keep")
-    assert "All charts installed successfully" in proc.stdout + proc.stderr
+    ct_install(bare, "fadi", "seldon-core-operator.crd.keep", bare.namespace("ct-simulated"))
+
+
+# On the real node: the operator really runs (the local image) and `helm test` really runs its pod.
+# Not the sets that need a third party's controller or CRDs: no cert-manager runs here to issue the
+# webhook's Secret, and an operator with istio or keda on watches their APIs and stops without them
+# (`make e2e-kind` installs cert-manager).
+def needs_third_party(values: dict) -> bool:
+    values = values.get("seldon-core-operator", values)
+    return bool(values.get("certManager", {}).get("enabled")) or any(
+        (values.get(key) or {}).get("enabled") for key in ("istio", "keda")
+    )
+
+
+@pytest.fixture(scope="module")
+def real_charts(bare, operator_image, tmp_path_factory) -> tuple[Path, str]:
+    copy = tmp_path_factory.mktemp("ct-real") / "charts"
+    shutil.copytree(bare.charts, copy, symlinks=True)
+    for found in copy.glob("**/ci/*-values.yaml"):
+        if needs_third_party(yaml.safe_load(found.read_text()) or {}):
+            found.unlink()
+    bare.kubectl("create", "namespace", "ct-real", check=False)  # no annotations: the real node
+    for doc in prerequisites(bare.charts):  # namespaceOverride and watchNamespaces: the real node too
+        if doc["kind"] == "Namespace":
+            bare.kubectl("annotate", "namespace", doc["metadata"]["name"],
+                         *(f"{key}-" for key in nodes.simulated_namespace_annotations()))  # fmt: skip
+    return copy, "ct-real"
+
+
+def test_ct_install_operator_chart_on_the_real_node(bare, real_charts, operator_image):
+    copy, ns = real_charts
+    ct_install(bare, "charts/seldon-core-operator", "crd.keep", ns, tuple(operator_image), charts=copy)
+
+
+def test_ct_install_umbrella_chart_on_the_real_node(bare, real_charts, operator_image):
+    copy, ns = real_charts
+    sets = tuple(f"seldon-core-operator.{s}" for s in operator_image)
+    ct_install(bare, "fadi", "seldon-core-operator.crd.keep", ns, sets, charts=copy)

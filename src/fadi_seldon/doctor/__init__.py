@@ -59,6 +59,7 @@ class Snapshot:
     operator_logs: dict[str, str] = field(default_factory=dict)  # "ns/pod" -> previous + current log
     host_operators: list[dict] = field(default_factory=list)  # `cluster operator start` processes
     sdeps: list[dict] = field(default_factory=list)  # every SeldonDeployment
+    image_waits: list[dict] = field(default_factory=list)  # containers waiting for an image (doctor/images.py)
     stale_after: float = 120.0  # seconds without a state before a SeldonDeployment is reported
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
@@ -147,11 +148,12 @@ def gather(
     kubectl: Kubectl, host_state_dirs: list[Path] | None = None, stale_after: float = 120.0
 ) -> Snapshot:
     """What the checks need; `host_state_dirs` hold the state of operators run as host processes."""
-    from fadi_seldon.doctor import crashes
+    from fadi_seldon.doctor import crashes, images
 
     snap = Snapshot(stale_after=stale_after)
     _gather_install(kubectl, snap)
     crashes.gather_runtime(kubectl, snap, host_state_dirs or [])
+    images.gather(kubectl, snap)
     return snap
 
 
@@ -197,10 +199,11 @@ def _mounted_secrets(deployment: dict) -> list[str]:
 
 # ---------------------------------------------------------------------------- checks
 def diagnose(snap: Snapshot, openssl: str | None = None) -> list[Finding]:
-    from fadi_seldon.doctor import crashes
+    from fadi_seldon.doctor import crashes, images
 
     findings: list[Finding] = []
     findings += check_crd(snap)
+    findings += images.check_images(snap)
     findings += crashes.check_crd_guard(snap.crd)
     findings += crashes.check_crashes(snap)
     findings += crashes.check_stateless(snap)

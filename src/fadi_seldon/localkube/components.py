@@ -142,7 +142,9 @@ class KubeAPIServer(Component):
         admission = "NamespaceLifecycle,ServiceAccount,PodSecurity,MutatingAdmissionWebhook," \
             "ValidatingAdmissionWebhook,ValidatingAdmissionPolicy,ResourceQuota"
         if ctx.real_node:
-            admission += ",NodeRestriction"
+            # PodNodeSelector and PodTolerationRestriction act only on annotated namespaces: they let
+            # a namespace send its pods to the simulated nodes (nodes.simulated_namespace)
+            admission += ",NodeRestriction,PodNodeSelector,PodTolerationRestriction"
         return [
             f"--etcd-servers={ctx.url('etcd')}",
             f"--bind-address={ctx.api_host}",

@@ -254,6 +254,8 @@ class ControlPlane:
         with self.locked():
             state = self.load_state()
             spec = nodes or NodeSpec.from_json(state.get("nodes"))
+            if node_kind == AUTO and state.get("node_kind"):
+                node_kind = state["node_kind"]  # a restart keeps the kind of node the cluster had
             if state.get("components") and self._same_kind(state, node_kind):
                 current = self.status()
                 healthy = all(c["healthy"] for c in current["components"])

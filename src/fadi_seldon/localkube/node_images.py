@@ -7,13 +7,13 @@ serves pods from. Pods then use them with `imagePullPolicy: IfNotPresent` or `Ne
 
 from __future__ import annotations
 
-import re
 import subprocess
 from pathlib import Path
 
 from fadi_seldon import tools as toolchain
 from fadi_seldon.localkube import node
 from fadi_seldon.localkube.layout import Layout, default_state_dir
+from fadi_seldon.runtime import oci
 
 
 class ImageError(RuntimeError):
@@ -38,13 +38,17 @@ def ctr(layout: Layout, *args: str, timeout: float = 300) -> str:
 
 
 def import_archive(archive: Path, layout: Layout | None = None) -> list[str]:
-    """Import an OCI image archive into the node; returns the image names it held."""
+    """Import an OCI image archive into the node; returns the image names it held, each checked
+    to be on the node afterwards (`ctr` prints progress, not a list to rely on)."""
     layout = layout or Layout(default_state_dir().resolve())
     if not Path(archive).is_file():
         raise ImageError(f"{archive}: no such image archive")
-    out = ctr(layout, "images", "import", str(archive))
-    names = re.findall(r"^(?:unpacking\s+)?(\S+:\S+)\s+\(sha256:", out, re.M)
-    return names or [line.split()[0] for line in out.splitlines() if line.strip()]
+    names = [oci.image_name(Path(archive))]
+    ctr(layout, "images", "import", str(archive))
+    missing = [n for n in names if n not in present(layout)]
+    if missing:
+        raise ImageError(f"{archive}: imported, but the node does not list {', '.join(missing)}")
+    return names
 
 
 def present(layout: Layout | None = None) -> set[str]:

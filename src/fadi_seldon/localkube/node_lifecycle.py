@@ -56,10 +56,23 @@ def host_problems(bin_dir: Path) -> list[str]:
     missing = [t for t in NODE_TOOLS if not toolchain.find_executable(t, bin_dir)]
     if missing:
         problems.append(f"{', '.join(missing)} not installed (make tools TOOLS=node)")
+    problems += node_slot_taken()
     if not Path("/proc/sys/net/bridge").is_dir():
         problems.append("the kernel's br_netfilter is not loaded (modprobe br_netfilter)")
     if "overlay" not in Path("/proc/filesystems").read_text():
         problems.append("the kernel has no overlay file system (modprobe overlay)")
+    return problems
+
+
+def node_slot_taken() -> list[str]:
+    """One real node per machine: the kubelet's fixed ports and the bridge are the machine's."""
+    problems = []
+    if Path("/sys/class/net", node.BRIDGE).exists():
+        problems.append(f"the bridge {node.BRIDGE} exists: another local cluster has the real node "
+                        "(`fadi-seldon cluster down` there, or `ip link del fadi0` if none runs)")  # fmt: skip
+    busy = [str(p) for p in (node.KUBELET_PORT, node.KUBELET_HEALTHZ, node.PROXY_HEALTHZ) if processes.port_open(p)]
+    if busy:
+        problems.append(f"port(s) {', '.join(busy)} in use: a kubelet or kube-proxy already runs on this machine")
     return problems
 
 

@@ -12,6 +12,7 @@ a real node added later (a kubelet) is never taken for one of ours, nor removed 
 
 from __future__ import annotations
 
+import json
 import re
 import urllib.parse
 from dataclasses import asdict, dataclass
@@ -97,6 +98,16 @@ def _positive_quantity(value) -> bool:
 # beside a real node, simulated nodes take only the pods that tolerate this taint (many-pod tests)
 TAINT = {"key": "kwok.x-k8s.io/node", "value": "fake", "effect": "NoSchedule"}
 TOLERATION = {"key": TAINT["key"], "operator": "Exists", "effect": "NoSchedule"}
+
+
+def simulated_namespace_annotations() -> dict[str, str]:
+    """Annotations that send every pod of a namespace to the simulated nodes, beside a real node:
+    many-pod tests, and images the real node does not have (API server admission plugins
+    PodNodeSelector and PodTolerationRestriction apply them to each pod)."""
+    return {
+        "scheduler.alpha.kubernetes.io/node-selector": LABEL,
+        "scheduler.alpha.kubernetes.io/defaultTolerations": json.dumps([TOLERATION]),
+    }
 
 
 def node_object(name: str, spec: NodeSpec, taint: bool = False) -> dict:

@@ -34,18 +34,62 @@ STOP_FORWARDING_CMD = """trap 'trap "" TERM INT; kill -TERM 0' TERM INT; \\
     wait $!; status=$?; wait $! 2>/dev/null; exit $status"""
 REQUIREMENTS_FILE = "requirements-seldon.txt"
 
+# What the image is configured with, written once: the Dockerfile's ENV, WORKDIR, USER, EXPOSE and CMD
+# are rendered from these, and fadi_seldon.images.model writes the same values into an OCI image
+# config when it builds the image without Docker.
+WORKDIR = "/app"
+BUILD_ENV = (
+    ("PYTHONDONTWRITEBYTECODE", "1"),
+    ("PYTHONUNBUFFERED", "1"),
+    ("PIP_NO_CACHE_DIR", "1"),
+    ("PIP_DISABLE_PIP_VERSION_CHECK", "1"),
+    ("HOME", WORKDIR),
+)
+EXPOSED_PORTS = (WRAPPER_HTTP_PORT, WRAPPER_GRPC_PORT, WRAPPER_METRICS_PORT)
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """The model image's runtime settings, as the Dockerfile states them."""
+
+    env: tuple[tuple[str, str], ...]  # every ENV pair, in Dockerfile order
+    workdir: str
+    user: int
+    ports: tuple[int, ...]
+    shell_command: str  # CMD in shell form, continuation lines joined as Docker joins them
+
+    @property
+    def cmd(self) -> list[str]:
+        """The exec form Docker stores for a shell-form CMD."""
+        return ["/bin/sh", "-c", self.shell_command]
+
+
+def model_env(interface_name: str, wrapper_type: str) -> tuple[tuple[str, str], ...]:
+    return (("MODEL_NAME", interface_name), ("SERVICE_TYPE", wrapper_type))
+
+
+def image_spec(interface_name: str, wrapper_type: str) -> ImageSpec:
+    return ImageSpec(
+        env=BUILD_ENV + model_env(interface_name, wrapper_type),
+        workdir=WORKDIR,
+        user=RUN_AS_UID,
+        ports=EXPOSED_PORTS,
+        shell_command=STOP_FORWARDING_CMD.replace("\\\n", ""),
+    )
+
+
+def _env_instruction(pairs: tuple[tuple[str, str], ...]) -> str:
+    return "ENV " + " \\\n    ".join(f"{key}={value}" for key, value in pairs)
+
+
 # The build context's Dockerfile: str.format fields, filled by render().
 DOCKERFILE = """\
 # Build context of {interface_name} ({service_type}) for the Seldon Core {seldon} Python wrapper.
 # Written by fadi-seldon package; build with: docker build -t {image} .
 FROM {base_image}
 
-ENV PYTHONDONTWRITEBYTECODE=1 \\
-    PYTHONUNBUFFERED=1 \\
-    PIP_NO_CACHE_DIR=1 \\
-    PIP_DISABLE_PIP_VERSION_CHECK=1 \\
-    HOME=/app
-WORKDIR /app
+{build_env}
+WORKDIR {workdir}
 
 # Dependencies first, so this layer is rebuilt only when the requirements change.
 COPY {requirements_file} ./
@@ -54,13 +98,12 @@ RUN pip install -r {requirements_file}
 # Numeric non-root user. Files belong to group 0 with the owner's permissions, so a random UID
 # assigned by OpenShift (always a member of group 0) can read them too.
 COPY --chown={run_as_uid}:0 . .
-RUN chmod -R g=u /app
+RUN chmod -R g=u {workdir}
 USER {run_as_uid}
 
-ENV MODEL_NAME={interface_name} \\
-    SERVICE_TYPE={wrapper_type}
+{model_env}
 # REST, gRPC and Prometheus metrics ports of the wrapper (the operator may override them).
-EXPOSE {http_port} {grpc_port} {metrics_port}
+EXPOSE {ports}
 # The shell stays PID 1 and passes the stop signal to every process of the wrapper: on SIGTERM the
 # wrapper's main process waits forever for its gRPC worker, so `docker stop` or a pod deletion would
 # hang until SIGKILL. Exit status: the wrapper's own, or 143 after a stop.
@@ -284,6 +327,7 @@ class Rendered:
     model: ModelClass
     image: str
     notes: list[str]
+    spec: ImageSpec | None = None  # the image's runtime settings (what the Dockerfile says)
 
 
 def render(opts: Options) -> Rendered:
@@ -309,9 +353,10 @@ def render(opts: Options) -> Rendered:
         base_image=BASE_IMAGE,
         requirements_file=REQUIREMENTS_FILE,
         run_as_uid=RUN_AS_UID,
-        http_port=WRAPPER_HTTP_PORT,
-        grpc_port=WRAPPER_GRPC_PORT,
-        metrics_port=WRAPPER_METRICS_PORT,
+        build_env=_env_instruction(BUILD_ENV),
+        workdir=WORKDIR,
+        model_env=_env_instruction(model_env(cls.interface_name, wrapper_type)),
+        ports=" ".join(str(port) for port in EXPOSED_PORTS),
         stop_command=STOP_FORWARDING_CMD,
     )
     files[".dockerignore"] = DOCKERIGNORE
@@ -335,7 +380,7 @@ def render(opts: Options) -> Rendered:
             f"`fadi-seldon new NAME --{opts.service_type.lower()} {name}={image} --model ...`"
         )
     files[STATE_FILE] = _state(files)
-    return Rendered(files, cls, image, notes)
+    return Rendered(files, cls, image, notes, image_spec(cls.interface_name, wrapper_type))
 
 
 def _sha(text: str) -> str:

@@ -10,26 +10,31 @@ commands.
 One concern per module; imports flow down this list (and to ``fadi_seldon.runtime``, never to the CLI):
 
 - :mod:`.install`  the engine: sources in order, cache by version, stamps, the failure message;
+- :mod:`.system`   system packages (runc, iptables, CNI plugins): found, or installed with apt-get;
 - :mod:`.sources`  PATH lookup, release download with checksum, Go module proxy build;
-- :mod:`.catalog`  the tool table (what each tool is, its version key, group, sources) and ``select``;
+- :mod:`.catalog`  the tool table (what each tool is, its version key, group, sources), the system
+  packages each group needs, ``select`` and ``select_system``;
 - :mod:`.recipes`  tool-specific Go ldflags and replaces, and after-install hooks;
 - :mod:`.progress` the progress lines and the heartbeat of long steps;
 - :mod:`.probe`    asking a binary its version (version command or Go build info);
 - :mod:`.layout`   the folder layout, ``default_tools_dir`` and ``find_executable``;
-- :mod:`.spec`     the data types (``Tool``, ``Artifact``, ``GoRecipe``, ``BuildContext``, ``ToolError``).
+- :mod:`.spec`     the data types (``Tool``, ``Artifact``, ``GoRecipe``, ``SystemPackage``, ``BuildContext``,
+  ``ToolError``).
 
 Adding a tool is one entry in :data:`fadi_seldon.tools.catalog.TOOLS`. This package re-exports
-what the rest of the project uses, so ``from fadi_seldon import tools`` keeps working.
+what the rest of the project uses, so ``from fadi_seldon import tools`` keeps working: an installed
+tool's path is ``find_executable("kubelet")``, a system package's ``system_path("runc")``.
 """
 
 from __future__ import annotations
 
-from fadi_seldon.tools.catalog import GROUPS, registry, select
+from fadi_seldon.tools.catalog import GROUPS, registry, select, select_system, system_registry
 from fadi_seldon.tools.install import Result, Toolchain
 from fadi_seldon.tools.layout import Layout, default_tools_dir, find_executable
 from fadi_seldon.tools.progress import Progress
 from fadi_seldon.tools.sources import SOURCES
-from fadi_seldon.tools.spec import Artifact, BuildContext, GoRecipe, Tool, ToolError
+from fadi_seldon.tools.spec import Artifact, BuildContext, GoRecipe, SystemPackage, Tool, ToolError
+from fadi_seldon.tools.system import SystemPackages, system_path
 
 __all__ = [
     "GROUPS",
@@ -40,6 +45,8 @@ __all__ = [
     "Layout",
     "Progress",
     "Result",
+    "SystemPackage",
+    "SystemPackages",
     "Tool",
     "ToolError",
     "Toolchain",
@@ -47,4 +54,7 @@ __all__ = [
     "find_executable",
     "registry",
     "select",
+    "select_system",
+    "system_path",
+    "system_registry",
 ]

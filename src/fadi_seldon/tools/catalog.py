@@ -1,7 +1,9 @@
-"""The tool table: every external tool of the project, its version key, group and sources.
+"""The tool table: every external tool of the project, its version key, group and sources; and
+the system packages a group needs from the operating system.
 
-Adding a tool is one entry in :data:`TOOLS`. Versions are read from versions.env when asked
-(:attr:`Tool.version`), not at import.
+Adding a tool is one entry in :data:`TOOLS`, a system requirement one entry in
+:data:`SYSTEM_PACKAGES`. Versions are read from versions.env when asked (:attr:`Tool.version`),
+not at import.
 """
 
 from __future__ import annotations
@@ -9,11 +11,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from fadi_seldon.tools import recipes
-from fadi_seldon.tools.spec import Artifact, GoRecipe, Tool, ToolError
+from fadi_seldon.tools.spec import Artifact, GoRecipe, SystemPackage, Tool, ToolError
 
-GROUPS = ("chart", "cluster", "operator")
+GROUPS = ("chart", "cluster", "operator", "node")
 
 KUBERNETES_EXECUTABLES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
+# a real node's agents: a tool of their own, so installing them never rebuilds the control plane
+KUBERNETES_NODE_EXECUTABLES = ("kubelet", "kube-proxy")
+CONTAINERD_MODULE = "github.com/containerd/containerd/v2"
+CONTAINERD_EXECUTABLES = ("containerd", "containerd-shim-runc-v2", "ctr")
+# upstream's release tags (Makefile): no docs generator, none of the snapshotters this host lacks;
+# the shim without gRPC (it serves ttrpc only)
+CONTAINERD_TAGS = ("urfave_cli_no_docs", "no_btrfs", "no_devmapper", "no_zfs")
+CONTAINERD_SHIM_TAGS = ("urfave_cli_no_docs", "no_grpc")
 
 
 def _helm_release(exe: str):
@@ -24,12 +34,41 @@ def _helm_release(exe: str):
     return artifacts
 
 
-def _kubernetes_release(version: str, os_name: str, arch: str) -> list[Artifact]:
-    base = f"https://dl.k8s.io/release/{version}/bin/{os_name}/{arch}"
+def _kubernetes_release(executables: tuple[str, ...]):
+    def artifacts(version: str, os_name: str, arch: str) -> list[Artifact]:
+        base = f"https://dl.k8s.io/release/{version}/bin/{os_name}/{arch}"
+        return [
+            Artifact(f"{base}/{exe}", {"": exe}, sha256_url=f"{base}/{exe}.sha256") for exe in executables
+        ]
+
+    return artifacts
+
+
+def _kubernetes_go(executables: tuple[str, ...]) -> GoRecipe:
+    return GoRecipe(
+        "k8s.io/kubernetes",
+        {exe: f"k8s.io/kubernetes/cmd/{exe}" for exe in executables},
+        ldflags=recipes.k8s_ldflags,
+        replaces=recipes.k8s_replaces,
+    )
+
+
+def _containerd_release(version: str, os_name: str, arch: str) -> list[Artifact]:
+    url = (
+        f"https://github.com/containerd/containerd/releases/download/{version}/"
+        f"containerd-{version.lstrip('v')}-{os_name}-{arch}.tar.gz"
+    )
     return [
-        Artifact(f"{base}/{exe}", {"": exe}, sha256_url=f"{base}/{exe}.sha256")
-        for exe in KUBERNETES_EXECUTABLES
+        Artifact(url, {f"bin/{exe}": exe for exe in CONTAINERD_EXECUTABLES}, sha256_url=url + ".sha256sum")
     ]
+
+
+def _coredns_release(version: str, os_name: str, arch: str) -> list[Artifact]:
+    url = (
+        f"https://github.com/coredns/coredns/releases/download/{version}/"
+        f"coredns_{version.lstrip('v')}_{os_name}_{arch}.tgz"
+    )
+    return [Artifact(url, {"coredns": "coredns"}, sha256_url=url + ".sha256")]
 
 
 TOOLS: tuple[Tool, ...] = (
@@ -138,13 +177,8 @@ TOOLS: tuple[Tool, ...] = (
         version_args=("--version",),
         version_pattern=r"Kubernetes\s+(v\S+)",
         group="cluster",
-        release=_kubernetes_release,
-        go=GoRecipe(
-            "k8s.io/kubernetes",
-            {exe: f"k8s.io/kubernetes/cmd/{exe}" for exe in KUBERNETES_EXECUTABLES},
-            ldflags=recipes.k8s_ldflags,
-            replaces=recipes.k8s_replaces,
-        ),
+        release=_kubernetes_release(KUBERNETES_EXECUTABLES),
+        go=_kubernetes_go(KUBERNETES_EXECUTABLES),
     ),
     Tool(
         name="kwok",
@@ -178,6 +212,94 @@ TOOLS: tuple[Tool, ...] = (
             replaces=recipes.upstream_replaces,
         ),
     ),
+    Tool(
+        name="kubernetes-node",
+        version_key="KUBERNETES_VERSION",
+        executables=KUBERNETES_NODE_EXECUTABLES,
+        version_args=("--version",),
+        version_pattern=r"Kubernetes\s+(v\S+)",
+        group="node",
+        release=_kubernetes_release(KUBERNETES_NODE_EXECUTABLES),
+        go=_kubernetes_go(KUBERNETES_NODE_EXECUTABLES),
+    ),
+    Tool(
+        name="containerd",
+        version_key="CONTAINERD_VERSION",
+        executables=CONTAINERD_EXECUTABLES,
+        version_args=("--version",),  # "containerd github.com/containerd/containerd/v2 v2.4.2 "
+        version_pattern=r"^containerd\s+\S+\s+(v?\d+\.\d+\.\d+\S*)",
+        group="node",
+        release=_containerd_release,
+        go=GoRecipe(
+            CONTAINERD_MODULE,
+            {exe: f"{CONTAINERD_MODULE}/cmd/{exe}" for exe in CONTAINERD_EXECUTABLES},
+            ldflags=lambda ctx: [f"-X {CONTAINERD_MODULE}/version.Version={ctx.version}"],
+            tags={
+                "containerd": CONTAINERD_TAGS,
+                "containerd-shim-runc-v2": CONTAINERD_SHIM_TAGS,
+                "ctr": CONTAINERD_TAGS,
+            },
+        ),
+    ),
+    Tool(
+        name="coredns",
+        version_key="COREDNS_VERSION",
+        executables=("coredns",),
+        # the version is a constant of the source ("CoreDNS-1.15.0"): nothing to stamp
+        version_args=("-version",),
+        version_pattern=r"CoreDNS-(\d+\.\d+\.\d+\S*)",
+        group="node",
+        release=_coredns_release,
+        go=GoRecipe("github.com/coredns/coredns", {"coredns": "github.com/coredns/coredns"}),
+    ),
+)
+
+# What a real node needs from the operating system (Debian packages; see ../shared/research/real-node.md).
+# kube-proxy clears conntrack entries over netlink, so the `conntrack` program is not needed.
+CNI_DIR = "/usr/lib/cni"
+SYSTEM_PACKAGES: tuple[SystemPackage, ...] = (
+    SystemPackage(
+        "runc", "runc", "node", ("runc",), purpose="the OCI runtime containerd starts containers with"
+    ),
+    SystemPackage(
+        "iptables",
+        "iptables",
+        "node",
+        ("iptables", "iptables-save", "iptables-restore"),
+        purpose="kube-proxy's Service rules and kubelet's chains",
+    ),
+    SystemPackage(
+        "ip6tables",
+        "iptables",
+        "node",
+        ("ip6tables", "ip6tables-save", "ip6tables-restore"),
+        purpose="kubelet's IPv6 chains",
+    ),
+    SystemPackage(
+        "cni",
+        "containernetworking-plugins",
+        "node",
+        tuple(f"{CNI_DIR}/{plugin}" for plugin in ("bridge", "host-local", "loopback", "portmap")),
+        location=CNI_DIR,
+        purpose="the pod network plugins (containerd's CNI bin_dirs)",
+    ),
+    SystemPackage(
+        "nft",
+        "nftables",
+        "node",
+        ("nft",),
+        purpose="the host snapshot and `cluster down` removing the empty tables iptables-nft leaves",
+    ),
+    SystemPackage("ip", "iproute2", "node", ("ip",), purpose="the node's bridge (cluster up/down)"),
+    SystemPackage("debootstrap", "debootstrap", "node", ("debootstrap",), purpose="Debian base images"),
+    SystemPackage("gcc", "gcc", "node", ("gcc",), purpose="the static pause binary"),
+    SystemPackage(
+        "libc.a",
+        "libc6-dev",
+        "node",
+        ("/usr/lib/*-linux-gnu/libc.a",),
+        purpose="static linking of the pause binary (gcc -static)",
+    ),
 )
 
 
@@ -186,9 +308,18 @@ def registry() -> dict[str, Tool]:
     return {t.name: t for t in TOOLS}
 
 
+def system_registry() -> dict[str, SystemPackage]:
+    """Every system package a group needs, by name."""
+    return {p.name: p for p in SYSTEM_PACKAGES}
+
+
 def _names(names: Sequence[str], tools: dict[str, Tool]) -> list[str]:
-    """The tool names that `names` (tools, groups, or "all") stand for, in the order given."""
+    """The tool names that `names` (tools, groups, or "all") stand for, in the order given.
+
+    System package names are accepted and stand for no tool (see :func:`select_system`).
+    """
     wanted: list[str] = []
+    system = system_registry()
     for name in names or ["all"]:
         if name == "all":
             wanted += list(tools)
@@ -196,9 +327,11 @@ def _names(names: Sequence[str], tools: dict[str, Tool]) -> list[str]:
             wanted += [t.name for t in tools.values() if t.group == name]
         elif name in tools:
             wanted.append(name)
-        else:
+        elif name not in system:
             known = ", ".join([*tools, *GROUPS, "all"])
-            raise ToolError(f"unknown tool {name!r}; known tools and groups: {known}")
+            raise ToolError(
+                f"unknown tool {name!r}; known tools and groups: {known}; system packages: {', '.join(system)}"
+            )
     return wanted
 
 
@@ -217,3 +350,9 @@ def select(names: Sequence[str], tools: dict[str, Tool] | None = None) -> list[T
     for n in _names(names, tools):
         visit(n)
     return [tools[n] for n in ordered]
+
+
+def select_system(names: Sequence[str]) -> list[SystemPackage]:
+    """System packages that `names` (groups, "all", or system package names) need, in table order."""
+    asked = set(names or ["all"])
+    return [p for p in SYSTEM_PACKAGES if {"all", p.group, p.name} & asked]

@@ -4,7 +4,8 @@ A tool whose stamp and executables are present and whose binary reports the pinn
 left alone, so a second install only runs the version commands. Otherwise the sources are tried
 in order; the first that succeeds is linked into bin/, its after-install hook runs, the version
 is checked once more, and the stamp is written last. When every source fails, the error lists
-each source with its reason and a fix.
+each source with its reason and a fix. System packages (runc, iptables, CNI plugins) are checked,
+and installed with apt-get when missing, by :mod:`.system`, before the tools.
 """
 
 from __future__ import annotations
@@ -22,14 +23,15 @@ from fadi_seldon.tools import probe
 from fadi_seldon.tools.layout import Layout, relink
 from fadi_seldon.tools.progress import Progress, elapsed
 from fadi_seldon.tools.sources import SOURCE_FUNCTIONS, SOURCES, SourceContext, fetch_url, host_platform
-from fadi_seldon.tools.spec import Tool, ToolError
+from fadi_seldon.tools.spec import SystemPackage, Tool, ToolError
+from fadi_seldon.tools.system import SystemPackages
 
 
 @dataclasses.dataclass
 class Result:
     tool: str
     version: str
-    source: str  # path | release | go | cached
+    source: str  # path | release | go | cached; system packages: system (already there) | apt
     changed: bool
     seconds: float
     location: str
@@ -47,7 +49,7 @@ def _chosen_sources(requested: Sequence[str] | None) -> list[str]:
 
 
 class Toolchain:
-    """Resolves and installs tools. `fetch`, `which` and `go` are injectable for tests."""
+    """Resolves and installs tools. `fetch`, `which`, `go` and `system` are injectable for tests."""
 
     def __init__(
         self,
@@ -58,10 +60,14 @@ class Toolchain:
         fetch: Callable[[str], bytes] | None = None,
         which: Callable[[str, str], str | None] | None = None,
         go: str = "go",
+        system: SystemPackages | None = None,
     ) -> None:
         self.layout = Layout(tools_dir)
         self.sources = _chosen_sources(sources)
         self.progress = progress or Progress()
+        self.system = system or SystemPackages(
+            self.progress, self.layout.tools_dir / "logs" / "system-packages.log"
+        )
         self.fetch = fetch or fetch_url
         self.which = which or (lambda name, path: shutil.which(name, path=path))
         self.go = go
@@ -122,9 +128,44 @@ class Toolchain:
             )
         return rows
 
+    def system_status(self, packages: Sequence[SystemPackage]) -> list[dict]:
+        """Status rows of system packages, shaped like :meth:`status` rows."""
+        rows = []
+        for pkg in packages:
+            found = self.system.find(pkg)
+            rows.append(
+                {
+                    "tool": pkg.name,
+                    "pinned": f"(debian {pkg.debian_package})",
+                    "installed": found is not None,
+                    "source": "system" if found else None,
+                    "executables": [found or ", ".join(self.system.missing(pkg))],
+                }
+            )
+        return rows
+
     # installing
     def install(self, tools: Sequence[Tool], *, force: bool = False) -> list[Result]:
         return [self.install_one(tool, force=force) for tool in tools]
+
+    def install_system(self, packages: Sequence[SystemPackage]) -> list[Result]:
+        """Check system packages, installing the missing ones with apt-get (see :mod:`.system`)."""
+        start = time.monotonic()
+        installed = self.system.ensure(packages)
+        seconds = time.monotonic() - start
+        if installed:
+            self.progress.say(f"system packages: {', '.join(installed)} installed in {elapsed(seconds)}")
+        return [
+            Result(
+                pkg.name,
+                self.system.version(pkg),
+                "apt" if pkg.name in installed else "system",
+                pkg.name in installed,
+                seconds if pkg.name in installed else 0.0,
+                self.system.find(pkg) or "",
+            )
+            for pkg in packages
+        ]
 
     def install_one(self, tool: Tool, *, force: bool = False) -> Result:
         start = time.monotonic()

@@ -3,7 +3,8 @@
 1. ``path``: already on PATH at the pinned version (nothing is built or downloaded);
 2. ``release``: the official release download, checked against its published sha256 when there is one;
 3. ``go``: a ``go build`` from the Go module proxy, inside a small wrapper module that carries the
-   replace directives ``go install`` refuses, with the ldflags that stamp the version.
+   replace directives ``go install`` refuses, with the ldflags that stamp the version and each
+   binary's build tags.
 
 A source returns where it found the tool, None when it does not apply (no release for this tool,
 nothing on PATH), and raises ToolError when it applies but failed: the engine then tries the next.
@@ -221,7 +222,10 @@ def from_go(ctx: SourceContext, tool: Tool) -> str | None:
         ldflags = " ".join(["-s", "-w", *recipe.ldflags(build)])
         for exe, pkg in recipe.binaries.items():
             out = str(staging / "bin" / exe)
-            go.run(f"go build {exe}", "build", "-trimpath", "-ldflags", ldflags, "-o", out, pkg, cwd=work)
+            tags = ["-tags", ",".join(recipe.tags[exe])] if recipe.tags.get(exe) else []
+            go.run(
+                f"go build {exe}", "build", "-trimpath", *tags, "-ldflags", ldflags, "-o", out, pkg, cwd=work
+            )
         for src, dest in recipe.module_files.items():
             (staging / dest).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(build.module_dir / src, staging / dest)

@@ -1,4 +1,4 @@
-"""What a tool entry is: the tool, the files of its release, its Go build recipe, and the error type.
+"""What a tool entry is: the tool, its release files, its Go build recipe, system packages, the error type.
 
 Plain data: nothing here touches the disk, the network or a subprocess.
 """
@@ -41,6 +41,8 @@ class GoRecipe:
     module_files: dict[str, str] = dataclasses.field(
         default_factory=dict
     )  # module-relative src -> dest in pkg dir
+    # executable name -> Go build tags for that binary (`go build -tags a,b`); none by default
+    tags: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,6 +71,23 @@ class Tool:
 
     def matches(self, reported: str) -> bool:
         return reported.lstrip("v") == self.version.lstrip("v")
+
+
+@dataclasses.dataclass(frozen=True)
+class SystemPackage:
+    """Something a tool group needs from the operating system, installed by the Debian package manager.
+
+    `needs` are all required: a bare name is an executable (looked up on PATH and in the sbin
+    folders), an absolute path is a file or folder (glob patterns allowed, e.g. multiarch libc.a).
+    `location` is what :func:`fadi_seldon.tools.system_path` answers (default: where needs[0] is).
+    """
+
+    name: str
+    debian_package: str
+    group: str  # one of catalog.GROUPS
+    needs: tuple[str, ...]
+    location: str | None = None
+    purpose: str = ""
 
 
 @dataclasses.dataclass

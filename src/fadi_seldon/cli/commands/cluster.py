@@ -49,7 +49,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     status = sub.add_parser("status", help="each component's pid, port, health and log file")
     env = sub.add_parser("env", help="print the `export KUBECONFIG=...` line for the local cluster")
-    for p in (up, down, status):
+    load = sub.add_parser(
+        "load",
+        help="import OCI image archives into the real node (no registry here: pods use what is loaded)",
+    )
+    load.add_argument("archives", nargs="+", metavar="ARCHIVE", help="an OCI image archive (.oci.tar)")
+    for p in (up, down, status, load):
         output.add_output_argument(p)
     # `--output sh` was the name of the exports format before -o became text|yaml|json everywhere
     output.add_output_argument(env, aliases={"sh": "text"})
@@ -101,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
             return _status_code(status)
         if args.action == "down":
             return _down(plane, args)
+        if args.action == "load":
+            return _load(plane, args)
         if args.action == "status":
             status = plane.status()
             output.emit(status, args.output, _status_text)
@@ -109,6 +116,26 @@ def run(args: argparse.Namespace) -> int:
     except (ClusterError, PKIError) as err:
         output.error(str(err))
         return ExitCode.FAILED
+
+
+def _load(plane, args: argparse.Namespace) -> int:
+    from fadi_seldon.localkube import node_images
+
+    loaded = []
+    try:
+        for archive in args.archives:
+            loaded.append(
+                {"archive": archive, "images": node_images.import_archive(Path(archive), plane.layout)}
+            )
+    except node_images.ImageError as err:
+        output.error(str(err))
+        return ExitCode.FAILED
+    output.emit(
+        loaded,
+        args.output,
+        lambda r: "\n".join(f"loaded {', '.join(x['images'])} from {x['archive']}" for x in r),
+    )
+    return ExitCode.OK
 
 
 def _down(plane, args: argparse.Namespace) -> int:

@@ -54,7 +54,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--force", action="store_true", help="replace files you wrote or edited (FILE.bak kept)"
     )
     parser.add_argument(
-        "--build", action="store_true", help="run `docker build` when a Docker engine answers"
+        "--build",
+        action="store_true",
+        help="build the image: `docker build` when a Docker engine answers, else an OCI archive built "
+        "without Docker (the same image: base, dependencies, /app, user, env, command)",
+    )
+    parser.add_argument(
+        "--load",
+        action="store_true",
+        help="build the OCI archive (even with docker installed) and import it into the local cluster's node",
+    )
+    parser.add_argument(
+        "--archive",
+        metavar="PATH",
+        help="where the OCI archive goes (implies the build without Docker; default: "
+        "<tools>/images/models/<image>.oci.tar, outside DIR so docker never sends it as context)",
     )
     output.add_output_argument(parser)
 
@@ -111,8 +125,10 @@ def run(args: argparse.Namespace) -> int:
         output.error(f"cannot write into {folder}: {err.strerror or err} ({err.filename or folder})")
         return ExitCode.FAILED
     build = ["docker", "build", "-t", rendered.image, str(folder)]
-    _report(args, rendered, steps, build)
     conflicts = [s.path for s in steps if s.action == "conflict"]
+    if _wants_oci(args) and not conflicts and not args.dry_run:
+        return _build_oci(args, rendered, steps, build)
+    _report(args, rendered, steps, build)
     if conflicts:
         output.error(f"would replace {', '.join(conflicts)}; add --force to do so")
         return ExitCode.FAILED
@@ -121,7 +137,42 @@ def run(args: argparse.Namespace) -> int:
     return _build(args.build, build)
 
 
-def _report(args: argparse.Namespace, rendered, steps, build: list[str]) -> None:
+def _wants_oci(args: argparse.Namespace) -> bool:
+    """The build without Docker: asked for (--load, --archive), or --build where no Docker engine answers."""
+    return bool(args.load or args.archive or (args.build and not docker_available()))
+
+
+def _build_oci(args: argparse.Namespace, rendered, steps, build: list[str]) -> int:
+    """Build the OCI archive, import it when --load, then report (so -o json holds the image too)."""
+    from fadi_seldon import images
+    from fadi_seldon.images import model as model_image
+
+    try:
+        built = model_image.build(
+            Path(args.folder), rendered.image, class_ref=args.class_ref, service_type=args.service_type,
+            name=args.name, archive=Path(args.archive) if args.archive else None,
+        )  # fmt: skip
+    except images.ImageError as err:
+        output.error(str(err))
+        return ExitCode.FAILED
+    except OSError as err:
+        output.error(f"cannot build the image: {err.strerror or err} ({err.filename})")
+        return ExitCode.FAILED
+    image = {"archive": str(built.archive), "ref": built.ref, "digest": built.digest, "size": built.size}
+    code = ExitCode.OK
+    if args.load:
+        from fadi_seldon.localkube import node_images
+
+        try:
+            image["loaded"] = node_images.import_archive(built.archive)
+        except (node_images.ImageError, OSError) as err:
+            output.error(f"built {built.archive} but could not import it into the local cluster: {err}")
+            code = ExitCode.FAILED
+    _report(args, rendered, steps, build, image)
+    return code
+
+
+def _report(args: argparse.Namespace, rendered, steps, build: list[str], image: dict | None = None) -> None:
     cls = rendered.model
     result = {
         "class": cls.interface_name,
@@ -134,13 +185,20 @@ def _report(args: argparse.Namespace, rendered, steps, build: list[str]) -> None
         "notes": rendered.notes,
         "build_command": shlex.join(build),
     }
+    if image is not None:
+        result["oci_image"] = image
 
     def text(_) -> str:
         for note in rendered.notes:
             print(f"note: {note}", file=sys.stderr)
         verb = "would write" if args.dry_run else "packaged"
         head = f"{verb} {cls.interface_name} ({args.service_type}, {cls.where()}) into {args.folder}:"
-        return "\n".join([head, *(f"  {s.action:<9} {s.path}" for s in steps)])
+        lines = [head, *(f"  {s.action:<9} {s.path}" for s in steps)]
+        if image is not None:
+            lines.append(f"image {image['ref']} ({image['digest']}) in {image['archive']}")
+            if "loaded" in image:
+                lines.append(f"imported into the local cluster: {', '.join(image['loaded'])}")
+        return "\n".join(lines)
 
     output.emit(result, args.output, text)
 

@@ -24,7 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = EPILOG
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     install = sub.add_parser("install", help="install tools (default: all) into the tools folder")
-    install.add_argument("names", nargs="*", help="tools or groups (chart, cluster, all); default all")
+    install.add_argument(
+        "names", nargs="*", help="tools or groups (chart, cluster, operator, node, all); default all"
+    )
     install.add_argument(
         "--force", action="store_true", help="reinstall even when the pinned version is present"
     )
@@ -56,21 +58,22 @@ def run(args: argparse.Namespace) -> int:
         if args.action == "env":
             return _env(chain, args)
         selected = toolchain.select(args.names)
+        system = toolchain.select_system(args.names)  # runc, iptables, CNI plugins (group node)
     except toolchain.ToolError as err:  # an unknown name or source: what was asked for is not usable
         output.error(str(err))
         return ExitCode.USAGE
     try:
         if args.action == "install":
-            return _install(chain, selected, args)
-        return _status(chain, selected, args)
+            return _install(chain, selected, system, args)
+        return _status(chain, selected, system, args)
     except toolchain.ToolError as err:
         output.error(str(err))
         return ExitCode.FAILED
 
 
-def _install(chain, selected, args) -> int:
+def _install(chain, selected, system, args) -> int:
     start = time.monotonic()
-    results = chain.install(selected, force=args.force)
+    results = chain.install_system(system) + chain.install(selected, force=args.force)
     took = time.monotonic() - start
     rows = [dataclasses.asdict(r) for r in results]
 
@@ -90,8 +93,8 @@ def _install(chain, selected, args) -> int:
     return ExitCode.OK
 
 
-def _status(chain, selected, args) -> int:
-    rows = chain.status(selected)
+def _status(chain, selected, system, args) -> int:
+    rows = chain.system_status(system) + chain.status(selected)
 
     def text(_) -> str:
         lines = []

@@ -1,0 +1,63 @@
+"""Pods waiting for an image the node does not have and cannot pull.
+
+On the local cluster's real node no registry is reachable: every image must be built here and
+loaded (`fadi-seldon package DIR --build --load` for a model). Elsewhere the same waits mean a
+wrong name, a private registry without pull secret, or a registry out of reach. The check names
+each missing image once, with the pods that wait for it and how to get it onto the node.
+"""
+
+from __future__ import annotations
+
+from fadi_seldon.doctor import ERROR, Finding, Snapshot
+
+WAITING_FOR_IMAGE = ("ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName")
+EXECUTOR = "seldon-core-executor"
+
+
+def gather(kubectl, snap: Snapshot) -> None:
+    """Pods with a container waiting for its image (all namespaces)."""
+    snap.image_waits = []
+    for pod in (kubectl.get("pods", "-A") or {}).get("items") or []:
+        status = pod.get("status") or {}
+        for cs in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or []):
+            reason = ((cs.get("state") or {}).get("waiting") or {}).get("reason")
+            if reason in WAITING_FOR_IMAGE:
+                meta = pod["metadata"]
+                snap.image_waits.append({
+                    "pod": f"{meta['namespace']}/{meta['name']}", "node": (pod.get("spec") or {}).get("nodeName", ""),
+                    "container": cs.get("name", ""), "image": cs.get("image", ""), "reason": reason,
+                })  # fmt: skip
+
+
+def _fix(image: str) -> str:
+    if EXECUTOR in image:
+        return (
+            "the Seldon executor image cannot be built here (its Go module is not served) and no registry is "
+            'reachable: give single-model predictors the annotation seldon.io/no-engine: "true" '
+            "(spec.predictors[].annotations), or use a cluster that can pull docker.io/seldonio images"
+        )
+    return (
+        "build the image on this machine and load it into the node: for a model, `fadi-seldon package DIR "
+        "--build --load`; any OCI archive: `fadi-seldon cluster load ARCHIVE`; on a cluster with a registry, "
+        "push the image there or fix its name and imagePullSecrets"
+    )
+
+
+def check_images(snap: Snapshot) -> list[Finding]:
+    """One finding per missing image, naming the pods and nodes that wait for it."""
+    by_image: dict[str, list[dict]] = {}
+    for wait in snap.image_waits:
+        by_image.setdefault(wait["image"], []).append(wait)
+    findings = []
+    for image, waits in sorted(by_image.items()):
+        pods = ", ".join(sorted({f"{w['pod']} ({w['container']})" for w in waits}))
+        nodes = ", ".join(sorted({w["node"] for w in waits if w["node"]})) or "no node yet"
+        reasons = "/".join(sorted({w["reason"] for w in waits}))
+        findings.append(
+            Finding(
+                "image-missing", ERROR, image,
+                f"{len(waits)} container(s) wait for image {image} ({reasons}) on {nodes}: {pods}",
+                _fix(image),
+            )
+        )  # fmt: skip
+    return findings

@@ -1,0 +1,105 @@
+"""Container images built without a Docker engine: the Debian base, the pod sandbox ("pause"), the
+Seldon operator and model images, each written as an OCI archive the local node imports.
+
+What every builder shares lives here: the result type, the cache folder, progress lines with the
+elapsed time, running a host command with its output kept in a log, and installing a missing Debian
+package (debootstrap, gcc) the way the tool installer does, with its output shown.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+# where root's tools live even when PATH lacks them (debootstrap is in /usr/sbin)
+_SBIN = ("/usr/local/sbin", "/usr/sbin", "/sbin")
+
+
+class ImageError(RuntimeError):
+    """An image cannot be built; the message says what is missing and how to get it."""
+
+
+@dataclass(frozen=True)
+class Built:
+    """A built image: the archive to import, the full name it is imported under, its manifest digest."""
+
+    archive: Path
+    ref: str
+    digest: str
+    size: int
+    cached: bool = False
+
+
+def cache_dir() -> Path:
+    """<tools>/images: cached rootfs layers and archives, keyed by the versions they were built from."""
+    from fadi_seldon.tools.layout import default_tools_dir
+
+    return default_tools_dir() / "images"
+
+
+class Progress:
+    """Progress lines on stderr: `[images 12.3s] step`, so a slow cold build shows where it is."""
+
+    def __init__(self, name: str, stream=None) -> None:
+        self.name = name
+        self.stream = stream or sys.stderr
+        self.started = time.monotonic()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def say(self, message: str) -> None:
+        print(f"[{self.name} {self.elapsed():5.1f}s] {message}", file=self.stream, flush=True)
+
+
+def which(command: str) -> str | None:
+    """A command on PATH or in the sbin folders (a non-login root shell may lack them in PATH)."""
+    search = os.pathsep.join([os.environ.get("PATH", ""), *_SBIN])
+    return shutil.which(command, path=search)
+
+
+def ensure_command(command: str, package: str, progress: Progress) -> str:
+    """The path of `command`; installs the Debian `package` with apt-get when root and missing."""
+    found = which(command)
+    if found:
+        return found
+    apt_install(package, progress, f"{command} is missing")
+    found = which(command)
+    if not found:
+        raise ImageError(f"{package} is installed but {command} is not found on PATH or in /usr/sbin")
+    return found
+
+
+def apt_install(package: str, progress: Progress, why: str) -> None:
+    """Install a Debian package with its output shown; without root or apt, say what to install."""
+    apt = which("apt-get")
+    if os.geteuid() != 0 or apt is None:
+        raise ImageError(
+            f"{why}: install the Debian package {package} (as root: apt-get install {package}) and run again"
+        )
+    progress.say(f"{why}: apt-get install {package}")
+    install = [apt, "install", "-y", "--no-install-recommends", package]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    if subprocess.run(install, stdout=sys.stderr, env=env).returncode != 0:
+        progress.say("apt-get install failed; refreshing the package lists (apt-get update)")
+        subprocess.run([apt, "update"], stdout=sys.stderr, env=env)
+        if subprocess.run(install, stdout=sys.stderr, env=env).returncode != 0:
+            raise ImageError(f"apt-get install {package} failed (output above); install {package} and retry")
+
+
+def run_logged(argv: Sequence[str], log: Path, what: str, *, env: dict[str, str] | None = None) -> None:
+    """Run a build command with its output appended to `log`; a failure quotes the log's end."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a", encoding="utf-8") as out:
+        out.write(f"\n$ {' '.join(argv)}\n")
+        out.flush()
+        code = subprocess.run(list(argv), stdout=out, stderr=subprocess.STDOUT, env=env).returncode
+    if code != 0:
+        tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-15:]
+        raise ImageError(f"{what} failed (exit {code}); last lines of {log}:\n" + "\n".join(tail))

@@ -1,0 +1,176 @@
+"""The user's path on the real node: FADI with Seldon, its operator running as a pod from the chart,
+the webhook answering through its Service, the restricted profile enforced by the runtime,
+`helm test` running its pod, and the packaged example model answering through the cluster.
+
+The session's own FADI release (test_01 onwards) runs its pods on the simulated nodes and keeps
+the CRD; this module installs a second FADI release whose operator runs for real, with the CRD
+left to the first (`crd.create=false`) and the first's webhook off (no operator serves it).
+The Seldon executor image cannot be built here (its Go module is not served) and nothing can be
+pulled, so the model's predictor runs without it: `seldon.io/no-engine: "true"`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+
+from cluster.kube import Kube, wait_until
+from conftest import ROOT
+from fadi_seldon.localkube import node
+
+RELEASE, NS, MODELS = "fadi-real", "seldon-real", "models-real"
+RESTRICTED = {
+    "pod-security.kubernetes.io/enforce": "restricted",
+    "pod-security.kubernetes.io/enforce-version": "latest",
+}
+OPERATOR = "control-plane=seldon-controller-manager"
+IRIS = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]
+
+
+@pytest.fixture(scope="module")
+def real(kube: Kube, webhook_off, operator_image) -> Kube:
+    """FADI installed as the user guide says, its operator image the local build (a real pod)."""
+    k = Kube(kube.kubeconfig, kube.env, kube.charts, simulated=False)
+    k.namespace(NS, RESTRICTED)
+    sets = [f"seldon-core-operator.{s}" for s in operator_image]
+    sets += ["seldon-core-operator.enabled=true", "seldon-core-operator.crd.create=false",
+             "seldon-core-operator.usageMetrics.enabled=false"]  # fmt: skip
+    started = time.monotonic()
+    k.install(RELEASE, NS, "fadi", *sets)
+    print(
+        f"[real-node] FADI with the operator pod ready in {time.monotonic() - started:.1f}s", file=sys.stderr
+    )
+    yield k
+    k.kubectl("delete", "namespace", MODELS, "--ignore-not-found", "--wait=true", check=False, timeout=180)
+    k.helm("uninstall", RELEASE, "-n", NS, "--wait", "--timeout", "180s", check=False)
+
+
+def operator_pod(k: Kube) -> dict:
+    pods = k.get("pods", "-n", NS, "-l", OPERATOR)["items"]
+    assert len(pods) == 1, [p["metadata"]["name"] for p in pods]
+    return pods[0]
+
+
+def test_the_operator_runs_as_a_real_pod_from_the_chart(real):
+    pod = operator_pod(real)
+    assert pod["spec"]["nodeName"] == node.NODE_NAME
+    assert pod["spec"]["containers"][0]["image"].startswith("localhost/fadi-seldon/seldon-core-operator:")
+    status = pod["status"]
+    assert status["phase"] == "Running" and status["podIP"].startswith("10.88.")
+    assert status["containerStatuses"][0]["containerID"].startswith("containerd://")
+    assert status["containerStatuses"][0]["ready"]
+
+
+def test_the_restricted_profile_is_enforced_by_the_runtime(real):
+    name = operator_pod(real)["metadata"]["name"]
+    proc = real.kubectl("exec", "-n", NS, name, "--", "sh", "-c", "touch /written-by-a-test", check=False)
+    assert proc.returncode != 0 and "Read-only file system" in proc.stderr
+    who = real.kubectl(
+        "exec", "-n", NS, name, "--", "sh", "-c", "id -u; grep CapEff /proc/self/status"
+    ).stdout
+    uid, caps = who.split("\n", 1)
+    assert uid.strip() == "8888" and caps.split()[-1] == "0000000000000000"
+
+
+def test_the_webhook_answers_through_its_service(real):
+    configs = [c for c in real.get("validatingwebhookconfigurations")["items"]
+               if c["metadata"].get("annotations", {}).get("meta.helm.sh/release-name") == RELEASE]  # fmt: skip
+    assert configs, "the release has no ValidatingWebhookConfiguration"
+    client = configs[0]["webhooks"][0]["clientConfig"]
+    assert "url" not in client and client["service"]["namespace"] == NS
+    real.namespace(MODELS)
+    bad = {
+        "apiVersion": "machinelearning.seldon.io/v1",
+        "kind": "SeldonDeployment",
+        "metadata": {"name": "split", "namespace": MODELS},
+        "spec": {"predictors": [
+            {"name": p, "traffic": 30, "graph": {"name": "m", "implementation": "SKLEARN_SERVER", "modelUri": "gs://m"}}
+            for p in ("a", "b")
+        ]},
+    }  # fmt: skip
+    proc = real.apply([bad], "--dry-run=server", check=False)
+    assert proc.returncode != 0 and "Traffic must sum to 100 for multiple predictors" in proc.stderr
+    bad["spec"]["predictors"][0]["traffic"] = 70
+    assert real.apply([bad], "--dry-run=server").returncode == 0
+    log = real.kubectl("logs", "-n", NS, "-l", OPERATOR, "--tail=-1").stdout
+    assert "Validating v1 Webhook called" in log
+
+
+def test_helm_test_runs_its_pod_on_the_real_node(real):
+    real.helm("test", RELEASE, "-n", NS, "--timeout", "120s")
+    jobs = real.get("pods", "-n", NS, "-l", "app.kubernetes.io/component=test")["items"]
+    assert jobs and all(p["spec"]["nodeName"] == node.NODE_NAME for p in jobs)
+    assert jobs[-1]["status"]["phase"] == "Succeeded"
+    log = real.kubectl("logs", "-n", NS, jobs[-1]["metadata"]["name"]).stdout
+    assert "webhook answered HTTP" in log
+
+
+@pytest.fixture(scope="module")
+def iris(real, tmp_path_factory, cluster_kubeconfig) -> dict:
+    """The example model, packaged, built without Docker, loaded, and deployed without the executor."""
+    from fadi_seldon.images import model
+    from fadi_seldon.localkube import node_images
+    from fadi_seldon.localkube.layout import Layout
+
+    folder = tmp_path_factory.mktemp("model") / "iris-model"
+    shutil.copytree(ROOT / "examples" / "iris-model", folder)
+    sdep = yaml.safe_load((folder / "deployment.yaml").read_text())
+    image = sdep["spec"]["predictors"][0]["componentSpecs"][0]["spec"]["containers"][0]["image"]
+    built = model.build(folder, image)
+    node_images.import_archive(built.archive, Layout(cluster_kubeconfig.parent))
+    predictor = sdep["spec"]["predictors"][0]
+    predictor["annotations"] = {"seldon.io/no-engine": "true"}
+    sdep["metadata"]["namespace"] = MODELS
+    real.namespace(MODELS)
+    started = time.monotonic()
+    real.apply([sdep])
+    wait_until("the model's SeldonDeployment to be Available",
+               lambda: (real.get("sdep", sdep["metadata"]["name"], "-n", MODELS).get("status") or {}).get("state")
+               == "Available", timeout=180)  # fmt: skip
+    print(f"[real-node] model applied -> Available in {time.monotonic() - started:.1f}s", file=sys.stderr)
+    return sdep
+
+
+def test_the_model_runs_in_a_real_pod_and_answers_through_its_service(real, iris):
+    name = iris["metadata"]["name"]
+    pods = real.get("pods", "-n", MODELS, "-l", f"seldon-deployment-id={name}")["items"]
+    assert pods and all(p["spec"]["nodeName"] == node.NODE_NAME for p in pods)
+    assert all(c["ready"] for p in pods for c in p["status"]["containerStatuses"])
+    svc = real.get("service", f"{name}-{iris['spec']['predictors'][0]['name']}", "-n", MODELS)
+    url = f"http://{svc['spec']['clusterIP']}:{svc['spec']['ports'][0]['port']}"
+    proc = subprocess.run(
+        [sys.executable, "-m", "fadi_seldon", "predict", url, "--ndarray", json.dumps(IRIS), "-o", "json"],
+        capture_output=True, text=True, timeout=60, env=real.env,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    answer = json.loads(proc.stdout)
+    rows = answer["data"]["ndarray"]
+    assert len(rows) == 2 and all(abs(sum(r) - 1) < 1e-6 for r in rows)
+    assert rows[0].index(max(rows[0])) == 0 and rows[1].index(max(rows[1])) == 2  # setosa, virginica
+    log = real.kubectl("logs", "-n", MODELS, pods[0]["metadata"]["name"], "-c", name).stdout
+    assert "seldon_core" in log or "seldon-core-microservice" in log
+
+
+def test_doctor_names_an_image_the_node_does_not_have(real):
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "needs-a-registry", "namespace": MODELS},
+        "spec": {"containers": [{"name": "m", "image": "seldonio/mock_classifier:1.0"}]},
+    }
+    real.namespace(MODELS)
+    real.apply([pod])
+    wait_until("the pod to wait for its image",
+               lambda: "Image" in json.dumps((real.get("pod", "needs-a-registry", "-n", MODELS) or {}).get("status")))  # fmt: skip
+    proc = subprocess.run([sys.executable, "-m", "fadi_seldon", "doctor", "-o", "json"],
+                          capture_output=True, text=True, env=real.env, timeout=120)  # fmt: skip
+    findings = [f for f in json.loads(proc.stdout)["findings"] if f["check"] == "image-missing"]
+    assert any(
+        f["subject"] == "seldonio/mock_classifier:1.0" and "--build --load" in f["fix"] for f in findings
+    )
