@@ -91,12 +91,12 @@ bench: setup needed-tools ## run every benchmark in bench/ and print the figures
 demo: setup ## fresh machine to a real prediction: tools, local Kubernetes (or $KUBECONFIG), FADI + Seldon, a model
 	scripts/demo.sh
 
-cluster-up: setup ## start the local Kubernetes (etcd, apiserver, controller-manager, scheduler, kwok); idempotent
-	$(VPY) -m fadi_seldon tools install cluster
+cluster-up: setup ## start the local Kubernetes (control plane, a real node where the host can, kwok); idempotent
+	$(VPY) -m fadi_seldon tools install cluster node
 	$(VPY) -m fadi_seldon cluster up
 	@$(VPY) -m fadi_seldon cluster env
 
-cluster-down: ## stop every process of the local Kubernetes and remove its state (.cluster/)
+cluster-down: ## stop the local Kubernetes, put the host back as it was, and remove its state (.cluster/)
 	$(VPY) -m fadi_seldon cluster down
 
 # kind and its default node image; the suite's fixture uses FADI_TEST_KUBECONFIG instead of the local cluster

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # `make demo`: the whole story on one machine, no cluster needed.
-#   tools -> Kubernetes (local, or yours via KUBECONFIG) -> FADI with Seldon -> the user guide's
-#   SeldonDeployment (generated, validated, applied, listed) -> the example model packaged,
-#   served with the real Seldon wrapper, and asked for a prediction.
+#   tools -> Kubernetes (local with a real node where the host can run one, or yours via KUBECONFIG)
+#   -> FADI with Seldon (its operator a real pod, image built here) -> the user guide's
+#   SeldonDeployment (generated, validated, applied through the webhook, listed) -> the example model
+#   packaged, its image built without Docker and loaded, deployed, and asked for a prediction
+#   through its Service. Without a real node (not root, no runc): simulated pods, the operator as a
+#   host process, and the model served by the wrapper on this host. Each step prints its time.
 # Each step says what it runs. The local cluster is left running at the end (`make cluster-down`).
 #
 # Environment: KUBECONFIG (use that cluster instead of the local one), DEMO_NAMESPACE (models),
@@ -10,6 +13,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# shellcheck source=../versions.env
+source versions.env
 PY="$ROOT/.venv/bin/python"
 FS=("$PY" -m fadi_seldon)
 export PATH="$ROOT/.tools/bin:$ROOT/.venv/bin:$PATH"
@@ -21,7 +26,21 @@ MODELS_NS="${DEMO_NAMESPACE:-models}"
 WORK="$ROOT/build/demo"
 T0=$(date +%s)
 n=0
-step() { n=$((n + 1)); printf '\n\033[1m[demo %d] %s\033[0m\n' "$n" "$*"; }
+STEP_T0=$(date +%s.%N)
+STEP_NAME=""
+TIMES=()
+step_done() {
+  if [ -n "$STEP_NAME" ]; then
+    local took; took=$(awk -v a="$STEP_T0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+    printf '  (%ss)\n' "$took"
+    TIMES+=("$(printf '%6ss  [demo %d] %s' "$took" "$n" "$STEP_NAME")")
+  fi
+}
+step() {
+  step_done
+  n=$((n + 1)); STEP_NAME="$*"; STEP_T0=$(date +%s.%N)
+  printf '\n\033[1m[demo %d] %s\033[0m\n' "$n" "$*"
+}
 run() { printf '  $ %s\n' "$*"; "$@"; }
 elapsed() { echo "$(( $(date +%s) - T0 ))s"; }
 SERVE_PID=""
@@ -34,38 +53,47 @@ cleanup() {
 trap cleanup EXIT
 
 # ---------------------------------------------------------------------------------------------
-step "tools: helm and (unless KUBECONFIG points at a cluster) the local control plane, pinned in versions.env"
+step "tools: helm and (unless KUBECONFIG points at a cluster) the local cluster and its node, pinned in versions.env"
 LOCAL=1
 if [ -n "${KUBECONFIG:-}" ]; then LOCAL=0; fi
-if [ "$LOCAL" = 1 ]; then run "${FS[@]}" tools install helm cluster; else run "${FS[@]}" tools install helm kubernetes; fi
+if [ "$LOCAL" = 1 ]; then run "${FS[@]}" tools install helm cluster node operator; else run "${FS[@]}" tools install helm kubernetes; fi
 
 # ---------------------------------------------------------------------------------------------
+REAL=0
 if [ "$LOCAL" = 1 ]; then
-  step "Kubernetes: etcd, kube-apiserver, controller-manager, scheduler and kwok on 127.0.0.1 (no containers)"
+  step "Kubernetes: etcd, kube-apiserver, controller-manager, scheduler, and a real node (containerd, kubelet, kube-proxy, CoreDNS) where this host can run one"
   run "${FS[@]}" cluster up
   eval "$("${FS[@]}" cluster env)"
   echo "  KUBECONFIG=$KUBECONFIG"
+  if [ "$("${FS[@]}" cluster status -o json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["node_kind"])')" = real ]; then REAL=1; fi
+  run kubectl get nodes -o wide
 else
   step "Kubernetes: using your cluster (KUBECONFIG=$KUBECONFIG)"
   run kubectl cluster-info
 fi
 
 # ---------------------------------------------------------------------------------------------
+SETS=(--set seldon-core-operator.enabled=true --set seldon-core-operator.usageMetrics.enabled=false)
+if [ "$REAL" = 1 ]; then
+  step "the operator's image: built here from the operator binary (no registry, no Docker) and loaded into the node"
+  echo "  (operator v${SELDON_OPERATOR_MODULE_VERSION#v}: the module proxy refuses operator 1.17.x; same admission rules, chart 1.17.1)"
+  run "${FS[@]}" cluster load --operator
+  while read -r s; do SETS+=(--set "seldon-core-operator.$s"); done < <("${FS[@]}" cluster load --operator -o json |
+    "$PY" -c 'import json,sys; [print(s) for item in json.load(sys.stdin) for s in item["chart_sets"]]')
+fi
 step "FADI with the Seldon Core operator: helm upgrade --install with seldon-core-operator.enabled=true"
 run helm dependency build fadi >/dev/null
-SETS=(--set seldon-core-operator.enabled=true --set seldon-core-operator.usageMetrics.enabled=false)
-if [ "$LOCAL" = 1 ]; then
+if [ "$LOCAL" = 1 ] && [ "$REAL" = 0 ]; then
   # kwok simulates pods: the operator "pod" runs no code, so the webhook stays off until the next
   # step starts the real operator on this host and points the webhook at it.
   SETS+=(--set seldon-core-operator.webhook.enabled=false)
-  echo "  (local cluster: webhook off until the real operator runs as a host process, next step)"
+  echo "  (simulated node: webhook off until the real operator runs as a host process, next step)"
 fi
 run helm upgrade --install "$RELEASE" ./fadi --namespace "$RELEASE_NS" --create-namespace "${SETS[@]}" --wait --timeout 300s
 run kubectl get crd seldondeployments.machinelearning.seldon.io
-run kubectl -n "$RELEASE_NS" get deployments,services
-if [ "$LOCAL" = 1 ]; then
+run kubectl -n "$RELEASE_NS" get pods,services -o wide
+if [ "$LOCAL" = 1 ] && [ "$REAL" = 0 ]; then
   step "the real Seldon operator as a host process, configured by the installed chart (docs/real-operator.md)"
-  run "${FS[@]}" tools install operator
   run "${FS[@]}" cluster operator start --release "$RELEASE" --namespace "$RELEASE_NS" --chart ./fadi \
     --set seldon-core-operator.webhook.enabled=true
 fi
@@ -81,48 +109,89 @@ sed 's/^/    /' "$WORK/seldon-model.yaml"
 step "validate it offline (CRD schema, webhook rules, later failures)"
 run "${FS[@]}" validate "$WORK/seldon-model.yaml"
 
-step "apply it and list the SeldonDeployments, as in the user guide"
+step "apply it (the operator's webhook admits it) and list the SeldonDeployments, as in the user guide"
 kubectl get namespace "$MODELS_NS" >/dev/null 2>&1 || run kubectl create namespace "$MODELS_NS"
 run kubectl apply -n "$MODELS_NS" -f "$WORK/seldon-model.yaml"
-if [ "$LOCAL" = 1 ]; then
+if [ "$LOCAL" = 1 ] && [ "$REAL" = 0 ]; then
   run kubectl wait -n "$MODELS_NS" seldondeployment/seldon-model --for=jsonpath='{.status.state}'=Available --timeout=180s
-  run kubectl get -n "$MODELS_NS" deployments,services -l seldon-deployment-id=seldon-model
+elif [ "$REAL" = 1 ]; then
+  for _ in $(seq 1 60); do  # until the operator has given it a state (it stays Creating: see below)
+    [ -n "$(kubectl get -n "$MODELS_NS" seldondeployment/seldon-model -o jsonpath='{.status.state}')" ] && break
+    sleep 0.5
+  done
 fi
 run kubectl get seldondeployment -n "$MODELS_NS"
+if [ "$REAL" = 1 ]; then
+  echo "  Its state is shown as it is: its images (seldonio/mock_classifier, the Seldon executor) cannot be"
+  echo "  pulled here (no registry) nor built (the executor's Go module is not served). doctor names them:"
+  sleep 3
+  "${FS[@]}" doctor -o json | "$PY" -c 'import json,sys; [print("   ", f["severity"], f["check"], f["subject"]) for f in json.load(sys.stdin)["findings"] if f["check"] == "image-missing"]' || true
+fi
 
 # ---------------------------------------------------------------------------------------------
 step "package the example model (a Docker build context and its SeldonDeployment)"
 rm -rf "$WORK/iris-model"
 cp -r examples/iris-model "$WORK/iris-model"
 rm -f "$WORK/iris-model/Dockerfile" "$WORK/iris-model/deployment.yaml" "$WORK/iris-model/requirements-seldon.txt"
-run "${FS[@]}" package "$WORK/iris-model" --image fadi/iris-model:0.1.0
+NO_ENGINE=()
+if [ "$REAL" = 1 ]; then NO_ENGINE=(--no-engine); echo '  (--no-engine: the predictor runs without the Seldon executor, whose image cannot be built here)'; fi
+run "${FS[@]}" package "$WORK/iris-model" --image fadi/iris-model:0.1.0 "${NO_ENGINE[@]}"
 run "${FS[@]}" validate "$WORK/iris-model/deployment.yaml"
 
-step "serve it locally with the real Seldon Python wrapper (first run creates .venv-serve)"
-free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-PORT=$(free_port)
-MPORT=$(free_port)
-LOG="$WORK/serve.log"
-echo "  $ fadi-seldon serve $WORK/iris-model --port $PORT --no-grpc   (log: $LOG)"
-setsid "${FS[@]}" serve "$WORK/iris-model" --port "$PORT" --no-grpc --metrics-port "$MPORT" >"$LOG" 2>&1 &
-SERVE_PID=$!
-for _ in $(seq 1 600); do
-  if "$PY" -c "import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(('127.0.0.1', $PORT)))" 2>/dev/null; then break; fi
-  kill -0 "$SERVE_PID" 2>/dev/null || { echo "  the model server exited:"; tail -20 "$LOG"; exit 1; }
-  sleep 0.5
-done
+if [ "$REAL" = 1 ]; then
+  step "build its image without Docker (Debian base, the wrapper from PyPI, the model) and load it into the node"
+  run "${FS[@]}" package "$WORK/iris-model" --image fadi/iris-model:0.1.0 --no-engine --build --load
 
-step "a real prediction"
-run "${FS[@]}" predict "http://127.0.0.1:$PORT" --ndarray '[[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]' \
-  --names sepal_length,sepal_width,petal_length,petal_width
+  step "deploy it and wait until its pod really runs"
+  echo "  (the operator's default readiness probe waits 20 s before its first check; the demo gives the"
+  echo "   model container its own, checked every second: $WORK/iris-model/deployment-demo.yaml)"
+  "$PY" - "$WORK/iris-model/deployment.yaml" "$WORK/iris-model/deployment-demo.yaml" <<'PYEOF'
+import sys, yaml
+doc = yaml.safe_load(open(sys.argv[1]))
+for predictor in doc["spec"]["predictors"]:
+    for container in predictor["componentSpecs"][0]["spec"]["containers"]:
+        container["readinessProbe"] = {"tcpSocket": {"port": "http"}, "initialDelaySeconds": 1, "periodSeconds": 1}
+yaml.safe_dump(doc, open(sys.argv[2], "w"), sort_keys=False)
+PYEOF
+  run kubectl apply -n "$MODELS_NS" -f "$WORK/iris-model/deployment-demo.yaml"
+  run kubectl wait -n "$MODELS_NS" seldondeployment/iris-model --for=jsonpath='{.status.state}'=Available --timeout=180s
+  run kubectl get pods -n "$MODELS_NS" -o wide -l seldon-deployment-id=iris-model
+
+  step "a real prediction, served by the model's pod through its Service's ClusterIP"
+  IP=$(kubectl get service -n "$MODELS_NS" iris-model-default -o jsonpath='{.spec.clusterIP}')
+  PORT=$(kubectl get service -n "$MODELS_NS" iris-model-default -o jsonpath='{.spec.ports[0].port}')
+  run "${FS[@]}" predict "http://$IP:$PORT" --wait 30 --ndarray '[[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]' \
+    --names sepal_length,sepal_width,petal_length,petal_width
+  run kubectl logs -n "$MODELS_NS" deployment/iris-model-default-0-iris-model --tail 4
+else
+  step "serve it locally with the real Seldon Python wrapper (first run creates .venv-serve)"
+  free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+  PORT=$(free_port)
+  MPORT=$(free_port)
+  LOG="$WORK/serve.log"
+  echo "  $ fadi-seldon serve $WORK/iris-model --port $PORT --no-grpc   (log: $LOG)"
+  setsid "${FS[@]}" serve "$WORK/iris-model" --port "$PORT" --no-grpc --metrics-port "$MPORT" >"$LOG" 2>&1 &
+  SERVE_PID=$!
+  for _ in $(seq 1 600); do
+    if "$PY" -c "import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(('127.0.0.1', $PORT)))" 2>/dev/null; then break; fi
+    kill -0 "$SERVE_PID" 2>/dev/null || { echo "  the model server exited:"; tail -20 "$LOG"; exit 1; }
+    sleep 0.5
+  done
+
+  step "a real prediction"
+  run "${FS[@]}" predict "http://127.0.0.1:$PORT" --ndarray '[[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]' \
+    --names sepal_length,sepal_width,petal_length,petal_width
+fi
 
 # ---------------------------------------------------------------------------------------------
+step_done
 printf '\n\033[1m[demo] done in %s\033[0m\n' "$(elapsed)"
+printf '%s\n' "${TIMES[@]}"
 cat <<EOT
   cluster      $( [ "$LOCAL" = 1 ] && echo "local control plane (fadi-seldon cluster status)" || echo "$KUBECONFIG" )
   FADI         release $RELEASE in namespace $RELEASE_NS, seldon-core-operator.enabled=true
   model        SeldonDeployment seldon-model in namespace $MODELS_NS ($WORK/seldon-model.yaml)
-  packaged     $WORK/iris-model (Dockerfile, deployment.yaml)
+  packaged     $WORK/iris-model (Dockerfile, deployment.yaml)$( [ "$REAL" = 1 ] && echo "; SeldonDeployment iris-model in $MODELS_NS, serving" )
 
 Continue with:
   export KUBECONFIG=${KUBECONFIG}

@@ -53,5 +53,7 @@ def test_running_pods_give_no_finding_and_diagnose_includes_the_check():
     snap = Snapshot()
     images.gather(FakeKubectl([pod("x", "y", [RUNNING])]), snap)
     assert images.check_images(snap) == []
-    snap.image_waits = [{"pod": "x/y", "node": "", "container": "c", "image": "i:1", "reason": "InvalidImageName"}]
+    snap.image_waits = [
+        {"pod": "x/y", "node": "", "container": "c", "image": "i:1", "reason": "InvalidImageName"}
+    ]
     assert [f.check for f in diagnose(snap) if f.subject == "i:1"] == ["image-missing"]

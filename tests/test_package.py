@@ -238,3 +238,13 @@ def test_name_sets_deployment_and_node(iris, capsys):
     assert manifest["metadata"]["name"] == "flowers"
     assert manifest["spec"]["predictors"][0]["graph"]["name"] == "flowers"
     assert "docker build -t flowers:0.1.0" in (iris / "Dockerfile").read_text()
+
+
+def test_no_engine_annotates_the_predictor_and_validates(iris, capsys):
+    assert _package(capsys, str(iris), "--no-engine")[0] == 0
+    sdep = yaml.safe_load((iris / "deployment.yaml").read_text())
+    predictor = sdep["spec"]["predictors"][0]
+    assert predictor["annotations"] == {"seldon.io/no-engine": "true"}
+    assert not [f for f in validate_object(sdep) if f.severity == "error"]
+    assert _package(capsys, str(iris))[0] == 0  # without the flag the annotation goes again
+    assert "annotations" not in yaml.safe_load((iris / "deployment.yaml").read_text())["spec"]["predictors"][0]

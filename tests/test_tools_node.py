@@ -204,7 +204,9 @@ def test_everything_present_runs_no_apt(tmp_path, progress):
 
 
 def test_missing_packages_are_installed_once_each_with_apt(tmp_path, progress):
-    host = FakeHost({"apt-get", "gcc", "debootstrap", "nft", "ip", "/usr/lib/x86_64-linux-gnu/libc.a"}, PROVIDES)
+    host = FakeHost(
+        {"apt-get", "gcc", "debootstrap", "nft", "ip", "/usr/lib/x86_64-linux-gnu/libc.a"}, PROVIDES
+    )
     installed = system_for(host, progress, tmp_path).ensure(NODE)
     assert installed == ["runc", "iptables", "ip6tables", "cni"]
     assert host.calls == [

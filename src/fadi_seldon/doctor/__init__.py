@@ -59,7 +59,9 @@ class Snapshot:
     operator_logs: dict[str, str] = field(default_factory=dict)  # "ns/pod" -> previous + current log
     host_operators: list[dict] = field(default_factory=list)  # `cluster operator start` processes
     sdeps: list[dict] = field(default_factory=list)  # every SeldonDeployment
-    image_waits: list[dict] = field(default_factory=list)  # containers waiting for an image (doctor/images.py)
+    image_waits: list[dict] = field(
+        default_factory=list
+    )  # containers waiting for an image (doctor/images.py)
     stale_after: float = 120.0  # seconds without a state before a SeldonDeployment is reported
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 

@@ -139,8 +139,10 @@ class KubeAPIServer(Component):
 
     def base_args(self, ctx: Context) -> list[str]:
         p = ctx.pki
-        admission = "NamespaceLifecycle,ServiceAccount,PodSecurity,MutatingAdmissionWebhook," \
+        admission = (
+            "NamespaceLifecycle,ServiceAccount,PodSecurity,MutatingAdmissionWebhook,"
             "ValidatingAdmissionWebhook,ValidatingAdmissionPolicy,ResourceQuota"
+        )
         if ctx.real_node:
             # PodNodeSelector and PodTolerationRestriction act only on annotated namespaces: they let
             # a namespace send its pods to the simulated nodes (nodes.simulated_namespace)

@@ -71,8 +71,8 @@ class ControlPlane:
         self.out = out if out is not None else sys.stderr
         self.state = StateDir(self.layout.root, version=STATE_VERSION, prefix="[cluster]", out=self.out)
         self.fixed_parts = parts is not None
-        self.components: tuple[Component, ...] = tuple(parts) if parts is not None else self._parts(
-            self.load_state().get("node_kind") == REAL
+        self.components: tuple[Component, ...] = (
+            tuple(parts) if parts is not None else self._parts(self.load_state().get("node_kind") == REAL)
         )
 
     @staticmethod
@@ -164,8 +164,11 @@ class ControlPlane:
         if healthy_api:
             node_rows = self._node_rows(self.admin_client(state), spec)
         if self.real_node:
-            ready, detail = self._node_ready(self.admin_client(state), node.NODE_NAME) if healthy_api else (
-                False, "no API server")
+            ready, detail = (
+                self._node_ready(self.admin_client(state), node.NODE_NAME)
+                if healthy_api
+                else (False, "no API server")
+            )
             node_rows.insert(0, {"name": node.NODE_NAME, "ready": ready, "detail": detail, "capacity": {},
                                  "kind": REAL})  # fmt: skip
         wanted = [r for r in node_rows if r["name"] in spec.names or r.get("kind") == REAL]
@@ -294,7 +297,9 @@ class ControlPlane:
             if problems and node_kind == REAL:
                 raise ClusterError("this host cannot run a real node: " + "; ".join(problems))
             if problems:
-                self.say("no real node on this host (" + "; ".join(problems) + "): pods are simulated by kwok")
+                self.say(
+                    "no real node on this host (" + "; ".join(problems) + "): pods are simulated by kwok"
+                )
             real = not problems
         self.components = self._parts(real, **(self._node_options() if real else {}))
 
@@ -344,7 +349,13 @@ class ControlPlane:
         ports = self._ports(previous.get("ports") or {})
         created = previous.get("created") or time.time()
         kind = REAL if self.real_node else SIMULATED
-        state = {"ports": ports, "components": {}, "created": created, "nodes": spec.to_json(), "node_kind": kind}
+        state = {
+            "ports": ports,
+            "components": {},
+            "created": created,
+            "nodes": spec.to_json(),
+            "node_kind": kind,
+        }
         self.save_state(state)
         if self.real_node:
             node_lifecycle.prepare(self.layout, self.say)

@@ -182,7 +182,9 @@ def unmount_below(folder: Path) -> list[str]:
     done = []
     while True:
         points = [m.split()[0] for m in _mounts()]
-        below = sorted({p for p in points if p == marker or p.startswith(marker + "/")}, key=len, reverse=True)
+        below = sorted(
+            {p for p in points if p == marker or p.startswith(marker + "/")}, key=len, reverse=True
+        )
         if not below:
             return done
         for point in below:
@@ -200,7 +202,9 @@ def remove_cgroups() -> list[str]:
             top = hierarchy / name
             if not top.is_dir():
                 continue
-            for folder in sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+            for folder in sorted(
+                (p for p in top.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True
+            ):
                 with contextlib.suppress(OSError):
                     folder.rmdir()
             with contextlib.suppress(OSError):

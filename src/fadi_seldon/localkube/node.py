@@ -338,14 +338,24 @@ COREDNS_RBAC = (
 )  # fmt: skip
 
 
-def components(pause_image: str = "", pause_archive: str = "", runc: str = "/usr/sbin/runc",
-               cni_bin: str = "/usr/lib/cni") -> tuple[Component, ...]:
+def components(
+    pause_image: str = "",
+    pause_archive: str = "",
+    runc: str = "/usr/sbin/runc",
+    cni_bin: str = "/usr/lib/cni",
+) -> tuple[Component, ...]:
     """The node's components, in the control plane's stage numbering (components.COMPONENTS)."""
     return (
-        Containerd("containerd", stage=0, start_timeout=30, pause_image=pause_image,
-                   pause_archive=pause_archive, runc=runc, cni_bin=cni_bin),
+        Containerd(
+            "containerd",
+            stage=0,
+            start_timeout=30,
+            pause_image=pause_image,
+            pause_archive=pause_archive,
+            runc=runc,
+            cni_bin=cni_bin,
+        ),
         CoreDNS("coredns", stage=2, start_timeout=60, identity="coredns"),
         KubeProxy("kube-proxy", stage=2, start_timeout=60, identity="kube-proxy"),
         Kubelet("kubelet", stage=2, start_timeout=90),
     )
-

@@ -23,7 +23,9 @@ class ImageError(RuntimeError):
 def ctr(layout: Layout, *args: str, timeout: float = 300) -> str:
     exe = toolchain.find_executable("ctr", toolchain.default_tools_dir() / "bin")
     if not exe:
-        raise ImageError("`ctr` is not installed: run `make tools TOOLS=node` (or `fadi-seldon tools install node`)")
+        raise ImageError(
+            "`ctr` is not installed: run `make tools TOOLS=node` (or `fadi-seldon tools install node`)"
+        )
     sock = node.containerd_socket(layout)
     if not sock.exists():
         raise ImageError(

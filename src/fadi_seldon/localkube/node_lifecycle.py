@@ -49,7 +49,9 @@ def host_problems(bin_dir: Path) -> list[str]:
     if not Path(paths["runc"]).is_file():
         problems.append("no runc (apt-get install runc)")
     if not (Path(paths["cni"]) / "bridge").is_file():
-        problems.append(f"no CNI bridge plugin in {paths['cni']} (apt-get install containernetworking-plugins)")
+        problems.append(
+            f"no CNI bridge plugin in {paths['cni']} (apt-get install containernetworking-plugins)"
+        )
     for tool in ("iptables", "ip"):
         if shutil.which(tool) is None:
             problems.append(f"no `{tool}` (apt-get install iptables iproute2)")
@@ -70,9 +72,15 @@ def node_slot_taken() -> list[str]:
     if Path("/sys/class/net", node.BRIDGE).exists():
         problems.append(f"the bridge {node.BRIDGE} exists: another local cluster has the real node "
                         "(`fadi-seldon cluster down` there, or `ip link del fadi0` if none runs)")  # fmt: skip
-    busy = [str(p) for p in (node.KUBELET_PORT, node.KUBELET_HEALTHZ, node.PROXY_HEALTHZ) if processes.port_open(p)]
+    busy = [
+        str(p)
+        for p in (node.KUBELET_PORT, node.KUBELET_HEALTHZ, node.PROXY_HEALTHZ)
+        if processes.port_open(p)
+    ]
     if busy:
-        problems.append(f"port(s) {', '.join(busy)} in use: a kubelet or kube-proxy already runs on this machine")
+        problems.append(
+            f"port(s) {', '.join(busy)} in use: a kubelet or kube-proxy already runs on this machine"
+        )
     return problems
 
 
@@ -93,7 +101,9 @@ def _stop_named(records: dict[str, processes.ProcessRecord], name: str, stopped:
 def _kill_tasks(layout: Layout) -> int:
     """SIGKILL every container task of the node's containerd and delete tasks and containers."""
     try:
-        tasks = [line.split()[0] for line in node_images.ctr(layout, "tasks", "ls", timeout=30).splitlines()[1:]]
+        tasks = [
+            line.split()[0] for line in node_images.ctr(layout, "tasks", "ls", timeout=30).splitlines()[1:]
+        ]
         for task in tasks:
             with contextlib.suppress(node_images.ImageError):
                 node_images.ctr(layout, "tasks", "kill", "--signal", "SIGKILL", task, timeout=30)
@@ -138,12 +148,18 @@ def teardown(layout: Layout, records: dict[str, processes.ProcessRecord], bin_di
         if killed:
             stopped.append(f"{killed} container task(s)")
     _stop_named(records, "containerd", stopped)
-    for pid in processes.processes_mentioning(str(layout.root), (SHIM, "containerd", "kubelet", "kube-proxy")):
+    for pid in processes.processes_mentioning(
+        str(layout.root), (SHIM, "containerd", "kubelet", "kube-proxy")
+    ):
         if processes.stop_pid(pid):
             stopped.append(f"leftover pid {pid}")
     stopped += _kill_pods_left()
     stopped += restore_host(layout)
     return stopped
+
+
+def _counted(what: str, items: list[str]) -> list[str]:
+    return [f"{len(items)} {what}"] if items else []
 
 
 def restore_host(layout: Layout) -> list[str]:
@@ -155,14 +171,14 @@ def restore_host(layout: Layout) -> list[str]:
 
     record = json.loads(record_file.read_text(encoding="utf-8"))
     baseline = record.get("snapshot") or {}
-    done = [f"unmounted {p}" for p in host.unmount_below(node.folder(layout))]
+    done = _counted("mount(s) unmounted", host.unmount_below(node.folder(layout)))
     if node.BRIDGE not in baseline.get("links", []) and host.delete_link(node.BRIDGE):
-        done.append(f"deleted the bridge {node.BRIDGE}")
-    done += [f"removed {c}" for c in host.remove_chains(baseline)]
-    done += [f"removed nft {t}" for t in host.remove_new_nft_tables(baseline)]
-    done += [f"removed cgroup {c}" for c in host.remove_cgroups()]
-    done += [f"removed {p}" for p in host.remove_new_paths(baseline)]
-    done += [f"restored {s}" for s in host.restore_sysctls(record.get("sysctls") or {})]
+        done.append(f"bridge {node.BRIDGE} deleted")
+    done += _counted("iptables chain(s) removed", host.remove_chains(baseline))
+    done += _counted("nft table(s) removed", host.remove_new_nft_tables(baseline))
+    done += _counted("kubepods cgroup(s) removed", host.remove_cgroups())
+    done += [f"{p} removed" for p in host.remove_new_paths(baseline)]
+    done += [f"{s} restored" for s in host.restore_sysctls(record.get("sysctls") or {})]
     left = host.differences(baseline, host.snapshot())
     if not left:
         record_file.unlink()

@@ -103,7 +103,11 @@ def issue(
         raise PKIError("`openssl` is not installed: install it (Debian/Ubuntu: apt-get install openssl)")
     run = _runner(exe, pki.dir)
     atomic_write(key, run("genrsa", "2048"), PRIVATE)
-    lines = ["basicConstraints=CA:FALSE", "keyUsage=digitalSignature,keyEncipherment", f"extendedKeyUsage={usage}"]
+    lines = [
+        "basicConstraints=CA:FALSE",
+        "keyUsage=digitalSignature,keyEncipherment",
+        f"extendedKeyUsage={usage}",
+    ]
     if sans:
         lines.append(f"subjectAltName={','.join(sans)}")
     ext = atomic_write(pki.dir / f"{name}.ext", "\n".join(lines) + "\n")

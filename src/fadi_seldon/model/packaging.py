@@ -19,7 +19,7 @@ from fadi_seldon import __version__
 from fadi_seldon.model.serving import WRAPPER_GRPC_PORT, WRAPPER_HTTP_PORT, WRAPPER_METRICS_PORT
 from fadi_seldon.runtime import versions
 from fadi_seldon.runtime.files import atomic_write
-from fadi_seldon.sdep import graph
+from fadi_seldon.sdep import graph, schema
 
 # Slim official Python image; the wrapper of Seldon Core 1.17.1 supports Python 3.11.
 BASE_IMAGE = versions.get("MODEL_BASE_IMAGE")
@@ -276,6 +276,9 @@ class Options:
     service_type: str = "MODEL"
     image: str | None = None
     name: str | None = None  # deployment and graph node name
+    # the predictor runs without the Seldon executor (seldon.io/no-engine): clusters that cannot pull
+    # the executor image (the local real node: its Go module is not served, so it cannot be built)
+    no_engine: bool = False
 
 
 def _dns_name(class_name: str) -> str:
@@ -367,9 +370,9 @@ def render(opts: Options) -> Rendered:
     )
     if opts.service_type in ("MODEL", "TRANSFORMER", "OUTPUT_TRANSFORMER"):
         node = graph.Node(name=name, type=opts.service_type, image=image)
-        dep = graph.Deployment(
-            name=name, predictors=[graph.Predictor(name="default", graph=node, replicas=1)]
-        )
+        annotations = {schema.ANNOTATION_NO_ENGINE: "true"} if opts.no_engine else {}
+        predictor = graph.Predictor(name="default", graph=node, replicas=1, annotations=annotations)
+        dep = graph.Deployment(name=name, predictors=[predictor])
         files["deployment.yaml"] = (
             f"# SeldonDeployment for {image}, written by fadi-seldon package.\n"
             f"# Apply with: kubectl apply -f deployment.yaml\n" + graph.dump(graph.to_manifest(dep))

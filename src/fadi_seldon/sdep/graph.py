@@ -119,6 +119,7 @@ class Predictor:
     traffic: int | None = None
     shadow: bool = False
     labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)  # e.g. seldon.io/no-engine
 
 
 @dataclass
@@ -347,6 +348,8 @@ def _predictor_dict(pred: Predictor, resources: Resources | None) -> dict[str, A
         p["shadow"] = True
     if pred.labels:
         p["labels"] = dict(pred.labels)
+    if pred.annotations:
+        p["annotations"] = dict(pred.annotations)
     containers = _containers(pred.graph, resources)
     if containers:
         p["componentSpecs"] = [{"spec": {"containers": containers}}]

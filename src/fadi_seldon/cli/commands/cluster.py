@@ -53,7 +53,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "load",
         help="import OCI image archives into the real node (no registry here: pods use what is loaded)",
     )
-    load.add_argument("archives", nargs="+", metavar="ARCHIVE", help="an OCI image archive (.oci.tar)")
+    load.add_argument("archives", nargs="*", metavar="ARCHIVE", help="an OCI image archive (.oci.tar)")
+    load.add_argument(
+        "--operator",
+        action="store_true",
+        help="build the Seldon operator's image from the operator binary `make tools` builds (cached) and "
+        "load it; prints the chart values that run it",
+    )
     for p in (up, down, status, load):
         output.add_output_argument(p)
     # `--output sh` was the name of the exports format before -o became text|yaml|json everywhere
@@ -119,23 +125,34 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _load(plane, args: argparse.Namespace) -> int:
+    from fadi_seldon.images import ImageError, operator
     from fadi_seldon.localkube import node_images
 
+    if not args.archives and not args.operator:
+        output.error("nothing to load: name OCI archives, or --operator")
+        return ExitCode.USAGE
     loaded = []
     try:
-        for archive in args.archives:
-            loaded.append(
-                {"archive": archive, "images": node_images.import_archive(Path(archive), plane.layout)}
-            )
-    except node_images.ImageError as err:
+        archives = [(Path(a), []) for a in args.archives]
+        if args.operator:
+            archives.append((operator.build().archive, operator.chart_sets()))
+        for archive, sets in archives:
+            names = node_images.import_archive(archive, plane.layout)
+            loaded.append({"archive": str(archive), "images": names, "chart_sets": sets})
+    except (node_images.ImageError, ImageError) as err:
         output.error(str(err))
         return ExitCode.FAILED
-    output.emit(
-        loaded,
-        args.output,
-        lambda r: "\n".join(f"loaded {', '.join(x['images'])} from {x['archive']}" for x in r),
-    )
+    output.emit(loaded, args.output, _load_text)
     return ExitCode.OK
+
+
+def _load_text(loaded: list[dict]) -> str:
+    lines = []
+    for item in loaded:
+        lines.append(f"loaded {', '.join(item['images'])} from {item['archive']}")
+        if item["chart_sets"]:
+            lines.append("  run it with the chart: " + " ".join(f"--set {s}" for s in item["chart_sets"]))
+    return "\n".join(lines)
 
 
 def _down(plane, args: argparse.Namespace) -> int:

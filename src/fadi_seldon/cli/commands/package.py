@@ -49,6 +49,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_arguments(parser, "folder holding the model module (and requirements.txt)")
     parser.add_argument("--image", metavar="REPO:TAG", help="image name for the build and deployment.yaml")
     parser.add_argument("--name", help="deployment and graph node name (default: from the class name)")
+    parser.add_argument(
+        "--no-engine",
+        action="store_true",
+        help='deployment.yaml\'s predictor gets seldon.io/no-engine: "true": the model pod runs without the '
+        "Seldon executor (needed on the local real node: the executor image cannot be built or pulled here)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="list what would be written, write nothing")
     parser.add_argument(
         "--force", action="store_true", help="replace files you wrote or edited (FILE.bak kept)"
@@ -113,7 +119,9 @@ def run(args: argparse.Namespace) -> int:
     folder = Path(args.folder)
     if not check_folder(folder) or not _check_flags(args):
         return ExitCode.USAGE
-    opts = packaging.Options(folder, args.class_ref, args.service_type, args.image, args.name)
+    opts = packaging.Options(
+        folder, args.class_ref, args.service_type, args.image, args.name, no_engine=args.no_engine
+    )
     try:
         rendered = packaging.render(opts)
         write = packaging.plan if args.dry_run else packaging.write
