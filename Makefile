@@ -24,8 +24,8 @@ PYTEST_ARGS ?=
 # `make install`: the FADI values file to install with
 VALUES ?= fadi/values.yaml
 
-.PHONY: help setup tools needed-tools generate lint lint-python lint-charts test test-unit test-chart \
-        test-cluster bench demo install cluster-up cluster-down e2e-kind clean distclean
+.PHONY: help setup tools needed-tools generate lint lint-python lint-charts lint-workflows test test-unit test-chart \
+        test-cluster bench demo install cluster-up cluster-down e2e-kind clean distclean package dist
 
 # One target at a time, in the order the prerequisites are listed (`make test` runs its parts in order).
 .NOTPARALLEL:
@@ -33,13 +33,16 @@ VALUES ?= fadi/values.yaml
 # The tools each target uses: names or groups (chart, cluster, operator, node, all) of `fadi-seldon tools install`.
 # `needed-tools` installs, once per make run, the union for the targets named on the command line, so
 # `make lint` never builds Kubernetes and `make test` checks each tool once.
-TOOLS_lint := helm helm4
+TOOLS_lint := helm helm4 actionlint
+TOOLS_lint-workflows := actionlint
 TOOLS_lint-charts := helm helm4
 TOOLS_test-unit := chart
 TOOLS_test-chart := chart
 TOOLS_test-cluster := helm cluster operator node
 TOOLS_test := all
 TOOLS_bench := all
+TOOLS_package := helm
+TOOLS_dist := helm
 NEEDED_TOOLS = $(sort $(foreach goal,$(MAKECMDGOALS),$(TOOLS_$(goal))))
 
 help: ## list the targets
@@ -64,7 +67,7 @@ needed-tools: setup
 generate: setup ## regenerate committed artefacts (CRD template, chart READMEs, schemas)
 	$(VPY) -m fadi_seldon.dev.generate
 
-lint: lint-python lint-charts ## ruff, and helm lint --strict of the charts (Helm v3 and v4)
+lint: lint-python lint-charts lint-workflows ## ruff, helm lint --strict of the charts (Helm v3 and v4), actionlint of the workflows
 
 lint-python: setup ## ruff check and ruff format --check
 	$(VPY) -m ruff check src tests bench scripts
@@ -72,6 +75,9 @@ lint-python: setup ## ruff check and ruff format --check
 
 lint-charts: setup needed-tools ## helm lint --strict of every chart and ci values set, Helm v3 and v4
 	scripts/lint-charts.sh
+
+lint-workflows: setup needed-tools ## actionlint of the GitHub workflows in .github/workflows
+	actionlint .github/workflows/*.yaml
 
 test: lint test-unit test-chart test-cluster ## everything: lint, Python unit tests, charts, cluster suite (the CI command)
 	@echo "[test] all suites passed"
@@ -114,6 +120,14 @@ e2e-kind: setup ## the cluster suite against kind with the real images (needs Do
 	  --version $(CERT_MANAGER_VERSION) --namespace cert-manager --create-namespace --set crds.enabled=true --wait --timeout 300s
 	rc=0; FADI_TEST_KUBECONFIG=$(CURDIR)/build/kind/kubeconfig scripts/pytest.sh -m cluster tests/cluster $(PYTEST_ARGS) || rc=$$?; \
 	  [ -n "$${KEEP_KIND:-}" ] || $(KIND) delete cluster --name $(KIND_CLUSTER); exit $$rc
+
+# `make package`: FADI_SIGNING_KEY (+ FADI_SIGNING_KEYRING, FADI_SIGNING_PASSPHRASE_FILE) signs with your
+# key, otherwise a throw-away key made at build time does (scripts/package-charts.sh); DIST=dir
+package: setup needed-tools ## chart archives of both charts into dist/, each with a signed .prov (helm verify)
+	scripts/package-charts.sh
+
+dist: package ## `make package`, plus the Python wheel and sdist, into dist/
+	scripts/dist.sh
 
 install: setup ## helm upgrade --install FADI into the current kube context (VALUES=fadi/values.yaml)
 	$(VPY) -m fadi_seldon tools install helm

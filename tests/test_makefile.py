@@ -91,8 +91,11 @@ def expand(lines: list[str], caller: str = "make") -> list[tuple[str, str]]:
 @pytest.mark.parametrize(
     ("target", "expected"),
     [
-        ("lint", {"helm", "helm4"}),
+        ("lint", {"helm", "helm4", "actionlint"}),
         ("lint-charts", {"helm", "helm4"}),
+        ("lint-workflows", {"actionlint"}),
+        ("package", {"helm"}),
+        ("dist", {"helm"}),
         ("lint-python", set()),
         ("test-unit", group("chart")),
         ("test-chart", group("chart")),
@@ -141,6 +144,8 @@ CHART_STEPS = {
         r"validate_rendered\.py charts/seldon-core-operator\b"
     ),
     "validate the umbrella's manifests": re.compile(r"validate_rendered\.py fadi\b"),
+    "promtool check of the alert rules and dashboard": re.compile(r"\bpromtool_check\.py\b"),
+    "actionlint of the workflows": re.compile(r"\bactionlint \.github/workflows\b"),
 }
 
 
@@ -173,3 +178,38 @@ def test_make_test_keeps_every_suite_in_order():
 def test_make_test_chart_alone_still_lints_the_charts():
     lines = make_n("test-chart")
     assert lines.index("scripts/lint-charts.sh") < lines.index("scripts/test-chart.sh")
+
+
+# --------------------------------------------------------------------------- release targets
+
+
+def help_text() -> dict[str, str]:
+    text = (ROOT / "Makefile").read_text(encoding="utf-8")
+    return dict(re.findall(r"^([a-zA-Z0-9_-]+):.*## (.*)$", text, re.M))
+
+
+def test_release_targets_have_help_text():
+    helps = help_text()
+    for target in ("package", "dist", "lint-workflows"):
+        assert helps.get(target), f"make {target} has no `## ...` help text"
+
+
+def test_make_package_packages_and_signs_both_charts():
+    lines = make_n("package")
+    assert lines[-1] == "scripts/package-charts.sh"
+    script = (ROOT / "scripts" / "package-charts.sh").read_text(encoding="utf-8")
+    assert "helm package" in script and "--sign" in script and "helm verify" in script
+    assert "helm dependency build" in script, "the umbrella is packaged with its operator dependency"
+    assert "FADI_SIGNING_KEY" in script and "GNUPGHOME" in script
+
+
+def test_make_dist_is_package_then_the_python_distributions():
+    lines = make_n("dist")
+    assert lines.index("scripts/package-charts.sh") < lines.index("scripts/dist.sh")
+    assert len(install_lines(lines)) == 1
+
+
+def test_make_lint_runs_actionlint_over_the_workflows():
+    lines = make_n("lint")
+    assert "actionlint .github/workflows/*.yaml" in lines
+    assert not any("package-charts" in line or "dist.sh" in line for line in make_n("test"))

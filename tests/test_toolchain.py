@@ -308,7 +308,7 @@ def test_select_groups_and_dependency_order():
     names = [t.name for t in toolchain.select(["helm-unittest"])]
     assert names == ["helm", "helm-unittest"], "helm-unittest needs helm registered first"
     chart = {t.name for t in toolchain.select(["chart"])}
-    assert chart == {"helm", "helm4", "ct", "helm-unittest"}
+    assert chart == {"helm", "helm4", "ct", "helm-unittest", "actionlint"}
     cluster = {t.name for t in toolchain.select(["cluster"])}
     assert cluster == {"etcd", "kubernetes", "kwok"}
     assert [t.name for t in toolchain.select(["operator"])] == ["seldon-operator"]

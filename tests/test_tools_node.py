@@ -167,6 +167,7 @@ PROVIDES = {
 }
 EVERYTHING = set().union(*PROVIDES.values())
 NODE = toolchain.select_system(["node"])
+CHART = toolchain.select_system(["chart"])
 
 
 def system_for(host: FakeHost, progress, tmp_path, *, root: bool = True) -> SystemPackages:
@@ -186,8 +187,8 @@ def test_node_system_packages():
         "runc", "iptables", "ip6tables", "cni", "nft", "ip", "debootstrap", "gcc", "libc.a"
     ]  # fmt: skip
     assert {p.debian_package for p in NODE} == set(PROVIDES)
-    assert toolchain.select_system(["chart", "cluster", "operator"]) == []
-    assert toolchain.select_system(["all"]) == NODE == toolchain.select_system([])
+    assert toolchain.select_system(["cluster", "operator"]) == []
+    assert toolchain.select_system(["all"]) == NODE + CHART == toolchain.select_system([])
     assert [p.name for p in toolchain.select_system(["runc"])] == ["runc"] and toolchain.select(
         ["runc"]
     ) == []
@@ -305,3 +306,14 @@ def test_system_package_entries_are_well_formed():
     for pkg in toolchain.system_registry().values():
         assert isinstance(pkg, SystemPackage) and pkg.group in toolchain.GROUPS and pkg.needs, pkg.name
         assert all(n.startswith("/") or "/" not in n for n in pkg.needs), pkg.name
+
+
+def test_chart_system_packages_are_promtool_from_debians_prometheus(tmp_path, progress):
+    assert [(p.name, p.debian_package, p.needs) for p in CHART] == [("promtool", "prometheus", ("promtool",))]
+    assert toolchain.select_system(["chart", "cluster", "operator"]) == CHART
+    assert toolchain.select(["promtool"]) == [], "a system package, not a built tool"
+    host = FakeHost({"apt-get"}, {"prometheus": {"promtool"}})
+    system = system_for(host, progress, tmp_path)
+    assert system.ensure(CHART) == ["promtool"]
+    assert host.calls == [["/usr/sbin/apt-get", "install", "-y", "--no-install-recommends", "prometheus"]]
+    assert system.find(CHART[0]) == "/usr/sbin/promtool"

@@ -106,6 +106,21 @@ def test_pods_are_real_containers_with_pod_ips_and_services_answer(plane):
     assert svc["endpoints"][0]["addresses"] == [node.GATEWAY]
 
 
+def test_the_kubelet_refuses_anonymous_requests(plane):
+    """Webhook authentication and authorization on the kubelet: no anonymous access to its API."""
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    context = ssl.create_default_context(cafile=str(plane.pki.ca_cert))
+    url = f"https://{node.GATEWAY}:{node.KUBELET_PORT}/pods"
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(url, context=context, timeout=10)  # noqa: S310 - the local kubelet
+    assert err.value.code == 401
+    # the API server reaches it with its own client certificate: logs through the API work
+    assert kubectl(plane, "logs", "sleeper") == ""
+
+
 def test_up_after_sigkill_of_everything_cleans_up_and_starts_again(plane):
     kubectl(plane, "get", "pod", "sleeper")
     records = plane.records()

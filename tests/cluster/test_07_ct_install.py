@@ -91,13 +91,18 @@ def bare(kube, umbrella):
     The operator chart's cert-manager values set renders an Issuer and a Certificate: without a
     cert-manager (the local cluster), its APIs are stubbed; kwok runs the pods whether or not their
     Secret exists. `make e2e-kind` installs the real cert-manager."""
-    if kube.get("crd", "certificates.cert-manager.io") is None:  # a real cert-manager (kind) is kept
-        kube.apply(
-            [
-                stub_crd("cert-manager.io", "Issuer", "issuers"),
-                stub_crd("cert-manager.io", "Certificate", "certificates"),
-            ]
-        )
+    stubs = [
+        stub_crd("cert-manager.io", "Issuer", "issuers"),
+        stub_crd("cert-manager.io", "Certificate", "certificates"),
+        # the Prometheus Operator's, for the operator chart's monitoring values set
+        stub_crd("monitoring.coreos.com", "ServiceMonitor", "servicemonitors"),
+        stub_crd("monitoring.coreos.com", "PodMonitor", "podmonitors"),
+        stub_crd("monitoring.coreos.com", "PrometheusRule", "prometheusrules"),
+    ]
+    # a real cert-manager or Prometheus Operator (kind) is kept: only absent APIs are stubbed
+    absent = [s for s in stubs if kube.get("crd", s["metadata"]["name"]) is None]
+    if absent:
+        kube.apply(absent)
     for doc in prerequisites(kube.charts):
         if doc["kind"] == "Namespace":
             kube.namespace(
@@ -164,8 +169,15 @@ def test_ct_install_umbrella_chart(bare):
 # (`make e2e-kind` installs cert-manager).
 def needs_third_party(values: dict) -> bool:
     values = values.get("seldon-core-operator", values)
-    return bool(values.get("certManager", {}).get("enabled")) or any(
-        (values.get(key) or {}).get("enabled") for key in ("istio", "keda")
+    metrics = values.get("metrics") or {}
+    return (
+        bool(values.get("certManager", {}).get("enabled"))
+        or any((values.get(key) or {}).get("enabled") for key in ("istio", "keda"))
+        # ServiceMonitor, PodMonitor, PrometheusRule: the Prometheus Operator's CRDs
+        or any(
+            (metrics.get(key) or {}).get("enabled")
+            for key in ("serviceMonitor", "podMonitor", "prometheusRule")
+        )
     )
 
 

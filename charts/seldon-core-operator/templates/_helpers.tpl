@@ -287,3 +287,54 @@ change. Included by the templates that are always rendered.
 {{- fail "webhook.tls.renewBeforeDays must be smaller than webhook.tls.validityDays, or every upgrade would renew the certificate" -}}
 {{- end -}}
 {{- end }}
+
+{{/* The Service in front of the operator pods' metrics port (kubebuilder's name for it). */}}
+{{- define "seldon-core-operator.metricsServiceName" -}}
+{{- printf "%s-controller-manager-metrics-service" (include "seldon-core-operator.fullname" .) -}}
+{{- end }}
+
+{{/* Name of the ServiceMonitor, PodMonitor and PrometheusRule of the operator. */}}
+{{- define "seldon-core-operator.monitorName" -}}
+{{- printf "%s-controller-manager" (include "seldon-core-operator.fullname" .) -}}
+{{- end }}
+
+{{/* "true" when the metrics Service is rendered: asked for, or needed by the ServiceMonitor. */}}
+{{- define "seldon-core-operator.metricsServiceEnabled" -}}
+{{- $m := .Values.metrics -}}
+{{- if or ($m.service | default dict).enabled ($m.serviceMonitor | default dict).enabled }}true{{ end -}}
+{{- end }}
+
+{{/*
+PromQL label matchers of the operator's series for the alerts: metrics.prometheusRule.selector, or
+the release namespace and the jobs Prometheus gives the chart's ServiceMonitor (the Service's name)
+and PodMonitor (`<namespace>/<name>`) targets.
+*/}}
+{{- define "seldon-core-operator.alertSelector" -}}
+{{- $ns := include "seldon-core-operator.namespace" . -}}
+{{- .Values.metrics.prometheusRule.selector | default (printf "namespace=%q, job=~%q" $ns (printf "%s|%s/%s" (include "seldon-core-operator.metricsServiceName" .) $ns (include "seldon-core-operator.monitorName" .))) -}}
+{{- end }}
+
+{{/* A ServiceMonitor endpoint or PodMonitor podMetricsEndpoint; call with (dict "monitor" values "port" name) */}}
+{{- define "seldon-core-operator.scrapeEndpoint" -}}
+{{- $m := .monitor -}}
+- port: {{ .port }}
+  path: /metrics
+  scheme: http
+  {{- with $m.interval }}
+  interval: {{ . }}
+  {{- end }}
+  {{- with $m.scrapeTimeout }}
+  scrapeTimeout: {{ . }}
+  {{- end }}
+  {{- if $m.honorLabels }}
+  honorLabels: true
+  {{- end }}
+  {{- with $m.relabelings }}
+  relabelings:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $m.metricRelabelings }}
+  metricRelabelings:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end }}

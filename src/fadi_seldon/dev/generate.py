@@ -63,6 +63,10 @@ def generators() -> dict[str, Generator]:
         "charts/seldon-core-operator/README.md": chart_docs.readme_generator("charts/seldon-core-operator"),
         "fadi/README.md": chart_docs.readme_generator("fadi"),
     }
+    # the operator chart's Grafana dashboard (metrics.dashboard.enabled), from dev/dashboard.py
+    from fadi_seldon.dev import dashboard
+
+    gens[dashboard.OUTPUT] = dashboard.render
     # examples/: graphs made by `fadi-seldon new`, the iris model's build context by `fadi-seldon package`
     from fadi_seldon.dev import examples
 

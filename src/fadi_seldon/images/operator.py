@@ -9,12 +9,19 @@ ca-certificates rather than on an empty one. Cached by operator version and the 
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
+import yaml
+
 from fadi_seldon.images import Built, ImageError, Progress, base, cache_dir
 from fadi_seldon.runtime import oci, versions
+from fadi_seldon.sdep import crd
+from fadi_seldon.tools.layout import find_executable
 
 REPOSITORY = "localhost/fadi-seldon/seldon-core-operator"
 # upstream's image user, the chart's managerUserID
@@ -32,8 +39,6 @@ def image_ref() -> str:
 
 def operator_binary() -> Path:
     """The installed operator executable (`fadi-seldon tools install` builds it from the Go proxy)."""
-    from fadi_seldon.tools.layout import find_executable
-
     found = find_executable("seldon-operator")
     if not found:
         raise ImageError(
@@ -41,6 +46,61 @@ def operator_binary() -> Path:
             "(it builds the operator from the Go module proxy), then build the image again"
         )
     return Path(found).resolve()
+
+
+# What upstream's image carries for `managerCreateResources: true`: the operator creates the CRD, its
+# validating webhook, the webhook Service and the seldon-config ConfigMap from these files at start-up.
+RESOURCE_FOLDER = "tmp/operator-resources"
+CHART = Path(__file__).resolve().parents[3] / "charts" / "seldon-core-operator"
+RESOURCE_OBJECTS = {  # file -> (kind, name) in the chart's default rendering
+    "validate.yaml": ("ValidatingWebhookConfiguration", "seldon-validating-webhook-configuration"),
+    "service.yaml": ("Service", "seldon-webhook-service"),
+    "configmap.yaml": ("ConfigMap", "seldon-config"),
+}
+
+
+@functools.cache
+def operator_resources(progress: Progress | None = None) -> dict[str, bytes]:
+    """The four files, from our own sources: the CRD from the schema (`fadi-seldon crd`), the other
+    three from the chart's default rendering (`helm template`). Empty outside a source checkout."""
+    helm = find_executable("helm")
+    if not CHART.is_dir() or not helm:
+        if progress:
+            progress.say(
+                "no chart or helm here: the image has no /tmp/operator-resources (managerCreateResources)"
+            )
+        return {}
+    argv = [
+        helm,
+        "template",
+        "seldon",
+        str(CHART),
+        "--namespace",
+        "seldon-system",
+        "--set",
+        "usageMetrics.enabled=false",
+    ]
+    docs = [
+        d
+        for d in yaml.safe_load_all(subprocess.run(argv, check=True, capture_output=True, text=True).stdout)
+        if d
+    ]
+    by_kind: dict[str, list[dict]] = {}
+    for doc in docs:
+        by_kind.setdefault(doc["kind"], []).append(doc)
+    files = {"crd-v1.yaml": crd.to_yaml(crd.build()).encode()}
+    for name, (kind, object_name) in RESOURCE_OBJECTS.items():
+        # the chart suffixes the webhook configuration with its namespace; the operator does that itself
+        matches = [d for d in by_kind.get(kind, []) if d["metadata"]["name"].startswith(object_name)]
+        if not matches:
+            raise ImageError(
+                f"the chart's default rendering has no {kind} {object_name} (for {RESOURCE_FOLDER}/{name})"
+            )
+        matches[0]["metadata"]["name"] = object_name
+        for hook in matches[0].get("webhooks") or []:  # the operator sets its own (and the chart's is random)
+            hook.get("clientConfig", {}).pop("caBundle", None)
+        files[name] = yaml.safe_dump(matches[0], sort_keys=False).encode()
+    return files
 
 
 def build(progress: Progress | None = None, binary: Path | None = None) -> Built:
@@ -53,7 +113,11 @@ def build(progress: Progress | None = None, binary: Path | None = None) -> Built
     binary = Path(binary) if binary else operator_binary()
     binary_digest = oci.sha256_file(binary).split(":", 1)[1][:12]
     rootfs = base.rootfs(CURL_PACKAGES, progress)
-    archive = cache_dir() / f"seldon-core-operator-{version()}-{binary_digest}-{rootfs.key}.oci.tar"
+    resources_digest = hashlib.sha256(b"".join(operator_resources(progress).values())).hexdigest()[:8]
+    archive = (
+        cache_dir()
+        / f"seldon-core-operator-{version()}-{binary_digest}-{resources_digest}-{rootfs.key}.oci.tar"
+    )
     if archive.is_file():
         try:
             digest = oci.read_index(archive)["manifests"][0]["digest"]
@@ -66,6 +130,8 @@ def build(progress: Progress | None = None, binary: Path | None = None) -> Built
     try:
         layer = oci.Layer(comment=f"COPY manager /manager (seldon-core operator {version()})")
         layer.add_file("manager", binary.read_bytes(), mode=0o755)
+        for name, data in operator_resources(progress).items():
+            layer.add_file(f"{RESOURCE_FOLDER}/{name}", data, mode=0o644)
         blob = layer.write(work / "manager.tar")
         config = oci.ImageConfig(
             user=str(OPERATOR_UID), env=list(rootfs.env), working_dir="/", entrypoint=["/manager"],

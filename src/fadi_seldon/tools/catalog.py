@@ -252,6 +252,26 @@ TOOLS: tuple[Tool, ...] = (
         release=_coredns_release,
         go=GoRecipe("github.com/coredns/coredns", {"coredns": "github.com/coredns/coredns"}),
     ),
+    Tool(
+        name="actionlint",
+        version_key="ACTIONLINT_VERSION",
+        executables=("actionlint",),
+        # "v1.7.12\ninstalled by ..."; a build from a wrapper module would say "(devel)" unstamped
+        version_args=("-version",),
+        version_pattern=r"^(v?\d+\.\d+\.\d+\S*)",
+        group="chart",
+        release=lambda v, o, a: [
+            Artifact(
+                f"https://github.com/rhysd/actionlint/releases/download/{v}/actionlint_{v.lstrip('v')}_{o}_{a}.tar.gz",
+                {"actionlint": "actionlint"},
+            )
+        ],
+        go=GoRecipe(
+            "github.com/rhysd/actionlint",
+            {"actionlint": "github.com/rhysd/actionlint/cmd/actionlint"},
+            ldflags=lambda ctx: [f"-X github.com/rhysd/actionlint.version={ctx.version}"],
+        ),
+    ),
 )
 
 # What a real node needs from the operating system (Debian packages; see ../shared/research/real-node.md).
@@ -299,6 +319,14 @@ SYSTEM_PACKAGES: tuple[SystemPackage, ...] = (
         "node",
         ("/usr/lib/*-linux-gnu/libc.a",),
         purpose="static linking of the pause binary (gcc -static)",
+    ),
+    # Debian's prometheus package ships promtool (its service is not started by the install)
+    SystemPackage(
+        "promtool",
+        "prometheus",
+        "chart",
+        ("promtool",),
+        purpose="`promtool check rules` of the chart's alert rules and dashboard queries (scripts/lint-charts.sh)",
     ),
 )
 

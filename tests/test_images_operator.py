@@ -1,0 +1,42 @@
+"""The operator image's /tmp/operator-resources: what `managerCreateResources: true` reads at start-up."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from fadi_seldon.images import operator
+from fadi_seldon.sdep import crd
+
+pytestmark = pytest.mark.skipif(
+    not operator.find_executable("helm"), reason="helm is not installed (make tools)"
+)
+
+
+def test_the_four_files_come_from_our_schema_and_our_chart():
+    files = operator.operator_resources()
+    assert set(files) == {"crd-v1.yaml", "validate.yaml", "service.yaml", "configmap.yaml"}
+    assert yaml.safe_load(files["crd-v1.yaml"]) == crd.build()
+    vwc = yaml.safe_load(files["validate.yaml"])
+    assert vwc["kind"] == "ValidatingWebhookConfiguration"
+    assert vwc["metadata"]["name"] == "seldon-validating-webhook-configuration"  # the operator adds -<ns>
+    assert all("caBundle" not in hook["clientConfig"] for hook in vwc["webhooks"])
+    assert {h["clientConfig"]["service"]["name"] for h in vwc["webhooks"]} == {"seldon-webhook-service"}
+    assert yaml.safe_load(files["service.yaml"])["metadata"]["name"] == "seldon-webhook-service"
+    config = yaml.safe_load(files["configmap.yaml"])
+    assert config["metadata"]["name"] == "seldon-config" and "predictor_servers" in config["data"]
+
+
+def test_the_files_are_the_same_on_every_render(monkeypatch, tmp_path):
+    first = operator.operator_resources()
+    operator.operator_resources.cache_clear()
+    assert operator.operator_resources() == first  # the chart's random CA is left out: images stay cached
+
+
+def test_without_the_chart_the_image_has_none(monkeypatch, tmp_path):
+    operator.operator_resources.cache_clear()
+    monkeypatch.setattr(operator, "CHART", tmp_path / "no-chart")
+    try:
+        assert operator.operator_resources() == {}
+    finally:
+        operator.operator_resources.cache_clear()
