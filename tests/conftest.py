@@ -82,3 +82,20 @@ def run_cli(capsys, argv: list[str]) -> tuple[int, str, str]:
         code = exc.code
     out, err = capsys.readouterr()
     return code, out, err
+
+
+class Recorder:
+    """A text stream that keeps what is written (progress output of the tool installer)."""
+
+    def __init__(self):
+        self.lines: list[str] = []
+
+    def write(self, s):
+        self.lines.append(s)
+
+    def flush(self):
+        pass
+
+    @property
+    def text(self):
+        return "".join(self.lines)

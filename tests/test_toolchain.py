@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import Recorder
 from fadi_seldon import tools as toolchain
 from fadi_seldon.tools import Artifact, BuildContext, GoRecipe, Tool, Toolchain, ToolError, recipes
 
@@ -38,21 +39,6 @@ def fake_tool(**kw) -> Tool:
     )
     base.update(kw)
     return Tool(**base)
-
-
-class Recorder:
-    def __init__(self):
-        self.lines: list[str] = []
-
-    def write(self, s):
-        self.lines.append(s)
-
-    def flush(self):
-        pass
-
-    @property
-    def text(self):
-        return "".join(self.lines)
 
 
 @pytest.fixture

@@ -9,26 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from conftest import Recorder, run_cli
 from fadi_seldon import tools as toolchain
 from fadi_seldon.runtime import versions
 from fadi_seldon.tools import BuildContext, SystemPackage, SystemPackages, Toolchain, ToolError, recipes
 from fadi_seldon.tools import system as system_mod
-
-
-class Recorder:
-    def __init__(self):
-        self.lines: list[str] = []
-
-    def write(self, s):
-        self.lines.append(s)
-
-    def flush(self):
-        pass
-
-    @property
-    def text(self):
-        return "".join(self.lines)
 
 
 @pytest.fixture

@@ -103,3 +103,20 @@ def run_logged(argv: Sequence[str], log: Path, what: str, *, env: dict[str, str]
     if code != 0:
         tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-15:]
         raise ImageError(f"{what} failed (exit {code}); last lines of {log}:\n" + "\n".join(tail))
+
+
+def cached(archive: Path, progress: Progress, what: str) -> Built | None:
+    """The image already built at `archive` (the cache is keyed by the inputs' hashes), or None
+    when there is none or it cannot be read (then the caller builds it again)."""
+    from fadi_seldon.runtime import oci
+
+    if not archive.is_file():
+        return None
+    try:
+        digest = oci.read_index(archive)["manifests"][0]["digest"]
+        name = oci.image_name(archive)
+    except (OSError, ValueError, KeyError, IndexError, oci.OCIError):
+        progress.say(f"cached {what} archive unreadable; rebuilding")
+        return None
+    progress.say(f"{what} image cached: {archive}")
+    return Built(archive, name, digest, archive.stat().st_size, True)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from fadi_seldon.images import Built, ImageError, Progress, base, cache_dir
+from fadi_seldon.images import Built, ImageError, Progress, base, cache_dir, cached
 from fadi_seldon.runtime import oci, versions
 from fadi_seldon.sdep import crd
 from fadi_seldon.tools.layout import find_executable
@@ -118,13 +118,9 @@ def build(progress: Progress | None = None, binary: Path | None = None) -> Built
         cache_dir()
         / f"seldon-core-operator-{version()}-{binary_digest}-{resources_digest}-{rootfs.key}.oci.tar"
     )
-    if archive.is_file():
-        try:
-            digest = oci.read_index(archive)["manifests"][0]["digest"]
-            progress.say(f"operator image cached: {archive}")
-            return Built(archive, oci.image_name(archive), digest, archive.stat().st_size, True)
-        except (OSError, ValueError, KeyError, IndexError):
-            progress.say("cached operator archive unreadable; rebuilding")
+    found = cached(archive, progress, "operator")
+    if found:
+        return found
     archive.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".operator-", dir=archive.parent))
     try:

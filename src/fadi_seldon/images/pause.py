@@ -13,7 +13,16 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from fadi_seldon.images import Built, ImageError, Progress, apt_install, cache_dir, ensure_command, run_logged
+from fadi_seldon.images import (
+    Built,
+    ImageError,
+    Progress,
+    apt_install,
+    cache_dir,
+    cached,
+    ensure_command,
+    run_logged,
+)
 from fadi_seldon.runtime import oci, versions
 
 # nobody:nogroup on most distributions; the sandbox needs no privilege at all
@@ -112,13 +121,9 @@ def build(progress: Progress | None = None) -> Built:
     progress = progress or Progress("pause")
     source_hash = hashlib.sha256(PAUSE_C.encode()).hexdigest()[:12]
     archive = cache_dir() / f"pause-{version()}-{source_hash}.oci.tar"
-    if archive.is_file():
-        try:
-            progress.say(f"pause image cached: {archive}")
-            manifest_digest = oci.read_index(archive)["manifests"][0]["digest"]
-            return Built(archive, oci.image_name(archive), manifest_digest, archive.stat().st_size, True)
-        except (OSError, ValueError, KeyError, IndexError):
-            progress.say("cached pause archive unreadable; rebuilding")
+    found = cached(archive, progress, "pause")
+    if found:
+        return found
     archive.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".pause-", dir=archive.parent))
     try:

@@ -11,7 +11,6 @@ a rebuilt image is recognised as unchanged.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import json
@@ -19,10 +18,11 @@ import os
 import platform
 import stat
 import tarfile
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from fadi_seldon.runtime.files import atomic_stream
 
 LAYER_MEDIA_TYPE = "application/vnd.oci.image.layer.v1.tar"
 CONFIG_MEDIA_TYPE = "application/vnd.oci.image.config.v1+json"
@@ -186,7 +186,7 @@ class Layer:
     def write(self, path: Path) -> Blob:
         """Write the layer tar atomically; entries sorted so parents come first and order is fixed."""
         with (
-            _atomic_output(path) as handle,
+            atomic_stream(path) as handle,
             tarfile.open(fileobj=handle, mode="w", format=tarfile.PAX_FORMAT) as tar,
         ):
             for name in sorted(self.entries):
@@ -207,24 +207,6 @@ def _add_entry(tar: tarfile.TarFile, name: str, entry: _Entry) -> None:
         with open(entry.source, "rb") as handle:
             info.size = os.fstat(handle.fileno()).st_size
             tar.addfile(info, handle)
-
-
-@contextlib.contextmanager
-def _atomic_output(path: Path):
-    """A file that appears at `path` complete or not at all (temp file in the same folder, rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 @dataclass(frozen=True)
@@ -346,7 +328,7 @@ def write_archive(path: Path, layers: list[Blob], config: ImageConfig, ref: str)
     }
     unique = {blob.digest: blob for blob in layers}
     with (
-        _atomic_output(path) as handle,
+        atomic_stream(path) as handle,
         tarfile.open(fileobj=handle, mode="w", format=tarfile.PAX_FORMAT) as tar,
     ):
         for name in ("blobs", "blobs/sha256"):

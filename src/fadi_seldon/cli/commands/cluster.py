@@ -170,11 +170,20 @@ def _down(plane, args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def _node_kind_text(kind: str | None) -> str:
+    if kind == "real":
+        return (
+            "a real node (containerd, kubelet), and kwok's simulated nodes for pods that tolerate their taint"
+        )
+    return "kwok's simulated nodes (no container runs)"
+
+
 def _status_text(status: dict) -> str:
     state = "ready" if status["ready"] else ("NOT READY" if status["started"] else "not started")
     lines = [
         f"local cluster: {state}  (state {status['state_dir']})",
         f"  kubeconfig: {status['kubeconfig']}  server: {status['server'] or '-'}",
+        f"  pods run on: {_node_kind_text(status.get('node_kind'))}",
         f"  {'COMPONENT':<24} {'PID':<8} {'PORT':<6} {'HEALTHY':<8} LOG",
     ]
     for c in status["components"]:
