@@ -26,7 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from fadi_seldon import serving  # noqa: E402
+from fadi_seldon.model import serving  # noqa: E402
+from fadi_seldon.runtime.processes import session_members  # noqa: E402
 
 MODEL_DIR = ROOT / "examples" / "iris-model"
 BODY = json.dumps({"data": {"ndarray": [[5.1, 3.5, 1.4, 0.2]]}}).encode()
@@ -114,10 +115,10 @@ class Server:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(sid, signal.SIGTERM)
         deadline = time.monotonic() + 10
-        while serving.session_members(sid) and time.monotonic() < deadline:
+        while session_members(sid) and time.monotonic() < deadline:
             self.proc.poll()
             time.sleep(0.05)
-        for pid in serving.session_members(sid):
+        for pid in session_members(sid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         self.proc.wait(timeout=10)

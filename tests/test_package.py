@@ -247,4 +247,6 @@ def test_no_engine_annotates_the_predictor_and_validates(iris, capsys):
     assert predictor["annotations"] == {"seldon.io/no-engine": "true"}
     assert not [f for f in validate_object(sdep) if f.severity == "error"]
     assert _package(capsys, str(iris))[0] == 0  # without the flag the annotation goes again
-    assert "annotations" not in yaml.safe_load((iris / "deployment.yaml").read_text())["spec"]["predictors"][0]
+    assert (
+        "annotations" not in yaml.safe_load((iris / "deployment.yaml").read_text())["spec"]["predictors"][0]
+    )

@@ -2,12 +2,13 @@
 
 Three layers, as the Dockerfile's steps make them: the Debian python3 base (the Dockerfile's
 python:3.11-slim stands in for the same Python minor version), the dependencies of
-requirements-seldon.txt, and the folder's files at /app. The dependencies are installed by the
-host's pip into the layer's tree for the image's platform (CPython 3.11, manylinux up to bookworm's
-glibc), never run inside the image, so no chroot or engine is needed; they are cached by the
-requirements' content, which makes a rebuild after a code change take seconds. User, environment,
-working folder, ports and command come from packaging.image_spec, the data the Dockerfile's text
-is rendered from, so the two cannot drift apart.
+requirements-seldon.txt (requirements-mlserver.txt for an MLServer runtime), and the folder's
+files at /app. The dependencies are installed by the host's pip into the layer's tree for the
+image's platform (CPython 3.11, manylinux up to bookworm's glibc), never run inside the image, so
+no chroot or engine is needed; they are cached by the requirements' content, which makes a rebuild
+after a code change take seconds. User, environment, working folder, ports and command come from
+the rendered ImageSpec (packaging.image_spec, mlserver_package.image_spec), the data the
+Dockerfile's text is rendered from, so the two cannot drift apart.
 """
 
 from __future__ import annotations
@@ -190,14 +191,19 @@ def build(
     name: str | None = None,
     archive: Path | None = None,
     progress: Progress | None = None,
+    runtime: str = "seldon",
 ) -> Built:
     """Build the image of a folder `fadi-seldon package` wrote; the same options as that command."""
     progress = progress or Progress("model")
     folder = Path(folder)
-    rendered = packaging.render(packaging.Options(folder, class_ref, service_type, image, name))
-    requirements = folder / packaging.REQUIREMENTS_FILE
+    options = packaging.Options(folder, class_ref, service_type, image, name, runtime=runtime)
+    rendered = packaging.render(options)
+    requirements = folder / rendered.requirements_file
     if not requirements.is_file():
-        raise ImageError(f"{requirements} is missing: run `fadi-seldon package {folder}` first, then build")
+        flag = "" if runtime == "seldon" else f" --runtime {runtime}"
+        raise ImageError(
+            f"{requirements} is missing: run `fadi-seldon package {folder}{flag}` first, then build"
+        )
     root = base.rootfs(base.PYTHON_PACKAGES, progress)
     deps = dependencies_layer(requirements, progress)
     archive = Path(archive) if archive else default_archive(rendered.image)

@@ -56,11 +56,14 @@ class ImageSpec:
     workdir: str
     user: int
     ports: tuple[int, ...]
-    shell_command: str  # CMD in shell form, continuation lines joined as Docker joins them
+    shell_command: str = ""  # CMD in shell form, continuation lines joined as Docker joins them
+    exec_command: tuple[str, ...] = ()  # or CMD in exec form (`CMD ["mlserver", "start", "."]`)
 
     @property
     def cmd(self) -> list[str]:
-        """The exec form Docker stores for a shell-form CMD."""
+        """What Docker stores: the exec form as written, or the exec form of a shell-form CMD."""
+        if self.exec_command:
+            return list(self.exec_command)
         return ["/bin/sh", "-c", self.shell_command]
 
 
@@ -279,9 +282,14 @@ class Options:
     # the predictor runs without the Seldon executor (seldon.io/no-engine): clusters that cannot pull
     # the executor image (the local real node: its Go module is not served, so it cannot be built)
     no_engine: bool = False
+    runtime: str = "seldon"  # one of RUNTIMES: the Seldon Python wrapper, or a custom MLServer runtime
 
 
-def _dns_name(class_name: str) -> str:
+# how the packaged model is served: Seldon's Python wrapper (protocol seldon) or MLServer (protocol v2)
+RUNTIMES = ("seldon", "mlserver")
+
+
+def dns_name(class_name: str) -> str:
     words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|_", "-", class_name).lower()
     return re.sub(r"[^a-z0-9-]+", "-", words).strip("-")[:63].rstrip("-") or "model"
 
@@ -289,16 +297,26 @@ def _dns_name(class_name: str) -> str:
 _REQ_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
-def merged_requirements(folder: Path) -> tuple[str, list[str]]:
-    """The image's requirements: the wrapper's pins first, then the user's lines (their own pins of
-    seldon-core or setuptools are replaced, with a note returned for each)."""
+def wrapper_pins() -> list[str]:
     seldon = versions.get("PY_SELDON_CORE")
-    setuptools_max = versions.get("PY_SETUPTOOLS_MAX")
-    lines = [
-        f"# Written by fadi-seldon package from {folder.name}/requirements.txt; edit that file instead.",
+    return [
         f"seldon-core=={seldon}",
         f"# seldon-core {seldon} runs gunicorn 20.1, which imports pkg_resources (removed in setuptools 81)",
-        f"setuptools<{setuptools_max}",
+        f"setuptools<{versions.get('PY_SETUPTOOLS_MAX')}",
+    ]
+
+
+def merged_requirements(
+    folder: Path,
+    pins: list[str] | None = None,
+    owned: tuple[str, ...] = ("seldon-core", "setuptools"),
+    target: str = REQUIREMENTS_FILE,
+) -> tuple[str, list[str]]:
+    """The image's requirements: the server's pins first (the wrapper's by default), then the user's
+    lines (their own pins of the `owned` packages are replaced, with a note returned for each)."""
+    lines = [
+        f"# Written by fadi-seldon package from {folder.name}/requirements.txt; edit that file instead.",
+        *(wrapper_pins() if pins is None else pins),
     ]
     notes = []
     user = folder / "requirements.txt"
@@ -310,13 +328,13 @@ def merged_requirements(folder: Path) -> tuple[str, list[str]]:
             match = _REQ_NAME.match(line)
             if match and not line.startswith("-"):
                 canonical = re.sub(r"[-_.]+", "-", match.group(1)).lower()
-                if canonical in ("seldon-core", "setuptools"):
+                if canonical in owned:
                     notes.append(
-                        f"{user}:{lineno}: {line!r} replaced by the pin above ({canonical} is set by the wrapper)"
+                        f"{user}:{lineno}: {line!r} replaced by the pin above ({canonical} is set by the server)"
                     )
                     continue
             elif line.startswith(("-r", "-c", "--requirement", "--constraint")):
-                notes.append(f"{user}:{lineno}: {line!r} refers to another file; only {REQUIREMENTS_FILE} is copied "
+                notes.append(f"{user}:{lineno}: {line!r} refers to another file; only {target} is copied "
                              "before the install step, so list those requirements in requirements.txt")  # fmt: skip
             lines.append(line)
     return "\n".join(lines) + "\n", notes
@@ -331,6 +349,7 @@ class Rendered:
     image: str
     notes: list[str]
     spec: ImageSpec | None = None  # the image's runtime settings (what the Dockerfile says)
+    requirements_file: str = REQUIREMENTS_FILE
 
 
 def render(opts: Options) -> Rendered:
@@ -338,9 +357,13 @@ def render(opts: Options) -> Rendered:
     folder = opts.folder
     if not folder.is_dir():
         raise PackageError(f"{folder}: not a directory")
+    if opts.runtime == "mlserver":
+        from fadi_seldon.model import mlserver_package
+
+        return mlserver_package.render(opts)
     cls = find_class(folder, opts.class_ref, opts.service_type)
     wrapper_type = SERVICE_TYPES[opts.service_type][1]
-    name = opts.name or _dns_name(cls.name)
+    name = opts.name or dns_name(cls.name)
     graph.check_dns_label(name, "--name", "name")
     image = opts.image or f"{name}:0.1.0"
     if not graph.is_image(image):
@@ -390,13 +413,24 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _state(files: dict[str, str]) -> str:
-    """Hashes of what was written: a later run may replace exactly these contents and nothing else."""
-    state = {
-        "generator": f"fadi-seldon {__version__}",
-        "files": {k: _sha(v) for k, v in sorted(files.items())},
-    }
+def _state(files: dict[str, str], runtime: str | None = None) -> str:
+    """Hashes of what was written: a later run may replace exactly these contents and nothing else.
+    `runtime` (absent for the Seldon wrapper) tells `serve DIR` which server runs the folder."""
+    state: dict = {"generator": f"fadi-seldon {__version__}"}
+    if runtime is not None:
+        state["runtime"] = runtime
+    state["files"] = {k: _sha(v) for k, v in sorted(files.items())}
     return json.dumps(state, indent=2) + "\n"
+
+
+def packaged_runtime(folder: Path) -> str:
+    """The runtime `package` wrote `folder` for ("seldon" when not packaged, or packaged for the wrapper)."""
+    try:
+        state = json.loads((folder / STATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "seldon"
+    runtime = state.get("runtime", "seldon") if isinstance(state, dict) else "seldon"
+    return runtime if runtime in RUNTIMES else "seldon"
 
 
 @dataclass

@@ -97,11 +97,26 @@ def ensure_venv(venv: Path, install: bool = True, progress: Callable[[str], None
         state = f"has seldon-core {have}" if have else "does not have the Seldon wrapper"
         raise ServeError(f"{venv} {state}; {want} is needed. Run without --no-install, or: {command}")
     if not python.is_file():
-        progress(f"creating the serve environment {venv} (the wrapper's pins clash with fadi-seldon's own)")
-        result = subprocess.run([sys.executable, "-m", "venv", str(venv)], capture_output=True, text=True)
-        if result.returncode != 0:
-            raise ServeError(f"cannot create {venv}: {result.stderr.strip() or result.stdout.strip()}")
-    progress(f"installing {' '.join(reqs)} into {venv} (about 20-30 s, once)")
+        create_venv(venv, "the wrapper's pins clash with fadi-seldon's own", progress)
+    pip_install(python, reqs, "the Seldon wrapper", progress, "about 20-30 s, once")
+    return python
+
+
+def create_venv(venv: Path, why: str, progress: Callable[[str], None]) -> Path:
+    """A fresh virtual environment at `venv` (its python), for a server whose pins clash with ours."""
+    progress(f"creating the serve environment {venv} ({why})")
+    result = subprocess.run([sys.executable, "-m", "venv", str(venv)], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise ServeError(f"cannot create {venv}: {result.stderr.strip() or result.stdout.strip()}")
+    return venv / "bin" / "python"
+
+
+def pip_install(
+    python: Path, reqs: list[str], what: str, progress: Callable[[str], None], expect: str = "once"
+) -> None:
+    """pip install `reqs` with the venv's own pip, with progress; pip's last lines in the error."""
+    venv = python.parent.parent
+    progress(f"installing {' '.join(reqs)} into {venv} ({expect})")
     started = time.monotonic()
     result = subprocess.run(
         [str(python), "-m", "pip", "install", "--disable-pip-version-check", "--quiet", *reqs],
@@ -110,9 +125,8 @@ def ensure_venv(venv: Path, install: bool = True, progress: Callable[[str], None
     )
     if result.returncode != 0:
         tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-15:])
-        raise ServeError(f"pip could not install the Seldon wrapper into {venv}:\n{tail}")
+        raise ServeError(f"pip could not install {what} into {venv}:\n{tail}")
     progress(f"installed in {time.monotonic() - started:.0f} s")
-    return python
 
 
 def port_in_use(host: str, port: int) -> bool:
@@ -126,42 +140,40 @@ def port_in_use(host: str, port: int) -> bool:
     return False
 
 
-@dataclass
-class Wrapper:
-    """One running seldon-core-microservice tree."""
+@dataclass(kw_only=True)
+class ServerProcess:
+    """A model server started in its own session on loopback: ports checked first, readiness polled,
+    and stopped with every process of its session. Subclasses say what to run and where it answers."""
 
-    folder: Path
-    interface_name: str
-    service_type: str = "MODEL"
     host: str = DEFAULT_HOST
     http_port: int = WRAPPER_HTTP_PORT
-    grpc_port: int = WRAPPER_GRPC_PORT
-    metrics_port: int = WRAPPER_METRICS_PORT
-    workers: int = 1
-    grpc_workers: int = 1
-    parameters: str | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen | None = None
+    label = "the server"  # in messages: "<label> exited with code N"
+    kind = "server"  # in messages: "all <kind> processes ended"
+    ready_path = "/health/ping"
+
+    def prepare(self, venv: Path | None, install: bool, progress: Callable[[str], None]) -> Path:
+        """The python of the venv the server runs from, created or completed when needed."""
+        raise NotImplementedError
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.http_port}"
 
+    def listeners(self) -> list[tuple[str, int, str]]:
+        """(what, port, flag that changes it) of every port the server binds."""
+        return [("HTTP", self.http_port, "--port")]
+
     def command(self, python: Path) -> list[str]:
-        cmd = [str(python), "-c", LOOPBACK_LAUNCHER, self.host, self.interface_name]
-        cmd += ["--service-type", self.service_type, "--workers", str(self.workers)]
-        cmd += ["--http-port", str(self.http_port), "--grpc-port", str(self.grpc_port)]
-        cmd += ["--metrics-port", str(self.metrics_port), "--grpc-workers", str(self.grpc_workers)]
-        if self.parameters:
-            cmd += ["--parameters", self.parameters]
-        return cmd
+        raise NotImplementedError
+
+    def workdir(self) -> Path:
+        raise NotImplementedError
 
     def check_ports(self) -> None:
-        ports = [("HTTP", self.http_port, "--port"), ("metrics", self.metrics_port, "--metrics-port")]
-        if self.grpc_workers > 0:
-            ports.append(("gRPC", self.grpc_port, "--grpc-port"))
         seen: dict[int, str] = {}
-        for what, port, flag in ports:
+        for what, port, flag in self.listeners():
             if port in seen:
                 raise ServeError(
                     f"the {what} and {seen[port]} ports are both {port}; choose another with {flag}"
@@ -180,7 +192,7 @@ class Wrapper:
         # own session: a terminal's Ctrl-C does not reach it half-way, and stop() can signal the group
         self.process = subprocess.Popen(
             self.command(python),
-            cwd=self.folder,
+            cwd=self.workdir(),
             env=env,
             stdout=stdout,
             stderr=stderr,
@@ -189,17 +201,17 @@ class Wrapper:
         return self.process
 
     def wait_ready(self, timeout: float = 60.0, interval: float = 0.02) -> float:
-        """Poll /health/ping until it answers; seconds waited. Raises ServeError if the wrapper exits."""
+        """Poll the readiness path until it answers 200; seconds waited. Raises ServeError if the server exits."""
         assert self.process is not None
         process = self.process
         start = time.monotonic()
-        url = f"{self.url}/health/ping"
+        url = f"{self.url}{self.ready_path}"
 
         def answers() -> bool:
             code = process.poll()
             if code is not None:
                 raise ServeError(
-                    f"the wrapper exited with code {code} before answering {url} (see its log above)"
+                    f"{self.label} exited with code {code} before answering {url} (see its log above)"
                 )
             try:
                 with urllib.request.urlopen(url, timeout=1) as resp:
@@ -214,7 +226,7 @@ class Wrapper:
         return time.monotonic() - start
 
     def stop(self, grace: float = 5.0) -> int | None:
-        """Stop every process of the wrapper's session: SIGTERM to the group, SIGKILL what remains."""
+        """Stop every process of the server's session: SIGTERM to the group, SIGKILL what remains."""
         proc = self.process
         if proc is None:
             return None
@@ -225,3 +237,40 @@ class Wrapper:
             code = None
         self.process = None
         return code
+
+
+@dataclass
+class Wrapper(ServerProcess):
+    """One running seldon-core-microservice tree."""
+
+    folder: Path
+    interface_name: str
+    service_type: str = "MODEL"
+    grpc_port: int = WRAPPER_GRPC_PORT
+    metrics_port: int = WRAPPER_METRICS_PORT
+    workers: int = 1
+    grpc_workers: int = 1
+    parameters: str | None = None
+    label = "the wrapper"
+    kind = "wrapper"
+
+    def prepare(self, venv: Path | None, install: bool, progress: Callable[[str], None]) -> Path:
+        return ensure_venv(venv or default_venv(), install=install, progress=progress)
+
+    def command(self, python: Path) -> list[str]:
+        cmd = [str(python), "-c", LOOPBACK_LAUNCHER, self.host, self.interface_name]
+        cmd += ["--service-type", self.service_type, "--workers", str(self.workers)]
+        cmd += ["--http-port", str(self.http_port), "--grpc-port", str(self.grpc_port)]
+        cmd += ["--metrics-port", str(self.metrics_port), "--grpc-workers", str(self.grpc_workers)]
+        if self.parameters:
+            cmd += ["--parameters", self.parameters]
+        return cmd
+
+    def workdir(self) -> Path:
+        return self.folder
+
+    def listeners(self) -> list[tuple[str, int, str]]:
+        ports = [("HTTP", self.http_port, "--port"), ("metrics", self.metrics_port, "--metrics-port")]
+        if self.grpc_workers > 0:
+            ports.append(("gRPC", self.grpc_port, "--grpc-port"))
+        return ports

@@ -17,7 +17,7 @@ from typing import Any
 from fadi_seldon.runtime import versions
 
 _SELDON = versions.seldon_core_version()
-_MLSERVER = "1.3.5"
+_MLSERVER = versions.get("MLSERVER_VERSION")  # what the chart's v2 images carry
 
 
 def _image(image: str, tag: str) -> dict[str, str]:

@@ -27,11 +27,11 @@ EPILOG = exit_codes.notes(
 )
 
 
-def add_model_arguments(parser: argparse.ArgumentParser, folder_help: str) -> None:
+def add_model_arguments(parser: argparse.ArgumentParser, folder_help: str, optional: bool = False) -> None:
     """The model folder, class and service type: the same for `package` and `serve`."""
     from fadi_seldon.model import packaging
 
-    parser.add_argument("folder", metavar="DIR", help=folder_help)
+    parser.add_argument("folder", metavar="DIR", nargs="?" if optional else None, help=folder_help)
     parser.add_argument(
         "--class", dest="class_ref", metavar="NAME", help="Module or module.Class (default: detect)"
     )
@@ -47,6 +47,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = EPILOG
     add_model_arguments(parser, "folder holding the model module (and requirements.txt)")
+    parser.add_argument(
+        "--runtime",
+        choices=("seldon", "mlserver"),
+        default="seldon",
+        help="seldon: the Seldon Python wrapper (protocol seldon, default); mlserver: a custom MLServer "
+        "runtime, a class subclassing mlserver.MLModel (protocol v2, model-settings.json)",
+    )
     parser.add_argument("--image", metavar="REPO:TAG", help="image name for the build and deployment.yaml")
     parser.add_argument("--name", help="deployment and graph node name (default: from the class name)")
     parser.add_argument(
@@ -120,8 +127,9 @@ def run(args: argparse.Namespace) -> int:
     if not check_folder(folder) or not _check_flags(args):
         return ExitCode.USAGE
     opts = packaging.Options(
-        folder, args.class_ref, args.service_type, args.image, args.name, no_engine=args.no_engine
-    )
+        folder, args.class_ref, args.service_type, args.image, args.name, no_engine=args.no_engine,
+        runtime=args.runtime,
+    )  # fmt: skip
     try:
         rendered = packaging.render(opts)
         write = packaging.plan if args.dry_run else packaging.write
@@ -158,7 +166,7 @@ def _build_oci(args: argparse.Namespace, rendered, steps, build: list[str]) -> i
     try:
         built = model_image.build(
             Path(args.folder), rendered.image, class_ref=args.class_ref, service_type=args.service_type,
-            name=args.name, archive=Path(args.archive) if args.archive else None,
+            name=args.name, archive=Path(args.archive) if args.archive else None, runtime=args.runtime,
         )  # fmt: skip
     except images.ImageError as err:
         output.error(str(err))
@@ -187,6 +195,7 @@ def _report(args: argparse.Namespace, rendered, steps, build: list[str], image: 
         "file": str(cls.file),
         "line": cls.line,
         "service_type": args.service_type,
+        "runtime": args.runtime,
         "image": rendered.image,
         "dry_run": args.dry_run,
         "files": [{"path": s.path, "action": s.action} for s in steps],

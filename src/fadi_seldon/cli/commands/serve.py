@@ -1,4 +1,9 @@
-"""`fadi-seldon serve DIR`: run a model folder with the real Seldon wrapper on 127.0.0.1 until stopped.
+"""`fadi-seldon serve`: run a model on 127.0.0.1 until stopped, with the server its deployment uses.
+
+- `serve DIR`: a model folder with the real Seldon wrapper (protocol seldon), or, when `package
+  --runtime mlserver` wrote DIR, its custom runtime with MLServer (protocol v2);
+- `serve --server SKLEARN_SERVER --model-uri PATH --protocol v2`: a prepackaged server's artifact with
+  the MLServer runtime the chart's v2 image carries, and the model settings the operator gives it.
 
 A long-running command: it has no result to print, only progress on stderr (`[serve] ...`).
 """
@@ -18,9 +23,11 @@ from fadi_seldon.cli.exit_codes import ExitCode
 
 EPILOG = exit_codes.notes(
     {
-        ExitCode.OK: "stopped by Ctrl-C or SIGTERM, every wrapper process ended",
-        ExitCode.FAILED: "a problem with the model, a busy port, or the wrapper failed or exited",
-        ExitCode.USAGE: "DIR is not a folder, or a bad --workers/--parameters",
+        ExitCode.OK: "stopped by Ctrl-C or SIGTERM, every server process ended",
+        ExitCode.FAILED: "a problem with the model, a busy port, a protocol the server does not speak, "
+        "or the server failed or exited",
+        ExitCode.USAGE: "DIR is not a folder, DIR and --server together (or neither), or a bad "
+        "--workers/--parameters",
     }
 )
 
@@ -30,20 +37,49 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = EPILOG
-    add_model_arguments(parser, "folder holding the model's Python module")
+    add_model_arguments(parser, "folder holding the model's Python module (not with --server)", optional=True)
+    parser.add_argument(
+        "--server",
+        metavar="NAME",
+        help="a prepackaged server (SKLEARN_SERVER, XGBOOST_SERVER, MLFLOW_SERVER) serving --model-uri",
+    )
+    parser.add_argument(
+        "--model-uri", metavar="PATH", help="with --server: the model artifact, a file or its folder"
+    )
+    parser.add_argument(
+        "--protocol",
+        choices=("seldon", "v2"),
+        help="the deployment's protocol: seldon (default) or v2 (MLServer; the default for a folder "
+        "packaged with --runtime mlserver)",
+    )
+    parser.add_argument(
+        "--name",
+        help="with --server: the model's name, i.e. the graph node's (default: the artifact's folder)",
+    )
     parser.add_argument("--host", default=serving.DEFAULT_HOST, help="address to bind (127.0.0.1)")
     parser.add_argument("--port", type=int, default=serving.WRAPPER_HTTP_PORT, help="REST port (9000)")
-    parser.add_argument("--grpc-port", type=int, default=serving.WRAPPER_GRPC_PORT, help="gRPC port (5000)")
+    parser.add_argument(
+        "--grpc-port", type=int, help="gRPC port (5000 for the Seldon wrapper, 9500 for MLServer)"
+    )
     parser.add_argument(
         "--metrics-port", type=int, default=serving.WRAPPER_METRICS_PORT, help="metrics port (6000)"
     )
     parser.add_argument("--workers", type=int, default=1, help="REST worker processes (1)")
-    parser.add_argument("--no-grpc", action="store_true", help="no gRPC server (2 processes fewer)")
+    parser.add_argument(
+        "--no-grpc", action="store_true", help="no gRPC server (2 processes fewer; the wrapper only)"
+    )
     parser.add_argument(
         "--parameters", metavar="JSON", help='constructor parameters: [{"name","value","type"}]'
     )
-    parser.add_argument("--venv", type=Path, help="wrapper venv (default: FADI_SERVE_VENV or .venv-serve)")
-    parser.add_argument("--no-install", action="store_true", help="fail instead of creating the wrapper venv")
+    parser.add_argument(
+        "--venv",
+        type=Path,
+        help="the server's venv (default: FADI_SERVE_VENV or .venv-serve for the wrapper, "
+        "FADI_MLSERVER_VENV or .venv-mlserver for MLServer)",
+    )
+    parser.add_argument(
+        "--no-install", action="store_true", help="fail instead of creating or completing the server's venv"
+    )
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for readiness (60)")
 
 
@@ -56,7 +92,14 @@ class _Stop(Exception):
 
 
 def _usable(args: argparse.Namespace) -> bool:
-    if not check_folder(Path(args.folder)):
+    if args.server or args.model_uri:
+        if args.folder or not (args.server and args.model_uri):
+            output.error("--server NAME and --model-uri PATH go together, without DIR")
+            return False
+    elif args.folder is None:
+        output.error("give a model folder DIR, or --server NAME --model-uri PATH")
+        return False
+    elif not check_folder(Path(args.folder)):
         return False
     if args.workers < 1:
         output.error(f"--workers must be 1 or more, got {args.workers}")
@@ -76,53 +119,90 @@ def run(args: argparse.Namespace) -> int:
 
     if not _usable(args):
         return ExitCode.USAGE
-    folder = Path(args.folder)
     try:
-        cls = packaging.find_class(folder, args.class_ref, args.service_type)
-    except packaging.PackageError as err:
+        server, what = _server(args)
+    except (packaging.PackageError, serving.ServeError) as err:
         output.error(str(err))
         return ExitCode.FAILED
+    return _serve(args, server, what)
+
+
+def _server(args: argparse.Namespace):
+    """The server to run and a description of what it serves; errors say what to do instead."""
+    from fadi_seldon.model import mlserver, packaging, serving
+
+    ports = {"host": args.host, "http_port": args.port, "metrics_port": args.metrics_port}
+    grpc = {"grpc_port": args.grpc_port} if args.grpc_port is not None else {}
+    if args.server:
+        mlserver.check_mlserver_flags(args.no_grpc, args.workers, args.parameters)
+        server = mlserver.prepackaged(
+            args.server, Path(args.model_uri), args.protocol or "seldon", args.name, **ports, **grpc
+        )
+        return server, f"{args.model_uri} with {args.server} (MLServer, protocol v2)"
+    folder = Path(args.folder)
+    runtime = packaging.packaged_runtime(folder)
+    mlserver.check_protocol(runtime, args.protocol or ("v2" if runtime == "mlserver" else "seldon"), folder)
+    if runtime == "mlserver":
+        mlserver.check_mlserver_flags(args.no_grpc, args.workers, args.parameters)
+        server = mlserver.packaged(folder, **ports, **grpc)
+        return server, f"the MLServer runtime of {folder} (protocol v2)"
+    cls = packaging.find_class(folder, args.class_ref, args.service_type)
     wrapper = serving.Wrapper(
         folder=folder.resolve(),
         interface_name=cls.interface_name,
         service_type=packaging.SERVICE_TYPES[args.service_type][1],
-        host=args.host,
-        http_port=args.port,
-        grpc_port=args.grpc_port,
-        metrics_port=args.metrics_port,
+        grpc_port=args.grpc_port or serving.WRAPPER_GRPC_PORT,
         workers=args.workers,
         grpc_workers=0 if args.no_grpc else 1,
         parameters=args.parameters,
+        **ports,
     )
-    return _serve(args, cls, wrapper)
+    return wrapper, f"{cls.interface_name} ({args.service_type}) from {cls.where()}"
 
 
-def _serve(args: argparse.Namespace, cls, wrapper) -> int:
-    """Start the wrapper, wait until it exits or a signal comes; always stop every process it started."""
+def _ready_lines(args: argparse.Namespace, server) -> list[str]:
+    """Where the server answers, and a `predict` command to try."""
+    from fadi_seldon.model import mlserver
+
+    metrics = f"metrics http://{args.host}:{server.metrics_port}/metrics"
+    if isinstance(server, mlserver.MLServer):
+        return [
+            f"POST {server.url}/v2/models/{server.model_name}/infer  (gRPC {args.host}:{server.grpc_port}, "
+            f"{metrics}). Ctrl-C stops.",
+            f"try: fadi-seldon predict {server.url} --protocol v2 --model {server.model_name} "
+            "--ndarray '[[5.1, 3.5, 1.4, 0.2]]'",
+        ]
+    grpc = "off" if args.no_grpc else f"{args.host}:{server.grpc_port}"
+    return [
+        f"POST {server.url}/api/v1.0/predictions  (gRPC {grpc}, {metrics}). Ctrl-C stops.",
+        f"try: fadi-seldon predict {server.url} --ndarray '[[1, 2, 3, 4]]'",
+    ]
+
+
+def _serve(args: argparse.Namespace, server, what: str) -> int:
+    """Start the server, wait until it exits or a signal comes; always stop every process it started."""
     from fadi_seldon.model import serving
 
     def on_term(signum, frame):
         raise _Stop()
 
     previous = signal.signal(signal.SIGTERM, on_term)
+    started = False
     try:
-        python = serving.ensure_venv(
-            args.venv or serving.default_venv(), install=not args.no_install, progress=_message
-        )
-        wrapper.check_ports()
-        _message(f"starting {cls.interface_name} ({args.service_type}) from {cls.where()}")
-        wrapper.start(python)
-        took = wrapper.wait_ready(args.timeout)
-        grpc = "off" if args.no_grpc else f"{args.host}:{args.grpc_port}"
-        _message(
-            f"ready in {took:.2f} s: POST {wrapper.url}/api/v1.0/predictions  (gRPC {grpc}, "
-            f"metrics http://{args.host}:{args.metrics_port}/metrics). Ctrl-C stops."
-        )
-        _message(f"try: fadi-seldon predict {wrapper.url} --ndarray '[[1, 2, 3, 4]]'")
-        while wrapper.process is not None and wrapper.process.poll() is None:
+        python = server.prepare(args.venv, not args.no_install, _message)
+        server.check_ports()
+        _message(f"starting {what}")
+        server.start(python)
+        started = True
+        took = server.wait_ready(args.timeout)
+        first, *rest = _ready_lines(args, server)
+        _message(f"ready in {took:.2f} s: {first}")
+        for line in rest:
+            _message(line)
+        while server.process is not None and server.process.poll() is None:
             time.sleep(0.2)
-        code = wrapper.process.returncode if wrapper.process else 0
-        _message(f"the wrapper exited with code {code}")
+        code = server.process.returncode if server.process else 0
+        _message(f"{server.label} exited with code {code}")
         return ExitCode.FAILED
     except serving.ServeError as err:
         output.error(str(err))
@@ -131,7 +211,7 @@ def _serve(args: argparse.Namespace, cls, wrapper) -> int:
         _message("stopping")
         return ExitCode.OK
     finally:
-        if wrapper.process is not None:
-            wrapper.stop()
-            _message("stopped (all wrapper processes ended)")
+        server.stop()
+        if started:
+            _message(f"stopped (all {server.kind} processes ended)")
         signal.signal(signal.SIGTERM, previous)

@@ -1,0 +1,205 @@
+"""A real MLServer 1.3.5 (from .venv-mlserver) answering `predict --protocol v2`: the sklearn-iris
+example trained here as SKLEARN_SERVER, and a custom runtime packaged with `--runtime mlserver`.
+
+The venv is created once (about 60 s from PyPI on a cold cache, then reused); the tests are skipped
+only when pip cannot install it, with pip's error as the reason. Each server takes ~3 s to answer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from fadi_seldon import cli
+from fadi_seldon.model import mlserver
+from fadi_seldon.runtime import processes
+
+IRIS = "[[5.1, 3.5, 1.4, 0.2], [6.3, 3.3, 6.0, 2.5]]"
+
+
+@pytest.fixture(scope="session")
+def mlserver_venv() -> Path:
+    venv = mlserver.default_venv()
+    try:
+        mlserver.ensure_venv(
+            venv, ("mlserver-sklearn",), progress=lambda msg: print(f"[mlserver venv] {msg}", file=sys.stderr)
+        )
+    except mlserver.ServeError as err:
+        pytest.skip(f"MLServer cannot be installed here: {err}")
+    return venv
+
+
+@pytest.fixture(scope="session")
+def iris_artifact(mlserver_venv, repo_root, tmp_path_factory) -> Path:
+    """examples/sklearn-iris/train.py run by the serving venv's scikit-learn, into a temporary folder."""
+    out = tmp_path_factory.mktemp("iris")
+    script = repo_root / "examples" / "sklearn-iris" / "train.py"
+    run = subprocess.run(
+        [str(mlserver_venv / "bin" / "python"), str(script), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert (out / "model.joblib").is_file() and "training accuracy 0.9" in run.stdout
+    return out
+
+
+class Served:
+    """`fadi-seldon serve ...` in a subprocess of its own session, on free loopback ports."""
+
+    def __init__(self, venv: Path, *argv: str):
+        self.http, self.grpc, self.metrics = (processes.free_port() for _ in range(3))
+        env = dict(os.environ, FADI_MLSERVER_VENV=str(venv))
+        cmd = [sys.executable, "-m", "fadi_seldon", "serve", *argv, "--port", str(self.http)]
+        cmd += ["--grpc-port", str(self.grpc), "--metrics-port", str(self.metrics)]
+        self.proc = subprocess.Popen(
+            cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        )
+        self.url = f"http://127.0.0.1:{self.http}"
+
+    def wait_ready(self, model: str, timeout: float = 90) -> float:
+        start = time.monotonic()
+        while time.monotonic() - start < timeout:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"serve exited early: {self.proc.communicate()[1][-3000:]}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/v2/models/{model}/ready", timeout=1) as resp:
+                    if resp.status == 200:
+                        return time.monotonic() - start
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError("serve did not become ready")
+
+    def tree(self) -> list[int]:
+        """fadi-seldon and every process of the server's own session (MLServer, its workers)."""
+        return [
+            self.proc.pid,
+            *(pid for sid in self._server_sessions() for pid in processes.session_members(sid)),
+        ]
+
+    def _server_sessions(self) -> set[int]:
+        sessions = set()
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError, IndexError):
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                    if int(fields[1]) == self.proc.pid:
+                        sessions.add(int(fields[3]))
+        return sessions - {os.getsid(0)}
+
+    def close(self) -> None:
+        """A SIGTERM as a user would send; whatever is left after 20 s is killed, session by session."""
+        sessions = self._server_sessions() if self.proc.poll() is None else set()
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        for pid in [pid for sid in sessions for pid in processes.session_members(sid)]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.communicate()
+
+
+@pytest.fixture
+def sklearn_served(mlserver_venv, iris_artifact):
+    served = Served(
+        mlserver_venv,
+        "--server",
+        "SKLEARN_SERVER",
+        "--model-uri",
+        str(iris_artifact),
+        "--protocol",
+        "v2",
+        "--name",
+        "iris",
+    )
+    yield served
+    served.close()
+
+
+def _predict(capsys, *argv: str) -> tuple[int, dict | None, str]:
+    code = cli.main(["predict", *argv, "-o", "json"])
+    out, err = capsys.readouterr()
+    return code, (json.loads(out) if out.strip() else None), err
+
+
+def test_sklearn_server_answers_v2_and_stops_cleanly(sklearn_served, capsys):
+    took = sklearn_served.wait_ready("iris")
+    url = sklearn_served.url
+    code, answer, err = _predict(capsys, url, "--protocol", "v2", "--model", "iris", "--ndarray", IRIS)
+    assert code == 0, err
+    assert answer["model_name"] == "iris"
+    [out] = answer["outputs"]
+    assert out["name"] == "predict" and out["shape"] == [2, 1] and out["data"] == [0, 2]  # setosa, virginica
+    code, ready, err = _predict(capsys, url, "--protocol", "v2", "--model", "iris", "--ready")
+    assert code == 0, err
+    assert all(ready.values()) if isinstance(ready, dict) else ready
+    code, metadata, err = _predict(capsys, url, "--protocol", "v2", "--model", "iris", "--metadata")
+    assert code == 0 and metadata["name"] == "iris", err
+    # every listener is on loopback only
+    tree = sklearn_served.tree()
+    assert len(tree) >= 2, tree  # fadi-seldon's MLServer and its inference worker
+    sklearn_served.proc.send_signal(signal.SIGTERM)
+    _, err = sklearn_served.proc.communicate(timeout=30)
+    assert sklearn_served.proc.returncode == 0, err[-2000:]
+    assert "stopped (all MLServer processes ended)" in err and "[serve] ready in" in err
+    assert took < 60
+    time.sleep(0.2)
+    assert [pid for pid in tree if processes.is_running(pid)] == []
+    for port in (sklearn_served.http, sklearn_served.grpc, sklearn_served.metrics):
+        assert not processes.port_open(port)
+
+
+def test_sklearn_payload_errors(sklearn_served, capsys):
+    sklearn_served.wait_ready("iris")
+    url = sklearn_served.url
+    code, _, err = _predict(capsys, url, "--protocol", "v2", "--model", "iris", "--ndarray", "[[1, 2, 3]]")
+    assert code == 1 and "X has 3 features" in err, err
+    code, _, err = _predict(capsys, url, "--protocol", "v2", "--model", "nope", "--ndarray", IRIS)
+    assert code == 1 and "nope" in err, err
+    bad = '{"inputs": [{"name": "x", "shape": [2, 4], "datatype": "FP64", "data": [1, 2]}]}'
+    request = urllib.request.Request(
+        f"{url}/v2/models/iris/infer", bad.encode(), {"Content-Type": "application/json"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        urllib.request.urlopen(request, timeout=10)
+    assert answer.value.code >= 400
+
+
+def test_packaged_custom_runtime_answers(mlserver_venv, repo_root, tmp_path, capsys):
+    folder = tmp_path / "iris-runtime"
+    folder.mkdir()
+    shutil.copy(repo_root / "examples" / "sklearn-iris" / "runtime" / "iris_runtime.py", folder)
+    assert cli.main(["package", str(folder), "--runtime", "mlserver"]) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    served = Served(mlserver_venv, str(folder))
+    try:
+        served.wait_ready("iris-runtime")
+        args = (served.url, "--protocol", "v2", "--model", "iris-runtime")
+        code, answer, err = _predict(capsys, *args, "--ndarray", IRIS)
+        assert code == 0, err
+        [out] = answer["outputs"]
+        assert out["name"] == "probabilities" and out["shape"] == [2, 3]
+        rows = [out["data"][0:3], out["data"][3:6]]
+        assert [row.index(max(row)) for row in rows] == [0, 2]
+        code, _, err = _predict(capsys, *args, "--ndarray", "[[1, 2, 3]]")
+        assert code == 1 and "expected 4 features per row" in err, err
+    finally:
+        served.close()
+    assert not (folder / ".metrics").exists()  # MLServer's metrics files stay out of the model folder
