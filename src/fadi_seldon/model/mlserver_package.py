@@ -31,24 +31,13 @@ SERVER_ENV = (
     ("MLSERVER_METRICS_PORT", str(mlserver.METRICS_PORT)),
 )
 
-DOCKERFILE = """\
+DOCKERFILE = (
+    """\
 # Build context of the MLServer runtime {implementation} (protocol v2), MLServer {mlserver}.
 # Written by fadi-seldon package --runtime mlserver; build with: docker build -t {image} .
-FROM {base_image}
-
-{build_env}
-WORKDIR {workdir}
-
-# Dependencies first, so this layer is rebuilt only when the requirements change.
-COPY {requirements_file} ./
-RUN pip install -r {requirements_file}
-
-# Numeric non-root user. Files belong to group 0 with the owner's permissions, so a random UID
-# assigned by OpenShift (always a member of group 0) can read them too.
-COPY --chown={run_as_uid}:0 . .
-RUN chmod -R g=u {workdir}
-USER {run_as_uid}
-
+"""
+    + packaging.DOCKERFILE_COMMON
+    + """
 # The ports Seldon Core gives a v2 model container: REST 9000, gRPC 9500, metrics 6000 (MLServer's
 # own defaults are 8080/8081/8082). The operator's MLSERVER_* variables, when set, override these.
 {server_env}
@@ -56,6 +45,7 @@ EXPOSE {ports}
 # MLServer is PID 1 and handles SIGTERM itself (stops its servers and inference workers).
 CMD {command}
 """
+)
 
 
 def find_runtime(folder: Path, class_ref: str | None) -> ModelClass:

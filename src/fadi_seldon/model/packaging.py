@@ -85,10 +85,9 @@ def _env_instruction(pairs: tuple[tuple[str, str], ...]) -> str:
     return "ENV " + " \\\n    ".join(f"{key}={value}" for key, value in pairs)
 
 
-# The build context's Dockerfile: str.format fields, filled by render().
-DOCKERFILE = """\
-# Build context of {interface_name} ({service_type}) for the Seldon Core {seldon} Python wrapper.
-# Written by fadi-seldon package; build with: docker build -t {image} .
+# The part of a build context's Dockerfile every runtime shares (base, dependencies, files owned by a
+# numeric non-root user): str.format fields, filled by render() and by mlserver_package.
+DOCKERFILE_COMMON = """\
 FROM {base_image}
 
 {build_env}
@@ -103,7 +102,15 @@ RUN pip install -r {requirements_file}
 COPY --chown={run_as_uid}:0 . .
 RUN chmod -R g=u {workdir}
 USER {run_as_uid}
-
+"""
+# The Seldon wrapper's Dockerfile.
+DOCKERFILE = (
+    """\
+# Build context of {interface_name} ({service_type}) for the Seldon Core {seldon} Python wrapper.
+# Written by fadi-seldon package; build with: docker build -t {image} .
+"""
+    + DOCKERFILE_COMMON
+    + """
 {model_env}
 # REST, gRPC and Prometheus metrics ports of the wrapper (the operator may override them).
 EXPOSE {ports}
@@ -112,6 +119,7 @@ EXPOSE {ports}
 # hang until SIGKILL. Exit status: the wrapper's own, or 143 after a stop.
 CMD {stop_command}
 """
+)
 DOCKERIGNORE = """\
 # Written by fadi-seldon package: keep the image small and free of local state.
 .git
