@@ -174,3 +174,43 @@ def test_doctor_names_an_image_the_node_does_not_have(real):
     assert any(
         f["subject"] == "seldonio/mock_classifier:1.0" and "--build --load" in f["fix"] for f in findings
     )
+
+
+def test_a_custom_mlserver_runtime_answers_the_v2_protocol_through_the_cluster(
+    real, tmp_path, cluster_kubeconfig
+):
+    """`package --runtime mlserver --no-engine --build --load`, a `protocol: v2` SeldonDeployment, and
+    `predict --protocol v2` through its Service: MLServer running in a pod of the node."""
+    folder = tmp_path / "runtime"
+    shutil.copytree(ROOT / "examples" / "sklearn-iris" / "runtime", folder)
+    env = {**real.env, "FADI_CLUSTER_DIR": str(cluster_kubeconfig.parent)}
+    image = "fadi-seldon/iris-v2:0.1.0"
+    proc = subprocess.run(
+        [sys.executable, "-m", "fadi_seldon", "package", str(folder), "--runtime", "mlserver", "--image", image,
+         "--no-engine", "--build", "--load", "-o", "json"],
+        capture_output=True, text=True, timeout=900, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    sdep = yaml.safe_load((folder / "deployment.yaml").read_text())
+    assert sdep["spec"]["protocol"] == "v2"
+    name = sdep["metadata"]["name"]
+    sdep["metadata"]["namespace"] = MODELS
+    real.namespace(MODELS)
+    real.apply([sdep])
+    wait_until("the v2 SeldonDeployment to be Available",
+               lambda: (real.get("sdep", name, "-n", MODELS).get("status") or {}).get("state") == "Available",
+               timeout=180)  # fmt: skip
+    svc = real.get("service", f"{name}-default", "-n", MODELS)
+    url = f"http://{svc['spec']['clusterIP']}:{svc['spec']['ports'][0]['port']}"
+    proc = subprocess.run(
+        [sys.executable, "-m", "fadi_seldon", "predict", url, "--protocol", "v2", "--model", name, "--wait", "30",
+         "--ndarray", json.dumps(IRIS), "-o", "json"],
+        capture_output=True, text=True, timeout=120, env=real.env,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    output = json.loads(proc.stdout)["outputs"][0]
+    assert output["name"] == "probabilities" and output["shape"] == [2, 3]
+    rows = [output["data"][:3], output["data"][3:]] if len(output["data"]) == 6 else output["data"]
+    assert rows[0].index(max(rows[0])) == 0 and rows[1].index(max(rows[1])) == 2
+    pods = real.get("pods", "-n", MODELS, "-l", f"seldon-deployment-id={name}")["items"]
+    assert pods and all(p["spec"]["nodeName"] == node.NODE_NAME for p in pods)
