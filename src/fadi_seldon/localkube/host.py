@@ -42,6 +42,7 @@ FIXED_PATHS = (
     "/run/containerd",
     "/opt/containerd",
     "/etc/cni",
+    "/run/fadi-seldon",  # the node's sockets (node.SOCKETS_ROOT): short paths
 )
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 CGROUP_NAMES = ("kubepods", "kubepods.slice")

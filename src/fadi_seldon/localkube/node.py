@@ -13,6 +13,7 @@ an address no other program uses, removed with the bridge at `down`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import socket
 import time
@@ -43,8 +44,18 @@ def folder(layout: Layout) -> Path:
     return layout.root / "node"
 
 
+# A unix socket's path must fit in 104 bytes (containerd's check; the kernel's limit is 108): a state
+# folder deep in a checkout would not leave room, so the node's sockets live in a short folder of
+# their own, named after the state folder, and `down` removes it.
+SOCKETS_ROOT = Path("/run/fadi-seldon")
+
+
+def socket_dir(layout: Layout) -> Path:
+    return SOCKETS_ROOT / hashlib.sha256(str(layout.root.resolve()).encode()).hexdigest()[:12]
+
+
 def containerd_socket(layout: Layout) -> Path:
-    return folder(layout) / "containerd" / "containerd.sock"
+    return socket_dir(layout) / "containerd.sock"
 
 
 @dataclass(frozen=True)

@@ -88,6 +88,7 @@ def prepare(layout: Layout, say: Callable[[str], None]) -> None:
     """Record the host as it is, then create the bridge the API server and the pods use."""
     node.folder(layout).mkdir(parents=True, exist_ok=True)
     host.record(host_record(layout))
+    node.socket_dir(layout).mkdir(parents=True, exist_ok=True, mode=0o700)
     if host.ensure_bridge(node.BRIDGE, f"{node.GATEWAY}/16"):
         say(f"  created the bridge {node.BRIDGE} ({node.GATEWAY}/16): the API server's address for pods")
 
@@ -148,12 +149,14 @@ def teardown(layout: Layout, records: dict[str, processes.ProcessRecord], bin_di
         if killed:
             stopped.append(f"{killed} container task(s)")
     _stop_named(records, "containerd", stopped)
-    for pid in processes.processes_mentioning(
-        str(layout.root), (SHIM, "containerd", "kubelet", "kube-proxy")
-    ):
-        if processes.stop_pid(pid):
-            stopped.append(f"leftover pid {pid}")
+    programs = (SHIM, "containerd", "kubelet", "kube-proxy")
+    # shims name the socket folder, not the state folder, on their command line
+    for marker in (str(layout.root), str(node.socket_dir(layout))):
+        for pid in processes.processes_mentioning(marker, programs):
+            if processes.stop_pid(pid):
+                stopped.append(f"leftover pid {pid}")
     stopped += _kill_pods_left()
+    shutil.rmtree(node.socket_dir(layout), ignore_errors=True)
     stopped += restore_host(layout)
     return stopped
 
