@@ -7,9 +7,7 @@ only when pip cannot install it, with pip's error as the reason. Each server tak
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -24,6 +22,7 @@ import pytest
 from fadi_seldon import cli
 from fadi_seldon.model import mlserver
 from fadi_seldon.runtime import processes
+from served import ServeProcess
 
 IRIS = "[[5.1, 3.5, 1.4, 0.2], [6.3, 3.3, 6.0, 2.5]]"
 
@@ -56,64 +55,17 @@ def iris_artifact(mlserver_venv, repo_root, tmp_path_factory) -> Path:
     return out
 
 
-class Served:
-    """`fadi-seldon serve ...` in a subprocess of its own session, on free loopback ports."""
+class Served(ServeProcess):
+    """`fadi-seldon serve ...` with MLServer; stopped with a SIGTERM first, as a user would."""
 
     def __init__(self, venv: Path, *argv: str):
-        self.http, self.grpc, self.metrics = (processes.free_port() for _ in range(3))
-        env = dict(os.environ, FADI_MLSERVER_VENV=str(venv))
-        cmd = [sys.executable, "-m", "fadi_seldon", "serve", *argv, "--port", str(self.http)]
-        cmd += ["--grpc-port", str(self.grpc), "--metrics-port", str(self.metrics)]
-        self.proc = subprocess.Popen(
-            cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
-        )
-        self.url = f"http://127.0.0.1:{self.http}"
+        super().__init__("FADI_MLSERVER_VENV", venv, *argv)
 
     def wait_ready(self, model: str, timeout: float = 90) -> float:
-        start = time.monotonic()
-        while time.monotonic() - start < timeout:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"serve exited early: {self.proc.communicate()[1][-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/v2/models/{model}/ready", timeout=1) as resp:
-                    if resp.status == 200:
-                        return time.monotonic() - start
-            except OSError:
-                time.sleep(0.05)
-        raise AssertionError("serve did not become ready")
+        return self.wait_for(f"/v2/models/{model}/ready", lambda status, body: status == 200, timeout)
 
-    def tree(self) -> list[int]:
-        """fadi-seldon and every process of the server's own session (MLServer, its workers)."""
-        return [
-            self.proc.pid,
-            *(pid for sid in self._server_sessions() for pid in processes.session_members(sid)),
-        ]
-
-    def _server_sessions(self) -> set[int]:
-        sessions = set()
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                with contextlib.suppress(OSError, IndexError):
-                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                    if int(fields[1]) == self.proc.pid:
-                        sessions.add(int(fields[3]))
-        return sessions - {os.getsid(0)}
-
-    def close(self) -> None:
-        """A SIGTERM as a user would send; whatever is left after 20 s is killed, session by session."""
-        sessions = self._server_sessions() if self.proc.poll() is None else set()
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        for pid in [pid for sid in sessions for pid in processes.session_members(sid)]:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.communicate()
+    def close(self, graceful: bool = True) -> None:
+        super().close(graceful)
 
 
 @pytest.fixture

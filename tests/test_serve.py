@@ -22,6 +22,8 @@ import pytest
 from fadi_seldon import cli
 from fadi_seldon.model import packaging, serving
 from fadi_seldon.runtime import processes
+from served import ServeProcess
+from served import tree as process_tree
 
 
 @pytest.fixture(scope="session")
@@ -48,40 +50,12 @@ def _free_ports(n: int) -> list[int]:
     return ports
 
 
-def _children(pid: int) -> list[int]:
-    out = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                out.append(int(entry))
-    return out
-
-
-def _tree(pid: int) -> list[int]:
-    found = [pid]
-    for child in _children(pid):
-        found += _tree(child)
-    return found
-
-
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:
         return False
     return state != "Z"
-
-
-def _sessions(pids: list[int]) -> set[int]:
-    out = set()
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError):
-            out.add(os.getsid(pid))
-    return out
 
 
 def _answers(url: str) -> bool:
@@ -104,42 +78,14 @@ def _listeners(port: int) -> list[str]:
     return out
 
 
-class _Served:
-    """`fadi-seldon serve` running in a subprocess of its own session (so a failed test cannot leak it)."""
+class _Served(ServeProcess):
+    """`fadi-seldon serve DIR` with the Seldon wrapper."""
 
     def __init__(self, folder: Path, venv: Path, *extra: str):
-        self.http, self.grpc, self.metrics = _free_ports(3)
-        env = dict(os.environ, FADI_SERVE_VENV=str(venv))
-        cmd = [sys.executable, "-m", "fadi_seldon", "serve", str(folder), "--port", str(self.http)]
-        cmd += ["--grpc-port", str(self.grpc), "--metrics-port", str(self.metrics), *extra]
-        self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.url = f"http://127.0.0.1:{self.http}"
-        self.sessions: set[int] = set()
+        super().__init__("FADI_SERVE_VENV", venv, str(folder), *extra)
 
     def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"serve exited early: {self.proc.communicate()[1][-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/health/ping", timeout=1) as resp:
-                    if resp.read().strip() == b"pong":
-                        self.sessions = _sessions(_tree(self.proc.pid))
-                        return
-            except OSError:
-                time.sleep(0.05)
-        raise AssertionError("serve did not become ready")
-
-    def close(self) -> None:
-        """Kill whatever is left, including processes re-parented away from the tree (same session)."""
-        sessions = (self.sessions | _sessions(_tree(self.proc.pid))) - {os.getsid(0)}
-        leftovers = {pid for sid in sessions for pid in processes.session_members(sid)}
-        for pid in set(_tree(self.proc.pid)[1:]) | leftovers:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.communicate()
+        self.wait_for("/health/ping", lambda status, body: body.strip() == b"pong", timeout)
 
 
 @pytest.fixture
@@ -185,7 +131,7 @@ def test_served_example_answers_predictions_on_loopback(iris_served, capsys):
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_stop_leaves_no_process_of_the_tree(iris_served, sig):
     iris_served.wait_ready()
-    tree = _tree(iris_served.proc.pid)
+    tree = process_tree(iris_served.proc.pid)
     # fadi-seldon, the wrapper, its REST worker, metrics master and worker, gRPC parent and worker, manager
     assert len(tree) >= 6, tree
     iris_served.proc.send_signal(sig)
@@ -296,7 +242,7 @@ def test_image_command_stops_every_wrapper_process(serve_venv, repo_root):
         while not _listeners(grpc):
             assert time.monotonic() < deadline, "no gRPC listener"
             time.sleep(0.05)
-        tree = _tree(shell.pid)
+        tree = process_tree(shell.pid)
         assert len(tree) >= 6, tree
         shell.send_signal(signal.SIGTERM)
         try:

@@ -56,29 +56,19 @@ def find_runtime(folder: Path, class_ref: str | None) -> ModelClass:
             raise PackageError(
                 f"--class {class_ref!r}: an MLServer runtime is named module.Class (e.g. model.IrisRuntime)"
             )
-        path = packaging._module_file(folder, module)
-        found = [c for c in packaging.classes_in(path, module) if c.name == name]
-        if not found:
-            raise PackageError(f"{path}: no top-level class {name!r} (--class {class_ref})")
-        cls = found[0]
+        cls = packaging.named_class(folder, module, name, class_ref)
     else:
-        candidates, others = [], []
-        for path in sorted(folder.glob("*.py")):
-            for c in packaging.classes_in(path, path.stem):
-                (candidates if BASE_CLASS in c.external_bases else others).append(c)
-        if not candidates:
-            seen = ", ".join(f"{c.name} ({c.where()})" for c in others) or "none"
-            raise PackageError(
-                f"{folder}: no class subclasses mlserver.{BASE_CLASS}; classes seen: {seen}. Write "
-                f"`class MyModel(MLModel)` with `async def load(self)` and `async def predict(self, payload)`, "
+        cls = packaging.only_class(
+            folder,
+            lambda c: BASE_CLASS in c.external_bases,
+            lambda seen: (
+                f"no class subclasses mlserver.{BASE_CLASS}; classes seen: {seen}. Write "
+                "`class MyModel(MLModel)` with `async def load(self)` and `async def predict(self, payload)`, "
                 "or use --runtime seldon for a Seldon-wrapper class"
-            )
-        if len(candidates) > 1:
-            listing = ", ".join(f"{c.module}.{c.name} ({c.where()})" for c in candidates)
-            raise PackageError(
-                f"{folder}: several MLServer runtimes: {listing}; choose with --class module.Class"
-            )
-        cls = candidates[0]
+            ),
+            lambda listing: f"several MLServer runtimes: {listing}; choose with --class module.Class",
+            lambda c: f"{c.module}.{c.name}",
+        )
     if "predict" not in cls.methods:
         raise PackageError(
             f"{cls.where()}: class {cls.name} has no predict() method, which MLServer calls for each "

@@ -12,6 +12,7 @@ import ast
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -227,6 +228,38 @@ def _module_file(folder: Path, module: str) -> Path:
     )
 
 
+def named_class(folder: Path, module: str, name: str, class_ref: str) -> ModelClass:
+    """The top-level class `name` of `module` in `folder` (what `--class` names)."""
+    path = _module_file(folder, module)
+    found = [c for c in classes_in(path, module) if c.name == name]
+    if not found:
+        raise PackageError(f"{path}: no top-level class {name!r} (--class {class_ref})")
+    return found[0]
+
+
+def only_class(
+    folder: Path,
+    matches: Callable[[ModelClass], bool],
+    none_found: Callable[[str], str],
+    several: Callable[[str], str],
+    describe: Callable[[ModelClass], str],
+) -> ModelClass:
+    """The one class of the folder's modules that `matches`; an error naming the others, or the
+    several that match (the messages say what the runtime needs and how to choose)."""
+    candidates, others = [], []
+    for path in sorted(folder.glob("*.py")):
+        for c in classes_in(path, path.stem):
+            (candidates if matches(c) else others).append(c)
+    if not candidates:
+        seen = ", ".join(f"{c.name} ({c.where()})" for c in others) or "none"
+        raise PackageError(f"{folder}: {none_found(seen)}")
+    if len(candidates) > 1:
+        raise PackageError(
+            f"{folder}: {several(', '.join(f'{describe(c)} ({c.where()})' for c in candidates))}"
+        )
+    return candidates[0]
+
+
 def find_class(folder: Path, class_ref: str | None, service_type: str) -> ModelClass:
     """The class to serve: `--class Module`, `--class module.Class`, or the one class with the needed method."""
     if service_type not in SERVICE_TYPES:
@@ -238,29 +271,19 @@ def find_class(folder: Path, class_ref: str | None, service_type: str) -> ModelC
             raise PackageError(
                 f"--class {class_ref!r}: expected a Python name like IrisModel or module.IrisModel"
             )
-        found = [c for c in classes_in(_module_file(folder, module), module) if c.name == name]
-        if not found:
-            path = _module_file(folder, module)
-            raise PackageError(f"{path}: no top-level class {name!r} (--class {class_ref})")
-        cls = found[0]
+        cls = named_class(folder, module, name, class_ref)
     else:
         needed = SERVICE_TYPES[service_type][0]
-        candidates, others = [], []
-        for path in sorted(folder.glob("*.py")):
-            for c in classes_in(path, path.stem):
-                (candidates if c.methods & set(needed) else others).append(c)
-        if not candidates:
-            seen = ", ".join(f"{c.name} ({c.where()})" for c in others) or "none"
-            raise PackageError(
-                f"{folder}: no class defines {needed[0]}() for service type {service_type}; classes seen: {seen}. "
+        cls = only_class(
+            folder,
+            lambda c: bool(c.methods & set(needed)),
+            lambda seen: (
+                f"no class defines {needed[0]}() for service type {service_type}; classes seen: {seen}. "
                 "Add the method, or name the class with --class"
-            )
-        if len(candidates) > 1:
-            listing = ", ".join(f"{c.interface_name} ({c.where()})" for c in candidates)
-            raise PackageError(
-                f"{folder}: several classes could serve {service_type}: {listing}; choose with --class"
-            )
-        cls = candidates[0]
+            ),
+            lambda listing: f"several classes could serve {service_type}: {listing}; choose with --class",
+            lambda c: c.interface_name,
+        )
     check_methods(cls, service_type)
     return cls
 
