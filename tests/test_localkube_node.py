@@ -82,3 +82,20 @@ def test_restore_writes_back_only_what_changed(tmp_path, monkeypatch):
     changed = host.restore_sysctls({"kernel.panic": "1", "vm.overcommit_memory": "0"})
     assert changed == ["kernel.panic=1 (was 10)"]
     assert files["kernel.panic"].read_text() == "1\n"
+
+
+def test_a_host_without_runc_is_told_what_to_install(monkeypatch, tmp_path):
+    from fadi_seldon import tools
+    from fadi_seldon.localkube import node_lifecycle
+
+    def system_path(name):
+        if name == "runc":
+            raise tools.ToolError("runc: not found; install it: apt-get install runc")
+        return "/usr/sbin/" + name
+
+    monkeypatch.setattr(tools, "system_path", system_path)
+    monkeypatch.setattr(node_lifecycle.os, "geteuid", lambda: 1000)
+    problems = node_lifecycle.host_problems(tmp_path)  # an empty tools folder
+    assert "not root (a kubelet and containerd need root)" in problems
+    assert "runc: not found; install it: apt-get install runc" in problems
+    assert any("containerd" in p and "make tools TOOLS=node" in p for p in problems)

@@ -11,6 +11,7 @@ crashed node, any number of times.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -31,13 +32,13 @@ def host_record(layout: Layout) -> Path:
     return node.folder(layout) / "host.json"
 
 
+# the system packages a node runs with (tools.catalog SYSTEM entries: what `make tools` installs)
+NODE_SYSTEM = ("runc", "cni", "iptables", "ip6tables", "nft", "ip")
+
+
 def system_paths() -> dict[str, str]:
     """runc and the CNI plugins' folder, from the system (the `node` tool group installs them)."""
-    try:
-        return {"runc": toolchain.system_path("runc"), "cni": toolchain.system_path("cni")}
-    except (AttributeError, toolchain.ToolError):
-        runc = shutil.which("runc") or "/usr/sbin/runc"
-        return {"runc": runc, "cni": "/usr/lib/cni"}
+    return {"runc": toolchain.system_path("runc"), "cni": toolchain.system_path("cni")}
 
 
 def host_problems(bin_dir: Path) -> list[str]:
@@ -45,16 +46,11 @@ def host_problems(bin_dir: Path) -> list[str]:
     problems = []
     if os.geteuid() != 0:
         problems.append("not root (a kubelet and containerd need root)")
-    paths = system_paths()
-    if not Path(paths["runc"]).is_file():
-        problems.append("no runc (apt-get install runc)")
-    if not (Path(paths["cni"]) / "bridge").is_file():
-        problems.append(
-            f"no CNI bridge plugin in {paths['cni']} (apt-get install containernetworking-plugins)"
-        )
-    for tool in ("iptables", "ip"):
-        if shutil.which(tool) is None:
-            problems.append(f"no `{tool}` (apt-get install iptables iproute2)")
+    for name in NODE_SYSTEM:
+        try:
+            toolchain.system_path(name)
+        except toolchain.ToolError as err:  # names the package and the apt-get line
+            problems.append(str(err))
     missing = [t for t in NODE_TOOLS if not toolchain.find_executable(t, bin_dir)]
     if missing:
         problems.append(f"{', '.join(missing)} not installed (make tools TOOLS=node)")
@@ -170,8 +166,6 @@ def restore_host(layout: Layout) -> list[str]:
     record_file = host_record(layout)
     if not record_file.is_file():
         return []
-    import json
-
     record = json.loads(record_file.read_text(encoding="utf-8"))
     baseline = record.get("snapshot") or {}
     done = _counted("mount(s) unmounted", host.unmount_below(node.folder(layout)))
