@@ -99,3 +99,13 @@ class Recorder:
     @property
     def text(self):
         return "".join(self.lines)
+
+
+@pytest.fixture
+def iris_sources(tmp_path, repo_root) -> Path:
+    """A copy of the example model folder without its generated files (the model and its requirements)."""
+    folder = tmp_path / "iris-model"
+    folder.mkdir()
+    for name in ("IrisModel.py", "requirements.txt"):
+        shutil.copy(repo_root / "examples" / "iris-model" / name, folder / name)
+    return folder

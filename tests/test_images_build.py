@@ -63,12 +63,9 @@ def fake_pip(monkeypatch):
 
 
 @pytest.fixture
-def iris(tmp_path, repo_root):
+def iris(iris_sources):
     """The example model, packaged (Dockerfile, .dockerignore, requirements-seldon.txt...)."""
-    folder = tmp_path / "iris-model"
-    folder.mkdir()
-    for name in ("IrisModel.py", "requirements.txt"):
-        shutil.copy(repo_root / "examples" / "iris-model" / name, folder / name)
+    folder = iris_sources
     rendered = packaging.render(packaging.Options(folder, image="fadi-seldon/iris-model:0.1.0"))
     packaging.write(folder, rendered.files)
     (folder / "__pycache__").mkdir()

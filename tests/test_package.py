@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import textwrap
 
 import pytest
@@ -17,13 +16,8 @@ from fadi_seldon.sdep.validator import validate_object
 
 
 @pytest.fixture
-def iris(tmp_path, repo_root):
-    """A copy of the example model folder without its generated files."""
-    folder = tmp_path / "iris-model"
-    folder.mkdir()
-    for name in ("IrisModel.py", "requirements.txt"):
-        shutil.copy(repo_root / "examples" / "iris-model" / name, folder / name)
-    return folder
+def iris(iris_sources):
+    return iris_sources
 
 
 def _package(capsys, *argv):
