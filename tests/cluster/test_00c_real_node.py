@@ -21,7 +21,6 @@ from cluster.conftest import NODE_KIND
 from conftest import TOOLS_BIN
 from fadi_seldon.images import pause
 from fadi_seldon.localkube import ControlPlane, host, node, node_lifecycle
-from fadi_seldon.runtime import processes
 
 
 def kubectl(plane: ControlPlane, *args: str, check: bool = True, timeout: float = 120) -> str:
@@ -124,7 +123,7 @@ def test_the_kubelet_refuses_anonymous_requests(plane):
 def test_up_after_sigkill_of_everything_cleans_up_and_starts_again(plane):
     kubectl(plane, "get", "pod", "sleeper")
     records = plane.records()
-    shims = processes.processes_mentioning(str(plane.layout.root), (node_lifecycle.SHIM,))
+    shims = node_lifecycle.node_processes(plane.layout, (node_lifecycle.SHIM,))
     assert shims, "no containerd shim runs for the pod"
     for pid in [rec.pid for rec in records.values()] + shims:
         os.kill(pid, signal.SIGKILL)
@@ -138,6 +137,6 @@ def test_up_after_sigkill_of_everything_cleans_up_and_starts_again(plane):
 def test_down_puts_the_host_back_as_it_was(plane, baseline):
     plane.down(keep_state=True)
     assert host.differences(baseline, host.snapshot()) == []
-    assert not processes.processes_mentioning(str(plane.layout.root), node_lifecycle.NODE_TOOLS)
+    assert not node_lifecycle.node_processes(plane.layout, node_lifecycle.NODE_TOOLS)
     # the module's fixture brings it up again for nothing else; `down` twice is harmless
     plane.down(keep_state=True)

@@ -133,6 +133,15 @@ def _proxy_cleanup(layout: Layout, bin_dir: Path) -> None:
             subprocess.run([exe, "--cleanup"], stdout=log, stderr=subprocess.STDOUT, timeout=60)
 
 
+def node_processes(layout: Layout, programs: tuple[str, ...]) -> list[int]:
+    """Running `programs` of this cluster's node: their command lines name the state folder or, for
+    containerd's shims, the node's socket folder."""
+    found: set[int] = set()
+    for marker in (str(layout.root), str(node.socket_dir(layout))):
+        found.update(processes.processes_mentioning(marker, programs))
+    return sorted(found)
+
+
 def teardown(layout: Layout, records: dict[str, processes.ProcessRecord], bin_dir: Path) -> list[str]:
     """Stop the node and put the host back as `prepare` recorded it. Returns what was done."""
     stopped: list[str] = []
@@ -145,12 +154,9 @@ def teardown(layout: Layout, records: dict[str, processes.ProcessRecord], bin_di
         if killed:
             stopped.append(f"{killed} container task(s)")
     _stop_named(records, "containerd", stopped)
-    programs = (SHIM, "containerd", "kubelet", "kube-proxy")
-    # shims name the socket folder, not the state folder, on their command line
-    for marker in (str(layout.root), str(node.socket_dir(layout))):
-        for pid in processes.processes_mentioning(marker, programs):
-            if processes.stop_pid(pid):
-                stopped.append(f"leftover pid {pid}")
+    for pid in node_processes(layout, (SHIM, "containerd", "kubelet", "kube-proxy")):
+        if processes.stop_pid(pid):
+            stopped.append(f"leftover pid {pid}")
     stopped += _kill_pods_left()
     shutil.rmtree(node.socket_dir(layout), ignore_errors=True)
     stopped += restore_host(layout)
