@@ -95,7 +95,30 @@ def test_a_host_without_runc_is_told_what_to_install(monkeypatch, tmp_path):
 
     monkeypatch.setattr(tools, "system_path", system_path)
     monkeypatch.setattr(node_lifecycle.os, "geteuid", lambda: 1000)
-    problems = node_lifecycle.host_problems(tmp_path)  # an empty tools folder
+    monkeypatch.setattr(tools, "find_executable", lambda name, bin_dir=None: None)  # no tools built
+    problems = node_lifecycle.host_problems(tmp_path)
     assert "not root (a kubelet and containerd need root)" in problems
     assert "runc: not found; install it: apt-get install runc" in problems
     assert any("containerd" in p and "make tools TOOLS=node" in p for p in problems)
+
+
+def test_a_pause_image_that_cannot_be_built_means_simulated_nodes_with_the_reason(monkeypatch, tmp_path):
+    import io
+
+    import pytest
+
+    from fadi_seldon.images import ImageError, pause
+    from fadi_seldon.localkube import ClusterError, ControlPlane, node_lifecycle
+
+    def no_gcc(progress=None):
+        raise ImageError("gcc is missing: install the Debian package gcc")
+
+    monkeypatch.setattr(node_lifecycle, "host_problems", lambda bin_dir: [])
+    monkeypatch.setattr(pause, "build", no_gcc)
+    out = io.StringIO()
+    plane = ControlPlane(tmp_path / "state", bin_dir=tmp_path, out=out)
+    plane._choose_node("auto")
+    assert not plane.real_node
+    assert "the pause image cannot be built: gcc is missing" in out.getvalue()
+    with pytest.raises(ClusterError, match="cannot run a real node: the pause image cannot be built"):
+        plane._choose_node("real")

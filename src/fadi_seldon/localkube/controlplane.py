@@ -291,26 +291,31 @@ class ControlPlane:
         """The components for a real or a simulated node; `auto` falls back to simulated, saying why."""
         if self.fixed_parts:
             return
-        real = node_kind == REAL
+        options, problems = None, []
         if node_kind in (AUTO, REAL):
             problems = node_lifecycle.host_problems(self.bin_dir)
+            if not problems:
+                options, problems = self._node_options()
             if problems and node_kind == REAL:
                 raise ClusterError("this host cannot run a real node: " + "; ".join(problems))
             if problems:
                 self.say(
                     "no real node on this host (" + "; ".join(problems) + "): pods are simulated by kwok"
                 )
-            real = not problems
-        self.components = self._parts(real, **(self._node_options() if real else {}))
+        self.components = self._parts(options is not None, **(options or {}))
 
-    def _node_options(self) -> dict:
-        """The pause image (built once, cached) and the host's runc and CNI plugins for containerd."""
-        from fadi_seldon.images import pause
+    def _node_options(self) -> tuple[dict | None, list[str]]:
+        """The pause image (built once, cached) and the host's runc and CNI plugins for containerd;
+        or the reason the pause image cannot be built (no gcc, and not root to install it)."""
+        from fadi_seldon.images import ImageError, pause
 
-        built = pause.build()
+        try:
+            built = pause.build()
+        except ImageError as err:
+            return None, [f"the pause image cannot be built: {err}"]
         paths = node_lifecycle.system_paths()
         return {"pause_image": built.ref, "pause_archive": str(built.archive), "runc": paths["runc"],
-                "cni_bin": paths["cni"]}  # fmt: skip
+                "cni_bin": paths["cni"]}, []  # fmt: skip
 
     def _adjust_nodes(self, state: dict, spec: NodeSpec, scale: float, current: dict) -> dict:
         """A running cluster asked for (maybe) other nodes: add, resize, remove, then wait for them."""
