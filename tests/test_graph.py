@@ -7,7 +7,7 @@ import json
 import pytest
 import yaml
 
-from fadi_seldon.sdep import graph
+from fadi_seldon.sdep import graph, predictor_servers
 from fadi_seldon.sdep.graph import Deployment, GraphError, Node, Parameter, Predictor, Resources
 
 
@@ -15,8 +15,9 @@ def _model(name="clf", image="repo/clf:1"):
     return Node(name=name, image=image)
 
 
-def _manifest(*predictors, **kw):
-    return graph.to_manifest(Deployment(name=kw.pop("name", "dep"), predictors=list(predictors), **kw))
+def _manifest(*predictors, servers=None, **kw):
+    dep = Deployment(name=kw.pop("name", "dep"), predictors=list(predictors), **kw)
+    return graph.to_manifest(dep, servers)
 
 
 def test_single_model_has_container_named_after_node():
@@ -256,10 +257,10 @@ def test_builtins_are_schema_implementations():
 )
 def test_prepackaged_server_must_have_an_image_for_the_protocol(implementation, protocol, ok):
     node = Node(name="m", implementation=implementation, model_uri="gs://b/m")
+    servers = predictor_servers.default_server_names() | {"LIGHTGBM_SERVER"}
     if ok:
-        assert _manifest(Predictor("p", node), protocol=protocol)["spec"]["predictors"][0]["graph"][
-            "modelUri"
-        ]
+        built = _manifest(Predictor("p", node), protocol=protocol, servers=servers)
+        assert built["spec"]["predictors"][0]["graph"]["modelUri"]
     else:
         with pytest.raises(
             GraphError, match=f"{implementation} has no image for protocol {protocol or 'seldon'}"

@@ -372,13 +372,29 @@ def test_validator_errors_stop_the_output(capsys):
     assert "error: spec" in err and "[webhook-mixed-transport]" in err
 
 
-def test_validator_warnings_are_shown_but_the_manifest_is_printed(capsys):
+def test_an_unknown_server_is_refused_unless_the_users_values_configure_it(capsys, tmp_path):
     code, out, err = _new(capsys, "x", "--server", "LIGHTGBM_SERVER", "--model-uri", "gs://b/m")
-    assert (
-        code == 0
-        and yaml.safe_load(out)["spec"]["predictors"][0]["graph"]["implementation"] == "LIGHTGBM_SERVER"
+    assert code == 1 and out == ""
+    assert "error:" in err and "[unknown-server]" in err and "predictor_servers.LIGHTGBM_SERVER" in err
+    values = tmp_path / "fadi.yaml"
+    values.write_text("seldon-core-operator:\n  predictor_servers:\n    LIGHTGBM_SERVER: {protocols: {}}\n")
+    code, out, err = _new(
+        capsys, "x", "--server", "LIGHTGBM_SERVER", "--model-uri", "gs://b/m", "--values", str(values)
     )
-    assert "warning:" in err and "[unknown-server]" in err
+    assert code == 0 and err == ""
+    assert yaml.safe_load(out)["spec"]["predictors"][0]["graph"]["implementation"] == "LIGHTGBM_SERVER"
+
+
+def test_validator_warnings_are_shown_but_the_manifest_is_printed(capsys):
+    code, out, err = _new(capsys, "x" * 40, "--image", "r/a:1", "--predictor", "p" * 30)
+    assert code == 0 and yaml.safe_load(out)["spec"]["predictors"][0]["name"] == "p" * 30
+    assert "warning:" in err and "[hashed-name]" in err
+
+
+def test_a_bad_values_file_is_a_usage_error(capsys, tmp_path):
+    (tmp_path / "v.yaml").write_text("predictor_servers: [A]\n")
+    code, out, err = _new(capsys, "x", "--image", "r/a:1", "--values", str(tmp_path / "v.yaml"))
+    assert code == 2 and out == "" and "--values" in err and "v.yaml" in err
 
 
 def test_o_is_the_format_and_output_file_the_destination(capsys, tmp_path, monkeypatch):

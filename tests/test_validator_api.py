@@ -68,7 +68,7 @@ def test_servers_argument_replaces_the_defaults() -> None:
     obj = load(VALID_DIR / "explainer.json")
     assert validator.validate_object(obj, servers={"SKLEARN_SERVER"}) == []
     (finding,) = validator.validate_object(obj, servers={"MY_SERVER"})
-    assert finding.rule == "unknown-server" and finding.severity == "warning"
+    assert finding.rule == "unknown-server" and finding.severity == "error"
     assert "MY_SERVER" in finding.message
 
 

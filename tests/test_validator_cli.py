@@ -26,7 +26,8 @@ spec:
 """
 OTHER_KIND = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\n"
 WITH_ERROR = VALID.replace("SKLEARN_SERVER", "SKLEARN_SERVER\n      type: MODELL")  # line 11, column 7
-WITH_WARNING = VALID.replace("SKLEARN_SERVER", "LIGHTGBM_SERVER")
+UNKNOWN_SERVER = VALID.replace("SKLEARN_SERVER", "LIGHTGBM_SERVER")
+WITH_WARNING = VALID.replace("name: default", "name: Default_1")  # invalid-name: a warning
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:
@@ -133,13 +134,15 @@ def test_stdin_json_through_a_real_process(repo_root: Path) -> None:
 def test_warnings_pass_unless_strict(tmp_path: Path, capsys) -> None:
     (tmp_path / "w.yaml").write_text(WITH_WARNING)
     code, out, _ = run(capsys, str(tmp_path / "w.yaml"))
-    assert code == 0 and "warning [unknown-server]" in out
+    assert code == 0 and "warning [invalid-name]" in out
     code, _, _ = run(capsys, "--strict", str(tmp_path / "w.yaml"))
     assert code == 1
 
 
 def test_servers_file_declares_custom_servers(tmp_path: Path, capsys) -> None:
-    (tmp_path / "w.yaml").write_text(WITH_WARNING)
+    (tmp_path / "w.yaml").write_text(UNKNOWN_SERVER)
+    code, out, _ = run(capsys, str(tmp_path / "w.yaml"))
+    assert code == 1 and "error [unknown-server]" in out
     (tmp_path / "values.yaml").write_text("predictor_servers:\n  LIGHTGBM_SERVER:\n    protocols: {}\n")
     code, out, _ = run(
         capsys, "--strict", "--servers", str(tmp_path / "values.yaml"), str(tmp_path / "w.yaml")
@@ -148,7 +151,7 @@ def test_servers_file_declares_custom_servers(tmp_path: Path, capsys) -> None:
 
 
 def test_values_file_adds_servers_to_the_chart_defaults(tmp_path: Path, capsys) -> None:
-    (tmp_path / "w.yaml").write_text(WITH_WARNING + "---\n" + VALID)
+    (tmp_path / "w.yaml").write_text(UNKNOWN_SERVER + "---\n" + VALID)
     fadi = "seldon-core-operator:\n  enabled: true\n  predictor_servers:\n    LIGHTGBM_SERVER:\n      protocols: {}\n"
     (tmp_path / "fadi.yaml").write_text(fadi)
     code, out, _ = run(capsys, "--strict", "--values", str(tmp_path / "fadi.yaml"), str(tmp_path / "w.yaml"))

@@ -293,11 +293,12 @@ class ManifestRefused(GraphError):
         self.rule = rule
 
 
-def refuse_findings(manifest: dict[str, Any]) -> None:
-    """Raise the validator's first error on a manifest the builder wrote (one copy of each rule)."""
+def refuse_findings(manifest: dict[str, Any], servers: set[str] | None = None) -> None:
+    """Raise the validator's first error on a manifest the builder wrote (one copy of each rule);
+    `servers`: the configured predictor servers (default: the chart's)."""
     from fadi_seldon.sdep import validator
 
-    for finding in validator.validate_object(manifest):
+    for finding in validator.validate_object(manifest, servers):
         if finding.severity == validator.ERROR:
             raise ManifestRefused(f"{finding.message} [{finding.rule}]", finding.path, finding.rule)
 
@@ -357,7 +358,7 @@ def _predictor_dict(pred: Predictor, resources: Resources | None) -> dict[str, A
     return p
 
 
-def to_manifest(dep: Deployment) -> dict[str, Any]:
+def to_manifest(dep: Deployment, servers: set[str] | None = None) -> dict[str, Any]:
     """The SeldonDeployment as a plain dict (key order is the order a reader expects).
 
     Refused with a GraphError when the description cannot be built (check) or when what it builds
@@ -384,7 +385,7 @@ def to_manifest(dep: Deployment) -> dict[str, Any]:
         "metadata": metadata,
         "spec": spec,
     }
-    refuse_findings(manifest)
+    refuse_findings(manifest, servers)
     return manifest
 
 

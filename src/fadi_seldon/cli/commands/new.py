@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from fadi_seldon.cli import exit_codes, output
+from fadi_seldon.cli import exit_codes, output, server_options
 from fadi_seldon.cli.exit_codes import ExitCode
 from fadi_seldon.sdep import graph, options
 from fadi_seldon.sdep.graph import GraphError
@@ -34,7 +34,7 @@ examples:
     {
         ExitCode.OK: "printed (or written); validator warnings are shown on stderr",
         ExitCode.FAILED: "the validator found errors (nothing printed), or --output-file was refused",
-        ExitCode.USAGE: "the flags or the spec do not describe a valid graph",
+        ExitCode.USAGE: "the flags or the spec do not describe a valid graph, or a bad --values/--servers",
     }
 )
 
@@ -87,6 +87,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     d.add_argument("--annotation", dest="annotations", action="append", default=[], metavar="K=V")
     d.add_argument("--spec-name", help="spec.name (deprecated upstream; kept for old manifests)")
+    server_options.add_arguments(parser.add_argument_group("predictor servers the validator knows"))
     o = parser.add_argument_group("output")
     output.add_output_argument(o, output.DOCUMENT_FORMATS, file_hint=True)
     output.add_output_file_argument(o, "the SeldonDeployment")
@@ -99,23 +100,27 @@ def to_options(args: argparse.Namespace) -> options.DeploymentOptions:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        manifest = graph.to_manifest(options.build(to_options(args)))
+        servers = server_options.load(args)
+    except server_options.ServersOptionError:
+        return ExitCode.USAGE
+    try:
+        manifest = graph.to_manifest(options.build(to_options(args)), servers)
     except GraphError as err:
         output.error(str(err))
         # the validator refusing what the flags built is a finding; anything else is bad usage
         refused = getattr(graph, "ManifestRefused", ())
         return ExitCode.FAILED if refused and isinstance(err, refused) else ExitCode.USAGE
-    if _validate(manifest):
+    if _validate(manifest, servers):
         return ExitCode.FAILED
     return output.deliver(output.render(manifest, args.output), args.output_file, args.force)
 
 
-def _validate(manifest: dict) -> int:
+def _validate(manifest: dict, servers: set[str] | None) -> int:
     """Run the offline validator; print its findings. Returns the number of errors."""
     from fadi_seldon.sdep.validator import validate_object
 
     errors = 0
-    for f in validate_object(manifest):
+    for f in validate_object(manifest, servers):
         print(f"{f.severity}: {f.path}: {f.message} [{f.rule}]", file=sys.stderr)
         errors += f.severity == "error"
     return errors

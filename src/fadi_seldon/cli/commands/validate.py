@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from fadi_seldon.cli import exit_codes, output
+from fadi_seldon.cli import exit_codes, output, server_options
 from fadi_seldon.cli.exit_codes import ExitCode
 
 EPILOG = """\
@@ -33,34 +33,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     output.add_output_argument(parser)
     parser.add_argument("--strict", action="store_true", help="fail (exit 1) on warnings too")
-    servers = parser.add_mutually_exclusive_group()
-    servers.add_argument(
-        "--values",
-        metavar="FILE",
-        help="your FADI values file (seldon-core-operator.predictor_servers) or operator chart values "
-        "(predictor_servers): the servers it adds to or removes from the chart's defaults, merged as Helm does",
-    )
-    servers.add_argument(
-        "--servers",
-        metavar="FILE",
-        help="the complete list of predictor servers your operator is configured with: a seldon-config "
-        "ConfigMap, a predictor_servers map, a values file holding one, or a list of names "
-        "(default: the chart's defaults)",
-    )
+    server_options.add_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    from fadi_seldon.sdep import predictor_servers, validator
+    from fadi_seldon.sdep import validator
 
-    servers = None
-    option, path = ("--values", args.values) if args.values else ("--servers", args.servers)
-    if path:
-        load = predictor_servers.load_values_file if args.values else predictor_servers.load_servers_file
-        try:
-            servers = load(path)
-        except predictor_servers.ServersFileError as err:
-            output.error(f"{option} {err}")
-            return ExitCode.USAGE
+    try:
+        servers = server_options.load(args)
+    except server_options.ServersOptionError:
+        return ExitCode.USAGE
     report = validator.validate_paths(args.paths, servers=servers)
     output.emit(report.as_dict(), args.output, lambda _: _text(report))
     if report.unreadable:

@@ -71,8 +71,8 @@ RULES: dict[str, tuple[str, str]] = {
     "crd-no-engine-explainer": (ERROR, "an explainer on a no-engine predictor whose root is built in"),
     "crd-predictor-name-prefix": (ERROR, "a predictor named like another plus '-<number>'"),
     "crd-ambassador-header": (ERROR, "an Ambassador header annotation that is not name:value pairs"),
+    "unknown-server": (ERROR, "implementation is not a configured predictor server (the webhook refuses it)"),
     # what the cluster reports only later (operator reconcile, Deployment/Service creation)
-    "unknown-server": (WARNING, "implementation is not a configured predictor server"),
     "name-too-long": (WARNING, "a derived Kubernetes name is longer than 63 characters"),
     "hashed-name": (WARNING, "a derived name over 63 characters that the operator will hash"),
     "container-name-too-long": (WARNING, "a graph container name longer than 48 characters"),
