@@ -66,6 +66,22 @@ def host_operator(
     return runner, opts
 
 
+@contextlib.contextmanager
+def host_operator_target(kube: Kube, state_dir: Path, release: str, namespace: str, values: list[str]):
+    """The operator of `release` as a host process, as the searches' target (fadi_seldon.dev.crash_search
+    .HostOperator: requests through `kubectl proxy`, restarts, its log); uninstalled afterwards."""
+    from cluster.kube import Proxy
+    from fadi_seldon.dev.crash_search import HostOperator
+
+    runner, opts = host_operator(kube, state_dir, release, namespace, values)
+    proxy = Proxy(kube)
+    try:
+        yield HostOperator(runner, opts, proxy)
+    finally:
+        proxy.close()
+        runner.stop(uninstall=True)
+
+
 def operator_deployments(kube: Kube, namespace: str) -> dict[str, dict]:
     """The chart's controller Deployments in the release namespace, by name."""
     found = kube.get("deployments", "-n", namespace, "-l", "control-plane=seldon-controller-manager") or {}

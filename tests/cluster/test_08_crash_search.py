@@ -14,8 +14,7 @@ import sys
 
 import pytest
 
-from cluster.kube import Proxy
-from cluster.operator_fixtures import IN_CLUSTER, host_operator
+from cluster.operator_fixtures import IN_CLUSTER, host_operator_target
 from conftest import ROOT
 from fadi_seldon.dev import crash_search, mutants
 
@@ -32,19 +31,10 @@ def target(kube, umbrella, webhook_off, tmp_path_factory):
             "the crash search restarts the operator as a host process; on kind its pod restarts itself"
         )
     kube.namespace(MODELS)
-    runner, opts = host_operator(
-        kube,
-        tmp_path_factory.mktemp("crash-operator"),
-        RELEASE,
-        NAMESPACE,
-        ["crd.create=false", "webhook.enabled=false"],
-    )
-    proxy = Proxy(kube)
-    try:
-        yield crash_search.HostOperator(runner, opts, proxy)
-    finally:
-        proxy.close()
-        runner.stop(uninstall=True)
+    state = tmp_path_factory.mktemp("crash-operator")
+    values = ["crd.create=false", "webhook.enabled=false"]
+    with host_operator_target(kube, state, RELEASE, NAMESPACE, values) as operator:
+        yield operator
 
 
 def test_no_mutant_crashes_or_wedges_the_operator_with_the_webhook_off(target, kube):

@@ -84,6 +84,42 @@ INSERTS: dict[str, tuple] = {
 }
 
 
+# pod-level pieces for the differential test: what the API server refuses only on the Deployment the
+# operator builds (volume mounts, port and env names, requests above limits, probe handlers)
+POD_PIECES: dict[str, tuple] = {
+    "volumeMounts": (
+        {"name": "models", "mountPath": "/mnt/models-x"},
+        {"name": "seldon-podinfo", "mountPath": "/etc/podinfo-x"},
+        {"name": "data", "mountPath": "/data"},
+    ),
+    "volumes": ({"name": "data", "emptyDir": {}}, {"name": "Data_1", "emptyDir": {}}),
+    "ports": (
+        {"name": "http", "containerPort": 9000},
+        {"name": "custom", "containerPort": 9100},
+        {"name": "a-too-long-port-name", "containerPort": 9101},
+        {"name": "p--q", "containerPort": 9102},
+    ),
+    "env": (
+        {"name": "MODEL_NAME", "value": "x"},
+        {"name": "A=B", "value": "x"},
+        {"name": "my.var", "value": "1"},
+    ),
+    "resources": (
+        {"requests": {"cpu": "2"}, "limits": {"cpu": "1"}},
+        {"requests": {"memory": "1Gi"}, "limits": {"memory": "512Mi"}},
+        {"requests": {"cpu": "100m"}, "limits": {"cpu": "1"}},
+    ),
+    "readinessProbe": (
+        {"tcpSocket": {"port": 9000}},
+        {"tcpSocket": {"port": 9000}, "httpGet": {"path": "/ready", "port": 9000}},
+    ),
+}
+
+
+# names for `rename`: fine, not a DNS label, long enough to be hashed or refused in derived names
+NAMES = ("model-b", "Bad_Name", "x" * 50, "y" * 64)
+
+
 def seeds_from(paths: Iterable[Path]) -> list[tuple[str, dict]]:
     """The SeldonDeployment documents of YAML/JSON files, with their file names (unreadable files skipped)."""
     out = []
@@ -137,6 +173,17 @@ def _graph_nodes(spec: dict) -> list[dict]:
 
 def _predictors(spec: dict) -> list[dict]:
     return [p for p in spec.get("predictors") or [] if isinstance(p, dict)]
+
+
+def _containers(predictor: dict) -> list[tuple[int, dict]]:
+    """(componentSpec index, container) of a predictor's pod specs."""
+    return [
+        (j, c)
+        for j, cs in enumerate(predictor.get("componentSpecs") or [])
+        if isinstance(cs, dict) and isinstance(cs.get("spec"), dict)
+        for c in cs["spec"].get("containers") or []
+        if isinstance(c, dict)
+    ]
 
 
 class Mutator:
@@ -205,12 +252,53 @@ class Mutator:
         target.update(piece)
         return f"insert into a {kind}: {sorted(piece)[0]}"
 
-    OPERATIONS = ("empty_list", "drop_key", "duplicate_item", "set_field", "add_field", "annotate", "insert")
+    def pod_piece(self, spec: dict) -> str:
+        """A container or pod field the CRD keeps and only the Deployment's validation judges."""
+        pods = [
+            (i, j, c["spec"])
+            for i, p in enumerate(_predictors(spec))
+            for j, c in enumerate(p.get("componentSpecs") or [])
+            if isinstance(c, dict) and isinstance(c.get("spec"), dict)
+        ]
+        if not pods:
+            return "none"
+        i, j, pod = self.rng.choice(pods)
+        key = self.rng.choice(sorted(POD_PIECES))
+        piece = copy.deepcopy(self.rng.choice(POD_PIECES[key]))
+        where = f"spec.predictors[{i}].componentSpecs[{j}].spec"
+        target = pod
+        if key != "volumes":
+            containers = [c for c in pod.get("containers") or [] if isinstance(c, dict)]
+            if not containers:
+                return "none"
+            target = self.rng.choice(containers)
+            where += f" container {target.get('name')!r}"
+        if key in ("resources", "readinessProbe"):
+            target[key] = piece
+        elif isinstance(target.setdefault(key, []), list):
+            target[key].append(piece)
+        else:
+            return "none"
+        return f"pod {where} {key}: {piece}"
 
-    def mutate(self, spec: dict) -> list[str]:
+    def rename(self, spec: dict) -> str:
+        """A predictor, graph node or container renamed: names the operator turns into object names."""
+        named = [*_predictors(spec), *_graph_nodes(spec)]
+        named += [c for p in _predictors(spec) for _, c in _containers(p)]
+        named = [n for n in named if isinstance(n.get("name"), str)]
+        if not named:
+            return "none"
+        target = self.rng.choice(named)
+        old, target["name"] = target["name"], self.rng.choice(NAMES)
+        return f"rename {old!r} to {target['name']!r}"
+
+    OPERATIONS = ("empty_list", "drop_key", "duplicate_item", "set_field", "add_field", "annotate", "insert")
+    POD_OPERATIONS = ("pod_piece", "rename")
+
+    def mutate(self, spec: dict, operations: tuple[str, ...] = OPERATIONS) -> list[str]:
         labels = []
         for _ in range(self.rng.randint(1, 3)):
-            labels.append(getattr(self, self.rng.choice(self.OPERATIONS))(spec))
+            labels.append(getattr(self, self.rng.choice(operations))(spec))
         return labels
 
 
@@ -218,8 +306,14 @@ def _dotted(path: tuple) -> str:
     return "spec" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
 
 
-def mutants(seeds: list[tuple[str, dict]], count: int, seed: int) -> Iterator[tuple[str, dict, list[str]]]:
-    """`count` mutants: (origin "file#index", manifest named m-<seed>-<i>, mutation labels)."""
+def mutants(
+    seeds: list[tuple[str, dict]], count: int, seed: int, *, pods: bool = False
+) -> Iterator[tuple[str, dict, list[str]]]:
+    """`count` mutants: (origin "file#index", manifest named m-<seed>-<i>, mutation labels).
+
+    `pods` adds the pod-level operations (the differential test's); without it the crash search's
+    mutants stay what they were for a given seed."""
+    operations = Mutator.OPERATIONS + (Mutator.POD_OPERATIONS * 3 if pods else ())
     if not seeds:
         raise ValueError("no SeldonDeployment to mutate")
     rng = random.Random(seed)
@@ -227,7 +321,7 @@ def mutants(seeds: list[tuple[str, dict]], count: int, seed: int) -> Iterator[tu
     for i in range(count):
         source, doc = seeds[rng.randrange(len(seeds))]
         spec = copy.deepcopy(doc["spec"])
-        labels = mutator.mutate(spec)
+        labels = mutator.mutate(spec, operations)
         manifest = {
             "apiVersion": doc.get("apiVersion")
             if doc.get("apiVersion") in schema.API_VERSIONS

@@ -16,9 +16,13 @@ manifests refuse it themselves (`negative_ok=False`).
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 from typing import Any
 
-QUANTITY = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([numkMGTPE]|[KMGTPE]i|[eE][+-]?\d+)?$")
+QUANTITY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))([numkMGTPE]|[KMGTPE]i|[eE][+-]?\d+)?$")
+_SCALE = {"n": Fraction(1, 10**9), "u": Fraction(1, 10**6), "m": Fraction(1, 1000), "": Fraction(1)}
+_SCALE |= {s: Fraction(1000**k) for k, s in enumerate("kMGTPE", start=1)}
+_SCALE |= {s + "i": Fraction(1024**k) for k, s in enumerate("KMGTPE", start=1)}
 # what the operator's webhook answers (Quantity.UnmarshalJSON's ErrFormatWrong), quoted in messages
 UPSTREAM_MESSAGE = (
     "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
@@ -50,6 +54,20 @@ def is_quantity(value: Any, negative_ok: bool = True) -> bool:
         return False
     text = value.strip()
     return bool(QUANTITY.match(text)) and (negative_ok or not text.startswith("-"))
+
+
+def amount(value: Any) -> Fraction | None:
+    """The exact value of a quantity, for comparing two (requests against limits); None when it
+    does not parse (schema-quantity says so)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Fraction(value)
+    match = QUANTITY.match(value.strip()) if isinstance(value, str) else None
+    if match is None:
+        return None
+    number, suffix = match.group(1), match.group(2) or ""
+    if suffix[:1] in ("e", "E"):
+        return Fraction(number) * Fraction(10) ** int(suffix[1:])
+    return Fraction(number) * _SCALE[suffix]
 
 
 def hint(value: Any) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from fadi_seldon.sdep import predictor_servers, schema
-from fadi_seldon.sdep.validator import crd_rules, embedded, extra, webhook
+from fadi_seldon.sdep.validator import crd_rules, embedded, extra, later, webhook
 from fadi_seldon.sdep.validator.findings import ERROR, RULES, WARNING, Finding, Report, format_path
 from fadi_seldon.sdep.validator.loading import (
     Locator,
@@ -30,10 +30,12 @@ from fadi_seldon.sdep.validator.structural import Checker, Issue, compile_schema
 __all__ = [
     "API_SERVER_RULES",
     "ERROR",
+    "FAILED_LATER_RULES",
     "RULES",
     "WARNING",
     "Finding",
     "Report",
+    "STRICTER_THAN_THE_CLUSTER",
     "is_seldon_deployment",
     "validate_object",
     "validate_paths",
@@ -50,6 +52,16 @@ API_SERVER_RULES = frozenset(
     | {"api-version", "metadata-name"}
     | schema.crd_rule_ids()
 )
+
+
+# Errors `validate` reports although the cluster admits the object, each on purpose (the differential
+# test, tests/cluster/test_11_differential.py, allows exactly these; docs/validation-rules.md,
+# "Stricter than the cluster", says why for each).
+STRICTER_THAN_THE_CLUSTER: dict[str, str] = {}
+
+# Findings that predict the operator ends `Failed` after a clean admission: a Deployment or Service it
+# builds is refused by the API server.
+FAILED_LATER_RULES = frozenset({"invalid-name", "name-too-long", "container-name-too-long"}) | later.RULES
 
 
 @functools.cache
@@ -73,6 +85,7 @@ def issues(obj: Any, servers: set[str] | None = None) -> list[Issue]:
     found.extend(webhook.check(obj, configured))
     found.extend(crd_rules.check(obj))
     found.extend(extra.check(obj))
+    found.extend(later.check(obj))
     return found
 
 

@@ -12,7 +12,15 @@ from collections.abc import Iterator
 
 from fadi_seldon.sdep import schema
 from fadi_seldon.sdep.validator.structural import Issue
-from fadi_seldon.sdep.validator.webhook import as_dict, as_list, as_str, containers, predictors, walk_graph
+from fadi_seldon.sdep.validator.webhook import (
+    as_dict,
+    as_list,
+    as_str,
+    containers,
+    is_prepackaged,
+    predictors,
+    walk_graph,
+)
 
 MAX_NAME = 63  # DNS label, label value
 # The operator labels per-container Services `seldon-app-svc-<container>`; a label key's name part
@@ -85,8 +93,15 @@ def _check_predictor(obj: dict, i: int, predictor: dict) -> Iterator[Issue]:
     graph_names: dict[str, tuple] = {}
     for node, path, depth in walk_graph(predictor.get("graph"), (*base, "graph")):
         yield from _check_node(node, path, depth, graph_names)
+    named = set()
     for container, rel in containers(predictor):
+        named.add(as_str(container.get("name")))
         yield from _check_container(container, (*base, *rel, "name"), graph_names)
+    # a prepackaged-server node without a container gets one named after it: the same name rules
+    for node, path, _ in walk_graph(predictor.get("graph"), (*base, "graph")):
+        name = node.get("name")
+        if is_prepackaged(as_str(node.get("implementation"))) and isinstance(name, str) and name not in named:
+            yield from _container_name_issues(name, (*path, "name"), runs_node=True)
 
 
 def _check_predictor_name(base: tuple, sdep: str, pname: object) -> Iterator[Issue]:
@@ -130,26 +145,33 @@ def _check_container(container: dict, path: tuple, graph_names: dict[str, tuple]
     cname = container.get("name")
     if not isinstance(cname, str) or is_placeholder(cname):
         return
-    if not DNS_1123_LABEL.match(cname) or len(cname) > MAX_NAME:
-        yield Issue(
-            path,
-            "invalid-name",
-            f'container name "{cname}" is not a DNS label: at most {MAX_NAME} lower-case letters, digits and "-"',
-        )
-    elif cname in graph_names and len(cname) > MAX_GRAPH_CONTAINER_NAME:
-        yield Issue(
-            path,
-            "container-name-too-long",
-            f'container "{cname}" runs a graph node and is {len(cname)} characters; the operator labels its '
-            f"Service seldon-app-svc-<name>, so at most {MAX_GRAPH_CONTAINER_NAME} fit: shorten it "
-            "(and the graph node name)",
-        )
+    yield from _container_name_issues(cname, path, runs_node=cname in graph_names)
     if cname not in graph_names and cname not in OPERATOR_CONTAINERS:
         yield Issue(
             path,
             "unused-container",
             f'container "{cname}" is not a node of the graph; it runs as a sidecar. If it should serve '
             "a node, name the node after it",
+        )
+
+
+def _container_name_issues(cname: str, path: tuple, runs_node: bool) -> Iterator[Issue]:
+    """A container name becomes a Service name part and, for graph containers, a label key."""
+    if is_placeholder(cname):
+        return
+    if not DNS_1123_LABEL.match(cname) or len(cname) > MAX_NAME:
+        yield Issue(
+            path,
+            "invalid-name",
+            f'container name "{cname}" is not a DNS label: at most {MAX_NAME} lower-case letters, digits and "-"',
+        )
+    elif runs_node and len(cname) > MAX_GRAPH_CONTAINER_NAME:
+        yield Issue(
+            path,
+            "container-name-too-long",
+            f'container "{cname}" runs a graph node and is {len(cname)} characters; the operator labels its '
+            f"Service seldon-app-svc-<name>, so at most {MAX_GRAPH_CONTAINER_NAME} fit: shorten it "
+            "(and the graph node name)",
         )
 
 

@@ -82,6 +82,19 @@ RULES: dict[str, tuple[str, str]] = {
     "graph-children": (WARNING, "a router or combiner without the children it needs"),
     "graph-depth": (WARNING, "graph nodes deeper than the CRD types"),
     "model-uri-scheme": (WARNING, "modelUri has no storage scheme"),
+    # the API server refuses the Deployments the operator builds (pod template validation)
+    "pod-volume-mount": (WARNING, "a volumeMount names a volume the pod does not define"),
+    "pod-duplicate-container": (WARNING, "two containers of one pod share a name"),
+    "pod-duplicate-volume": (WARNING, "two volumes of one pod share a name"),
+    "pod-volume-name": (WARNING, "a volume name that is not a DNS-1123 label"),
+    "pod-port-name": (WARNING, "a container port name that is not an IANA service name"),
+    "pod-duplicate-port-name": (WARNING, "two ports of one container share a name"),
+    "pod-env-name": (WARNING, "an env var name that is empty or not printable ASCII without '='"),
+    "pod-requests-above-limits": (WARNING, "a resource request above its limit"),
+    "pod-probe-handlers": (WARNING, "a probe with no handler or more than one"),
+    "pod-duplicate-mount-path": (WARNING, "two volumeMounts of one container share a mountPath"),
+    "pod-container-image": (WARNING, "a container without an image that the operator does not fill in"),
+    "engine-placement": (WARNING, "no graph node's container is where the operator puts the executor"),
 }
 
 
