@@ -42,7 +42,9 @@ def run(cases: list, applied: int) -> differential.Result:
             kubeconfig = plane.layout.kubeconfig
             env = dict(os.environ, KUBECONFIG=str(kubeconfig))
             runner = OperatorRunner(kubeconfig, plane.layout.root / "operator", bin_dir=BIN)
-            opts = StartOptions("seldon-core-operator", "seldon-system", ROOT / "charts" / "seldon-core-operator")
+            opts = StartOptions(
+                "seldon-core-operator", "seldon-system", ROOT / "charts" / "seldon-core-operator"
+            )
             with Proxy(str(BIN / "kubectl"), env) as proxy:
                 target = crash_search.HostOperator(runner, opts, proxy)
                 proxy.request(
