@@ -204,3 +204,14 @@ def test_check_does_not_modify_the_object():
     before = copy.deepcopy(obj)
     later.check(obj)
     assert obj == before
+
+
+def test_a_long_predictor_name_fails_only_as_the_version_label():
+    """Upstream's defaulting labels pods version=<predictor> only when labels.version is unset."""
+    obj = sdep({})
+    predictor = obj["spec"]["predictors"][0]
+    predictor["name"] = "p" * 64
+    assert "name-too-long" in {f.rule for f in validator.validate_object(obj)}
+    predictor["labels"] = {"version": "v1"}
+    rules = {f.rule for f in validator.validate_object(obj)}
+    assert "name-too-long" not in rules and "hashed-name" in rules

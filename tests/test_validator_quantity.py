@@ -113,7 +113,7 @@ def test_marks_leave_the_crd_schema_unchanged() -> None:
 
     def strip(node):
         if isinstance(node, dict):
-            marks = (structural.QUANTITY_MARK, structural.KUBERNETES_MARK)
+            marks = (structural.QUANTITY_MARK, structural.KUBERNETES_MARK, structural.ENUM_MARK)
             return {k: strip(v) for k, v in node.items() if k not in marks}
         if isinstance(node, list):
             return [strip(v) for v in node]
@@ -123,6 +123,7 @@ def test_marks_leave_the_crd_schema_unchanged() -> None:
     assert strip(marked) == schema.openapi_schema()
     assert structural.QUANTITY_MARK not in str(schema.openapi_schema())
     assert structural.KUBERNETES_MARK not in str(schema.openapi_schema())
+    assert structural.ENUM_MARK in str(marked) and structural.ENUM_MARK not in str(schema.openapi_schema())
     container = marked["properties"]["spec"]["properties"]["predictors"]["items"]["properties"][
         "componentSpecs"
     ]

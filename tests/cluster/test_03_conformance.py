@@ -154,3 +154,27 @@ def test_each_crd_rule_refuses_its_case_with_its_message(server, rule):
     status, message = dry_run_apply(server, doc)
     [expected] = [r.message for r in schema.crd_rules() if r.rule == rule]
     assert status == 422 and expected in message, message
+
+
+def test_the_k8s_enum_table_is_what_the_api_server_publishes(server):
+    """k8s-enum's values (generated from the release's sources) against the running API server's
+    OpenAPI v3: same definitions, same fields, same values."""
+    from fadi_seldon.sdep.validator import embedded
+
+    status, index = server.request("GET", "/openapi/v3")
+    assert status == 200, index
+    wanted = {"api/v1": "io.k8s.api.core.v1.", "apis/autoscaling/v2": "io.k8s.api.autoscaling.v2."}
+    published: dict[str, dict[str, list[str]]] = {}
+    for group, prefix in wanted.items():
+        status, doc = server.request("GET", index["paths"][group]["serverRelativeURL"])
+        assert status == 200, doc
+        for name, definition in doc["components"]["schemas"].items():
+            if not name.startswith(prefix):
+                continue
+            for field, prop in (definition.get("properties") or {}).items():
+                if "enum" in prop:
+                    published.setdefault(name, {})[field] = sorted(prop["enum"])
+                elif "enum" in (prop.get("items") or {}):
+                    published.setdefault(name, {})[field + "[]"] = sorted(prop["items"]["enum"])
+    ours = {name: {k: sorted(v) for k, v in props.items()} for name, props in embedded.enums().items()}
+    assert ours == published

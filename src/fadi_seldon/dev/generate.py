@@ -67,6 +67,10 @@ def generators() -> dict[str, Generator]:
     from fadi_seldon.dev import dashboard
 
     gens[dashboard.OUTPUT] = dashboard.render
+    # the enum values of the Kubernetes types a SeldonDeployment embeds (k8s-enum), from the release
+    from fadi_seldon.dev import k8s_enums
+
+    gens[k8s_enums.OUTPUT] = k8s_enums.render
     # examples/: graphs made by `fadi-seldon new`, the iris model's build context by `fadi-seldon package`
     from fadi_seldon.dev import examples
 

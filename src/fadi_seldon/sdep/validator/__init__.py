@@ -61,7 +61,9 @@ STRICTER_THAN_THE_CLUSTER: dict[str, str] = {}
 
 # Findings that predict the operator ends `Failed` after a clean admission: a Deployment or Service it
 # builds is refused by the API server.
-FAILED_LATER_RULES = frozenset({"invalid-name", "name-too-long", "container-name-too-long"}) | later.RULES
+FAILED_LATER_RULES = (
+    frozenset({"invalid-name", "name-too-long", "container-name-too-long", "k8s-enum"}) | later.RULES
+)
 
 
 @functools.cache

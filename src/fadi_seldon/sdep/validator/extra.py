@@ -88,7 +88,8 @@ def is_placeholder(value: object) -> bool:
 def _check_predictor(obj: dict, i: int, predictor: dict) -> Iterator[Issue]:
     base = ("spec", "predictors", i)
     sdep = as_str(as_dict(obj.get("metadata")).get("name"))
-    yield from _check_predictor_name(base, sdep, predictor.get("name"))
+    labelled = "version" in as_dict(predictor.get("labels"))
+    yield from _check_predictor_name(base, sdep, predictor.get("name"), labelled)
     yield from _check_svc_name(base, as_dict(predictor.get("annotations")).get("seldon.io/svc-name"))
     graph_names: dict[str, tuple] = {}
     for node, path, depth in walk_graph(predictor.get("graph"), (*base, "graph")):
@@ -104,15 +105,16 @@ def _check_predictor(obj: dict, i: int, predictor: dict) -> Iterator[Issue]:
             yield from _container_name_issues(name, (*path, "name"), runs_node=True)
 
 
-def _check_predictor_name(base: tuple, sdep: str, pname: object) -> Iterator[Issue]:
+def _check_predictor_name(base: tuple, sdep: str, pname: object, labelled: bool) -> Iterator[Issue]:
+    """`labelled`: the predictor sets labels.version itself, so its name is not that label's value."""
     if not isinstance(pname, str) or is_placeholder(pname):
         return
-    if len(pname) > MAX_NAME:
+    if len(pname) > MAX_NAME and not labelled:
         yield Issue(
             (*base, "name"),
             "name-too-long",
-            f"predictor name is {len(pname)} characters; the operator uses it as a label value "
-            f"(at most {MAX_NAME}): shorten it",
+            f"predictor name is {len(pname)} characters; the operator uses it as the value of the "
+            f"version label (at most {MAX_NAME}): shorten it, or set labels.version yourself",
         )
     elif not DNS_1123_LABEL.match(pname):
         yield Issue(

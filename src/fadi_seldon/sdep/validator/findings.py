@@ -45,6 +45,7 @@ RULES: dict[str, tuple[str, str]] = {
         "a value of the wrong type in a Kubernetes type the CRD keeps open (the webhook refuses it)",
     ),
     "k8s-unknown-field": (WARNING, "a field a Kubernetes type the CRD keeps open does not define (dropped)"),
+    "k8s-enum": (WARNING, "a Kubernetes field outside its enum values: the operator's Deployment is refused"),
     # the operator's admission webhook (Seldon Core 1.17.1), same conditions and messages
     "webhook-kafka-env": (ERROR, "serverType kafka without the three KAFKA_* env vars"),
     "webhook-lone-shadow": (ERROR, "the only predictor is a shadow"),

@@ -23,6 +23,9 @@ from fadi_seldon.sdep import quantity
 QUANTITY_MARK = "x-fadi-quantity"
 # On a Kubernetes type the CRD keeps open: its full definition, checked on top (validator-only)
 KUBERNETES_MARK = "x-fadi-kubernetes"
+# On a string field of a Kubernetes type: the values the API server accepts on the objects the operator
+# builds (the CRD does not list them: k8s-enum, validator-only)
+ENUM_MARK = "x-fadi-k8s-enum"
 _STRICT_NOTE = "(kubectl apply rejects it; clients without strict field validation have it dropped silently)"
 _OPEN_NOTE = (
     "(the CRD keeps this Kubernetes type open, so the API server accepts it; the operator drops it: "
@@ -107,6 +110,8 @@ def compile_schema(schema: dict[str, Any], root: bool = False) -> Checker:
         return _anything
     test = _TYPE_TEST[kind]
     enum = tuple(schema.get("enum") or ())
+    if kind == "string" and ENUM_MARK in schema:
+        return _k8s_enum(_scalar(kind, test, enum, schema.get("maxLength")), tuple(schema[ENUM_MARK]))
     if kind == "array":
         return _array(
             test,
@@ -206,6 +211,29 @@ def _scalar(kind: str, test: Callable[[Any], bool], enum: tuple, max_length: int
                 hint = "; did you mean " + next(f'"{e}"' for e in enum if e.upper() == close[0]) + "?"
             out.append(
                 Issue(path, "schema-enum", f'Unsupported value "{value}": supported values: {allowed}{hint}')
+            )
+
+    return check
+
+
+def _k8s_enum(scalar: Checker, values: tuple) -> Checker:
+    """The CRD's own check, then the enum the API server applies to the operator's Deployment
+    ("" is the unset value Kubernetes defaults)."""
+    allowed = ", ".join(f'"{v}"' for v in values if v)
+
+    def check(value: Any, path: tuple, out: list[Issue]) -> None:
+        scalar(value, path, out)
+        if isinstance(value, str) and value and value not in values:
+            by_upper = {v.upper(): v for v in values if v}
+            close = difflib.get_close_matches(value.upper(), list(by_upper), n=1, cutoff=0.6)
+            hint = f'; did you mean "{by_upper[close[0]]}"?' if close else ""
+            out.append(
+                Issue(
+                    path,
+                    "k8s-enum",
+                    f'Unsupported value: "{value}": supported values: {allowed}{hint} (the CRD accepts it; the '
+                    "API server refuses the Deployment the operator builds, and the SeldonDeployment ends Failed)",
+                )
             )
 
     return check
