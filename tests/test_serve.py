@@ -260,3 +260,49 @@ def test_image_command_stops_every_wrapper_process(serve_venv, repo_root):
         if shell.poll() is None:
             shell.kill()
             shell.wait()
+
+
+def test_the_dashboards_wrapper_queries_find_their_series_in_a_real_scrape(
+    serve_venv, repo_root, monkeypatch
+):
+    """The example model served by the wrapper as the operator configures it (metrics at /prometheus,
+    the SeldonDeployment's env), after a prediction and a rewarded feedback: every metric and label
+    the dashboard's wrapper row queries is in the scrape."""
+    from fadi_seldon.dev import dashboard
+
+    env = {"PREDICTIVE_UNIT_METRICS_ENDPOINT": "/prometheus", "SELDON_DEPLOYMENT_ID": "iris"}
+    for key, value in {**env, "PREDICTOR_ID": "default", "PREDICTIVE_UNIT_ID": "classifier"}.items():
+        monkeypatch.setenv(key, value)
+    served = _Served(repo_root / "examples" / "iris-model", serve_venv)
+    try:
+        served.wait_ready()
+        _post(served.url, {"data": {"ndarray": [[5.1, 3.5, 1.4, 0.2]]}})
+        feedback = {"request": {"data": {"ndarray": [[5.1, 3.5, 1.4, 0.2]]}}, "reward": 0.5}
+        req = urllib.request.Request(
+            f"{served.url}/api/v1.0/feedback",
+            json.dumps(feedback).encode(),
+            {"Content-Type": "application/json"},
+        )
+        urllib.request.urlopen(req, timeout=10).close()
+        with urllib.request.urlopen(f"http://127.0.0.1:{served.metrics}/prometheus", timeout=10) as resp:
+            scrape = resp.read().decode()
+    finally:
+        served.close()
+    series = scrape_labels(scrape)
+    wanted = dashboard.queried_series([dashboard.WRAPPER_PANELS])
+    assert wanted, "the dashboard has no wrapper queries"
+    for metric, labels in wanted.items():
+        assert metric in series, f"{metric} is not in the scrape: {sorted(series)}"
+        assert labels <= series[metric], f"{metric} lacks {labels - series[metric]}"
+    assert 'deployment_name="iris"' in scrape and 'predictor_name="default"' in scrape
+
+
+def scrape_labels(text: str) -> dict[str, set[str]]:
+    """{metric: label names} of a Prometheus text exposition."""
+    out: dict[str, set[str]] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, rest = line.partition("{")
+            labels = {part.split("=")[0].strip() for part in rest.split("}")[0].split(",") if "=" in part}
+            out.setdefault(name.split()[0], set()).update(labels)
+    return out

@@ -302,6 +302,8 @@ def test_schema_is_self_contained_and_closed_where_keys_are_known():
         (["--set", "global.imageRegistry=https://mirror.example.com"], "/global/imageRegistry"),
         (["--set", "image.digest=abc123"], "/image/digest"),
         (["--set", "executor.image.digest=sha256:XYZ"], "/executor/image/digest"),
+        (["--set", "metrics.modelPodMonitor.enabled=yes"], "/metrics/modelPodMonitor/enabled"),
+        (["--set", "metrics.modelPodMonitor.namespaces={Models}"], "/metrics/modelPodMonitor/namespaces/0"),
     ],
 )
 def test_schema_rejects_typos_and_wrong_types(args, message):

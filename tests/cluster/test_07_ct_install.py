@@ -176,7 +176,7 @@ def needs_third_party(values: dict) -> bool:
         # ServiceMonitor, PodMonitor, PrometheusRule: the Prometheus Operator's CRDs
         or any(
             (metrics.get(key) or {}).get("enabled")
-            for key in ("serviceMonitor", "podMonitor", "prometheusRule")
+            for key in ("serviceMonitor", "podMonitor", "modelPodMonitor", "prometheusRule")
         )
     )
 

@@ -12,6 +12,7 @@ import json
 import re
 import subprocess
 import sys
+import urllib.request
 
 import pytest
 import yaml
@@ -256,3 +257,20 @@ def test_corpus_files_the_validator_rejects_are_rejected_by_the_operators_webhoo
     assert f'SeldonDeployment "{WEBHOOK_MARKER}" is invalid' in proc.stderr, proc.stderr
     said = re.findall(r'Invalid value: "[^"]*": ([^\n]+)', proc.stderr)
     assert CORPUS_WEBHOOK_REJECTS[name] in [s.strip() for s in said], proc.stderr
+
+
+def test_the_dashboards_operator_queries_find_their_series_in_the_operators_scrape(operator):
+    """Runs last in this module: the operator has reconciled and its webhook has answered by now."""
+    from fadi_seldon.dev import dashboard
+    from test_serve import scrape_labels
+
+    if IN_CLUSTER:
+        pytest.skip("on kind the operator's metrics port is inside its pod; the local run scrapes it")
+    [proc] = operator["processes"]
+    with urllib.request.urlopen(proc["metrics"], timeout=10) as resp:
+        series = scrape_labels(resp.read().decode())
+    wanted = dashboard.queried_series([dashboard.OPERATOR_PANELS])
+    wanted.pop("up")  # made by Prometheus for each target, never scraped
+    for metric, labels in wanted.items():
+        assert metric in series, f"{metric} is not in the operator's scrape"
+        assert labels <= series[metric], f"{metric} lacks {labels - series[metric]}"

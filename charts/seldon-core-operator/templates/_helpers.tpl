@@ -314,11 +314,12 @@ and PodMonitor (`<namespace>/<name>`) targets.
 {{- .Values.metrics.prometheusRule.selector | default (printf "namespace=%q, job=~%q" $ns (printf "%s|%s/%s" (include "seldon-core-operator.metricsServiceName" .) $ns (include "seldon-core-operator.monitorName" .))) -}}
 {{- end }}
 
-{{/* A ServiceMonitor endpoint or PodMonitor podMetricsEndpoint; call with (dict "monitor" values "port" name) */}}
+{{/* A ServiceMonitor endpoint or PodMonitor podMetricsEndpoint; call with (dict "monitor" values "port" name
+and optionally "path", default /metrics) */}}
 {{- define "seldon-core-operator.scrapeEndpoint" -}}
 {{- $m := .monitor -}}
 - port: {{ .port }}
-  path: /metrics
+  path: {{ .path | default "/metrics" }}
   scheme: http
   {{- with $m.interval }}
   interval: {{ . }}

@@ -11,6 +11,7 @@ charts/seldon-core-operator/dashboards/seldon-core.json from here, never by hand
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +133,40 @@ MODEL_PANELS: list[tuple[str, str, list[tuple[str, str]]]] = [
     ),
 ]
 
+# the Seldon Python wrapper's own series (every model container built with it): feedback and its reward,
+# labelled with the SeldonDeployment, predictor and model the operator's env names
+FEEDBACK = "seldon_api_model_feedback"
+WRAPPER_PANELS: list[tuple[str, str, list[tuple[str, str]]]] = [
+    (
+        "Feedback per second",
+        "reqps",
+        [
+            (
+                f"sum by (deployment_name, predictor_name, model_name) (rate({FEEDBACK}_total{{{MODEL}}}[$__rate_interval]))",
+                "{{deployment_name}}/{{predictor_name}}/{{model_name}}",
+            )
+        ],
+    ),
+    (
+        "Mean reward per feedback",
+        "none",
+        [
+            (
+                f"sum by (deployment_name, predictor_name, model_name) "
+                f"(rate({FEEDBACK}_reward_total{{{MODEL}}}[$__rate_interval]))"
+                f" / sum by (deployment_name, predictor_name, model_name) "
+                f"(rate({FEEDBACK}_total{{{MODEL}}}[$__rate_interval]))",
+                "{{deployment_name}}/{{predictor_name}}/{{model_name}}",
+            )
+        ],
+    ),
+]
+ROWS = (
+    ("Operator", OPERATOR_PANELS),
+    ("Models (executor)", MODEL_PANELS),
+    ("Models (Seldon Python wrapper)", WRAPPER_PANELS),
+)
+
 # (name, label, query) of the query variables; each also offers "All"
 VARIABLES: list[tuple[str, str, str]] = [
     ("namespace", "Operator namespace", "label_values(controller_runtime_reconcile_total, namespace)"),
@@ -181,7 +216,7 @@ def panels() -> list[dict]:
     """Both rows, each a row panel followed by its panels two to a line."""
     out: list[dict] = []
     y = 0
-    for row_title, table in (("Operator", OPERATOR_PANELS), ("Models (executor)", MODEL_PANELS)):
+    for row_title, table in ROWS:
         out.append(
             {
                 "id": len(out) + 1,
@@ -199,9 +234,33 @@ def panels() -> list[dict]:
     return out
 
 
-def queries() -> list[str]:
-    """Every PromQL query of the dashboard: its panels' and its variables' (label_values left out)."""
-    return [expr for _, _, targets in OPERATOR_PANELS + MODEL_PANELS for expr, _ in targets]
+def queries(tables=tuple(table for _, table in ROWS)) -> list[str]:
+    """Every PromQL query of the dashboard's panels (of the given rows' tables)."""
+    return [expr for table in tables for _, _, targets in table for expr, _ in targets]
+
+
+# labels Prometheus gives a target (not in the scrape), and PromQL keywords that look like names
+TARGET_LABELS = frozenset({"namespace", "job", "instance", "pod", "container", "service", "endpoint"})
+_SELECTOR = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\{([^}]*)\}")
+_BY = re.compile(r"\bby \(([^)]*)\)")
+_MATCHER = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)\s*"')
+
+
+def queried_series(tables) -> dict[str, set[str]]:
+    """{metric: the labels the queries need from its scrape}: the matchers in its selector and the
+    labels the queries aggregate by (target labels left out), for checking against a real scrape."""
+    out: dict[str, set[str]] = {}
+    for expr in queries(tables):
+        grouped = {label.strip() for group in _BY.findall(expr) for label in group.split(",")}
+        for metric, matchers in _SELECTOR.findall(expr):
+            named = set(_MATCHER.findall(matchers))
+            labels = (named | grouped) - TARGET_LABELS
+            if metric.endswith("_bucket"):
+                labels.add("le")
+            else:
+                labels.discard("le")
+            out.setdefault(metric, set()).update(labels)
+    return out
 
 
 def dashboard() -> dict[str, Any]:

@@ -33,7 +33,14 @@ def source_file() -> Path:
     """zz_generated.openapi.go of the pinned Kubernetes release in the Go module cache."""
     cache = os.environ.get("GOMODCACHE") or _go_env("GOMODCACHE") or str(Path.home() / "go" / "pkg" / "mod")
     version = "v" + versions.kubernetes_version()
-    return Path(cache) / f"k8s.io/kubernetes@{version}" / "pkg" / "generated" / "openapi" / "zz_generated.openapi.go"
+    return (
+        Path(cache)
+        / f"k8s.io/kubernetes@{version}"
+        / "pkg"
+        / "generated"
+        / "openapi"
+        / "zz_generated.openapi.go"
+    )
 
 
 def _go_env(name: str) -> str:

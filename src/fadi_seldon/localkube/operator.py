@@ -511,6 +511,9 @@ class OperatorRunner:
                     "pid": rec["pid"] if alive else None,
                     "running": alive,
                     "webhook": f"https://127.0.0.1:{rec['port']}",
+                    "metrics": f"http://127.0.0.1:{rec['metrics_port']}/metrics"
+                    if rec.get("metrics_port")
+                    else "",
                     "serving": bool(alive and rec.get("port") and processes.port_open(rec["port"])),
                     "watch_namespace": rec.get("extra", {}).get("watch_namespace", ""),
                     "service_account": rec.get("extra", {}).get("service_account"),

@@ -150,7 +150,9 @@ def _full(source: Schema, defs: dict[str, Schema]) -> Schema:
     kinds = [k for k in kinds if k != "null"] if isinstance(kinds, list) else [kinds]
     if "oneOf" in source or "anyOf" in source or len(kinds) != 1 or kinds[0] is None:
         return ANYTHING
-    out: Schema = {"type": kinds[0]}  # enums: from enums(), the definitions have them for apiVersion/kind only
+    out: Schema = {
+        "type": kinds[0]
+    }  # enums: from enums(), the definitions have them for apiVersion/kind only
     if kinds[0] == "array":
         out["items"] = _full(source.get("items") or {}, defs)
     elif kinds[0] == "object":
