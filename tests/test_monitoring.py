@@ -35,6 +35,8 @@ EXECUTOR_METRICS = {
     "seldon_api_executor_server_requests_seconds_count",
     "seldon_api_executor_server_requests_seconds_bucket",
 }
+# the Seldon Python wrapper's (seldon_core/metrics.py; a real scrape checks them, tests/test_serve.py)
+WRAPPER_METRICS = {"seldon_api_model_feedback_total", "seldon_api_model_feedback_reward_total"}
 EXECUTOR_LABELS = {
     "deployment_name",
     "predictor_name",
@@ -85,14 +87,17 @@ def test_panels_have_unique_ids_and_do_not_overlap():
     assert {p["type"] for p in panels} == {"row", "timeseries"}
 
 
-def test_every_query_reads_a_metric_the_operator_or_the_executor_exports():
+def test_every_query_reads_a_metric_the_operator_the_executor_or_the_wrapper_exports():
     seen = set()
     for expr in dashboard.queries():
         names = metric_names(expr)
         assert names, expr
-        assert names <= OPERATOR_METRICS | EXECUTOR_METRICS, f"unknown metric in {expr}: {names}"
+        assert names <= OPERATOR_METRICS | EXECUTOR_METRICS | WRAPPER_METRICS, (
+            f"unknown metric in {expr}: {names}"
+        )
         seen |= names
     assert seen >= EXECUTOR_METRICS, "the models' row shows the executor's requests"
+    assert seen >= WRAPPER_METRICS, "the wrapper's row shows feedback and reward"
 
 
 def test_model_panels_group_and_filter_by_the_executors_labels():
@@ -134,6 +139,7 @@ def test_the_monitoring_values_set_renders_each_object_once():
         ("ConfigMap", "seldon-config"),
         ("ConfigMap", "seldon-dashboard"),
         ("PodMonitor", "seldon-controller-manager"),
+        ("PodMonitor", "seldon-models"),
         ("PrometheusRule", "seldon-controller-manager"),
         ("Service", "seldon-controller-manager-metrics-service"),
         ("Service", "seldon-webhook-service"),
