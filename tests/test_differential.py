@@ -62,14 +62,14 @@ CASES = [
 ]
 
 
-def test_agreement_counts_each_referee_and_applies_the_predicted_failures_first():
+def test_agreement_counts_each_referee_and_applies_predicted_failures_and_successes():
     stack = FakeStack()
-    result = differential.Differential(stack, "ns", state_timeout=2).run(copy.deepcopy(CASES), applied=1)
+    result = differential.Differential(stack, "ns", state_timeout=2).run(copy.deepcopy(CASES), applied=2)
     assert result.disagreements == []
     assert [c.answer.refused_by for c in result.cases] == ["", "api-server", "webhook", ""]
-    assert stack.dry_runs == 4 and result.applied == 1
-    [applied] = [c for c in result.cases if c.state]
-    assert applied.name == "upper" and applied.state.startswith("Failed")
+    assert stack.dry_runs == 4 and result.applied == 2
+    states = {c.name: c.state for c in result.cases if c.state}
+    assert states == {"ok": "Available", "upper": "Failed"}
     assert result.to_json()["agreement"] == 1.0 and result.to_json()["failed_later"] == 1
 
 

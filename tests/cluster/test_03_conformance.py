@@ -176,5 +176,8 @@ def test_the_k8s_enum_table_is_what_the_api_server_publishes(server):
                     published.setdefault(name, {})[field] = sorted(prop["enum"])
                 elif "enum" in (prop.get("items") or {}):
                     published.setdefault(name, {})[field + "[]"] = sorted(prop["items"]["enum"])
+    from fadi_seldon.sdep import k8s_openapi
+
     ours = {name: {k: sorted(v) for k, v in props.items()} for name, props in embedded.enums().items()}
-    assert ours == published
+    known = k8s_openapi.definitions()  # the definitions the validator knows (kubernetes-validate's)
+    assert ours == {name: props for name, props in published.items() if name in known}

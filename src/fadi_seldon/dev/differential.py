@@ -156,13 +156,17 @@ class Differential:
         self.result = Result()
 
     def run(self, mutants: Iterable[tuple[str, dict, list[str]]], applied: int) -> Result:
-        """Every mutant through admission; then `applied` of the admitted ones created for real
-        (first those `validate` expects to fail, then the others in order)."""
+        """Every mutant through admission; then `applied` of the admitted ones created for real: half
+        of them (or as many as there are) among those `validate` expects to fail, the rest among the
+        others, in order."""
         started = time.monotonic()
         for origin, manifest, labels in mutants:
             self._admit(origin, manifest, labels)
         admitted = [c for c in self.result.cases if not c.answer.refused_by]
-        chosen = sorted(admitted, key=lambda c: not predicts_failure(c.findings))[:applied]
+        failing = [c for c in admitted if predicts_failure(c.findings)]
+        passing = [c for c in admitted if not predicts_failure(c.findings)]
+        half = min(len(failing), max(applied // 2, applied - len(passing)))
+        chosen = failing[:half] + passing[: applied - half]
         self._apply(chosen)
         self.result.seconds = time.monotonic() - started
         return self.result

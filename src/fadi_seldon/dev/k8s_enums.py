@@ -50,8 +50,10 @@ def _go_env(name: str) -> str:
         return ""
 
 
-def parse(text: str) -> dict[str, dict[str, list[str]]]:
-    """{definition: {property: values}} of the definitions in GROUPS; `property[]` for list items."""
+def parse(text: str, known: set[str] | frozenset[str] = frozenset()) -> dict[str, dict[str, list[str]]]:
+    """{definition: {property: values}} of the definitions in GROUPS that the API publishes (`known`:
+    kubernetes-validate's; internal types such as EphemeralContainerCommon are not); `property[]` for
+    list items."""
     table: dict[str, dict[str, list[str]]] = {}
     definition, prop, in_items = "", "", False
     for line in text.splitlines():
@@ -61,11 +63,17 @@ def parse(text: str) -> dict[str, dict[str, list[str]]]:
             prop, in_items = match.group(1), False
         elif line.strip().startswith("Items:"):
             in_items = True
-        elif (match := _ENUM.match(line)) and prop and definition.startswith(GROUPS):
+        elif line.strip().startswith("AdditionalProperties:"):
+            in_items = None  # a map's values: not a field the validator reaches by name
+        elif (match := _ENUM.match(line)) and prop and in_items is not None and definition.startswith(GROUPS):
             values = json.loads("[" + match.group(2) + "]")
             key = prop + "[]" if in_items and len(match.group(1)) > 7 else prop
             table.setdefault(definition, {})[key] = values
-    return {name: dict(sorted(props.items())) for name, props in sorted(table.items())}
+    return {
+        name: dict(sorted(props.items()))
+        for name, props in sorted(table.items())
+        if not known or name in known
+    }
 
 
 def render(root: Path) -> str:
@@ -75,4 +83,7 @@ def render(root: Path) -> str:
     if not path.is_file():
         committed = root / OUTPUT
         return committed.read_text(encoding="utf-8") if committed.is_file() else "{}\n"
-    return json.dumps(parse(path.read_text(encoding="utf-8")), indent=1, sort_keys=True) + "\n"
+    from fadi_seldon.sdep import k8s_openapi
+
+    table = parse(path.read_text(encoding="utf-8"), set(k8s_openapi.definitions()))
+    return json.dumps(table, indent=1, sort_keys=True) + "\n"
