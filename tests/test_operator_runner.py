@@ -178,8 +178,10 @@ def test_cluster_down_also_stops_the_recorded_operator_processes(tmp_path, capsy
     state = tmp_path / "state"
     r = runner.OperatorRunner(state / "kubeconfig", state / "operator")
     rec = processes.spawn("seldon-controller-manager", ["sleep", "60"], state / "operator" / "x.log")
+    rec.extra = {"metrics_port": 18080}
     r.save_state({"release": "r", "namespace": "n", "processes": [rec.to_json()]})
-    assert r.status()["processes"][0]["running"]
+    [row] = r.status()["processes"]
+    assert row["running"] and row["metrics"] == "http://127.0.0.1:18080/metrics"
     assert cli_main(["cluster", "--state-dir", str(state), "down"]) == 0
     assert "seldon-controller-manager" in capsys.readouterr().out
     assert not processes.is_running(rec.pid, rec.start_time)

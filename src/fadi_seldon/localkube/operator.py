@@ -265,6 +265,11 @@ class StartOptions:
     timeout: float = START_TIMEOUT
 
 
+def _metrics_url(port: int | None) -> str:
+    """Where the host operator serves its Prometheus metrics (`--metrics-addr`), or ""."""
+    return f"http://127.0.0.1:{port}/metrics" if port else ""
+
+
 class OperatorRunner:
     """Start, stop and report the operator processes of one cluster (state under `state_dir`)."""
 

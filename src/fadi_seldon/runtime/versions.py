@@ -12,6 +12,10 @@ import re
 from pathlib import Path
 
 _LINE = re.compile(r"""^([A-Z][A-Z0-9_]*)=([^\s"']*)$""")
+# Versions the environment may override, for running the local cluster at another Kubernetes release
+# (`make test-compat`): everything else stays pinned to versions.env.
+OVERRIDABLE = ("KUBERNETES_VERSION",)
+_RELEASE = re.compile(r"^v\d+\.\d+\.\d+$")
 
 
 class VersionsFileError(ValueError):
@@ -83,6 +87,11 @@ def load() -> dict[str, str]:
 
 
 def get(key: str) -> str:
+    override = os.environ.get(key, "") if key in OVERRIDABLE else ""
+    if override:
+        if not _RELEASE.match(override):
+            raise VersionsFileError(f"{key}={override!r} in the environment: write a release such as v1.30.14")
+        return override
     values = load()
     try:
         return values[key]
