@@ -516,9 +516,7 @@ class OperatorRunner:
                     "pid": rec["pid"] if alive else None,
                     "running": alive,
                     "webhook": f"https://127.0.0.1:{rec['port']}",
-                    "metrics": f"http://127.0.0.1:{rec['metrics_port']}/metrics"
-                    if rec.get("metrics_port")
-                    else "",
+                    "metrics": _metrics_url(rec.get("extra", {}).get("metrics_port")),
                     "serving": bool(alive and rec.get("port") and processes.port_open(rec["port"])),
                     "watch_namespace": rec.get("extra", {}).get("watch_namespace", ""),
                     "service_account": rec.get("extra", {}).get("service_account"),
