@@ -90,7 +90,9 @@ def get(key: str) -> str:
     override = os.environ.get(key, "") if key in OVERRIDABLE else ""
     if override:
         if not _RELEASE.match(override):
-            raise VersionsFileError(f"{key}={override!r} in the environment: write a release such as v1.30.14")
+            raise VersionsFileError(
+                f"{key}={override!r} in the environment: write a release such as v1.30.14"
+            )
         return override
     values = load()
     try:
