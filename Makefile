@@ -25,7 +25,7 @@ PYTEST_ARGS ?=
 VALUES ?= fadi/values.yaml
 
 .PHONY: help setup tools needed-tools generate lint lint-python lint-charts lint-workflows test test-unit test-chart \
-        test-cluster bench demo install cluster-up cluster-down e2e-kind clean distclean package dist
+        test-cluster test-compat bench demo install cluster-up cluster-down e2e-kind clean distclean package dist
 
 # One target at a time, in the order the prerequisites are listed (`make test` runs its parts in order).
 .NOTPARALLEL:
@@ -41,6 +41,7 @@ TOOLS_test-chart := chart
 TOOLS_test-cluster := helm cluster operator node
 TOOLS_test := all
 TOOLS_bench := all
+TOOLS_test-compat := all
 TOOLS_package := helm
 TOOLS_dist := helm
 NEEDED_TOOLS = $(sort $(foreach goal,$(MAKECMDGOALS),$(TOOLS_$(goal))))
@@ -90,6 +91,11 @@ test-chart: setup needed-tools lint-charts ## helm lint (lint-charts), helm-unit
 
 test-cluster: setup needed-tools ## the cluster suite against the local control plane
 	scripts/pytest.sh -m cluster $(PYTEST_ARGS)
+
+# the oldest Kubernetes minor the chart claims that builds here, and the pinned one (README, "Kubernetes versions")
+COMPAT_KUBERNETES ?= v1.27.16 $(KUBERNETES_VERSION)
+test-compat: setup needed-tools ## the cluster suite on the oldest claimed Kubernetes minor and the pinned one (not in `make test`)
+	COMPAT_KUBERNETES="$(COMPAT_KUBERNETES)" scripts/test-compat.sh
 
 bench: setup needed-tools ## run every benchmark in bench/ and print the figures
 	@for b in bench/bench_*.py; do echo "[bench] $$b"; $(VPY) $$b; done

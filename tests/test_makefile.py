@@ -213,3 +213,18 @@ def test_make_lint_runs_actionlint_over_the_workflows():
     lines = make_n("lint")
     assert "actionlint .github/workflows/*.yaml" in lines
     assert not any("package-charts" in line or "dist.sh" in line for line in make_n("test"))
+
+
+def test_make_test_compat_runs_the_cluster_suite_per_release_and_is_not_in_make_test():
+    lines = make_n("test-compat", "COMPAT_KUBERNETES=v1.27.16 v1.36.3")
+    assert lines[-1] == 'COMPAT_KUBERNETES="v1.27.16 v1.36.3" scripts/test-compat.sh'
+    script = (ROOT / "scripts" / "test-compat.sh").read_text(encoding="utf-8")
+    assert "KUBERNETES_VERSION=\"$release\"" in script and "FADI_TOOLS_DIR=\"$dir\"" in script
+    assert "tools install kubernetes kubernetes-node" in script and "-m cluster" in script
+    assert not any("test-compat" in line for line in make_n("test"))
+    versions = make_n("test-compat")[-1]
+    pinned = re.search(r"^KUBERNETES_VERSION=(\S+)$", (ROOT / "versions.env").read_text(), re.M).group(1)
+    assert pinned in versions, "the pinned release is one of the two"
+    workflow = (ROOT / ".github" / "workflows" / "ci.yaml").read_text(encoding="utf-8")
+    assert "make test-compat COMPAT_KUBERNETES=${{ matrix.kubernetes }}" in workflow
+    assert pinned in workflow

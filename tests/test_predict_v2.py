@@ -422,3 +422,53 @@ def test_a_bad_request_file_exits_2(server, capsys, tmp_path):
     code, _, err = _predict(capsys, url, *V2, "--file", str(path))
     assert code == 2 and "inputs[0]: tensor 'a': shape [2, 2] holds 4 elements, data has 3" in err
     assert seen == []
+
+
+class _LoadingServer(_V2Server):
+    """MLServer while it loads `iris`: the model is not ready (and infer fails) for the first GETs."""
+
+    not_ready_for = 3
+
+    def do_GET(self):  # noqa: N802 (http.server API)
+        if self.path.endswith("/iris/ready") and _LoadingServer.not_ready_for > 0:
+            _LoadingServer.not_ready_for -= 1
+            self.requests.append(("GET", self.path, None))
+            return self._answer(400, {"error": "Model iris with version  not ready"})
+        return super().do_GET()
+
+
+@pytest.mark.parametrize("wait", ["10", "0"])
+def test_wait_also_waits_for_the_model_to_be_ready(capsys, wait):
+    _LoadingServer.requests, _LoadingServer.not_ready_for = [], 3
+    with serving(_LoadingServer) as url:
+        argv = ["predict", "--protocol", "v2", url, "--model", "iris", "--ready", "--wait", wait]
+        code = cli.main(argv)
+        out, _ = capsys.readouterr()
+    ready_gets = [r for r in _LoadingServer.requests if r[1].endswith("/iris/ready")]
+    if wait == "0":  # no waiting: the loading model is reported as not ready
+        assert code != 0 and len(ready_gets) == 1
+    else:
+        assert code == 0 and len(ready_gets) == 4, ready_gets
+
+
+def test_infer_with_wait_asks_once_the_model_is_ready(capsys):
+    _LoadingServer.requests, _LoadingServer.not_ready_for = [], 2
+    with serving(_LoadingServer) as url:
+        code = cli.main(
+            [
+                "predict",
+                "--protocol",
+                "v2",
+                url,
+                "--model",
+                "iris",
+                "--ndarray",
+                "[[1, 2, 3, 4]]",
+                "--wait",
+                "10",
+            ]
+        )
+        capsys.readouterr()
+    paths = [path for _, path, _ in _LoadingServer.requests]
+    assert code == 0
+    assert paths[:3] == ["/v2/models/iris/ready"] * 3 and paths[3] == "/v2/models/iris/infer"

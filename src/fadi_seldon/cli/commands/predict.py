@@ -89,7 +89,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=0.0,
         metavar="SECONDS",
-        help="retry while nothing listens yet (scripts: serve &)",
+        help="retry while nothing listens yet (scripts: serve &); with --protocol v2 and --model, also "
+        "while the model is not ready (MLServer loading it)",
     )
     output.add_output_argument(parser)
 
@@ -162,20 +163,24 @@ def build_v2_request(args: argparse.Namespace) -> dict:
     return v2.request_from_json(_read_file(args.file, v2.PayloadError), args.file)
 
 
-def _call(send, wait: float, hint: str):
-    """`send()`'s answer, retrying transport failures for `wait` seconds; None (reported) if none came."""
+def _call(send, wait: float, hint: str, done=lambda resp: True):
+    """`send()`'s answer, retried for `wait` seconds on transport failures and while `done(answer)` is
+    false (a model still loading); the last answer at the deadline, or None (reported) if none came."""
     from fadi_seldon.model import payloads
 
     deadline = time.monotonic() + max(wait, 0.0)
     while True:
         try:
-            return send()
+            resp = send()
         except payloads.TransportError as err:
             if time.monotonic() < deadline:
                 time.sleep(0.1)
                 continue
             output.error(f"{err} ({hint})")
             return None
+        if done(resp) or time.monotonic() >= deadline:
+            return resp
+        time.sleep(0.2)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -210,6 +215,10 @@ def _run_v2(args: argparse.Namespace) -> int:
     base = v2.base_url(args.url or DEFAULT_V2_URL)
     if args.ready:
         return _v2_ready(args, base)
+    if args.wait > 0 and args.model:
+        # MLServer answers before its models are loaded: wait for the model's readiness too
+        ready = v2.ready_urls(base, args.model)["model"]
+        _call(lambda: payloads.get(ready, timeout=args.timeout), args.wait, V2_HINT, lambda r: r.ok)
     if args.metadata:
         url = v2.metadata_url(base, args.model)
         resp = _call(lambda: payloads.get(url, timeout=args.timeout), args.wait, V2_HINT)
@@ -242,7 +251,8 @@ def _v2_ready(args: argparse.Namespace, base: str) -> int:
 
     result = {}
     for what, url in v2.ready_urls(base, args.model).items():
-        resp = _call(lambda url=url: payloads.get(url, timeout=args.timeout), args.wait, V2_HINT)
+        get = lambda url=url: payloads.get(url, timeout=args.timeout)  # noqa: E731
+        resp = _call(get, args.wait, V2_HINT, lambda r: r.ok)
         if resp is None:
             return ExitCode.FAILED
         result[what] = {"url": url, "ready": resp.ok, "status": resp.status}
