@@ -159,7 +159,12 @@ def test_each_crd_rule_refuses_its_case_with_its_message(server, rule):
 def test_the_k8s_enum_table_is_what_the_api_server_publishes(server):
     """k8s-enum's values (generated from the release's sources) against the running API server's
     OpenAPI v3: same definitions, same fields, same values."""
+    from fadi_seldon.runtime import versions
     from fadi_seldon.sdep.validator import embedded
+
+    pinned, running = versions.load()["KUBERNETES_VERSION"], versions.get("KUBERNETES_VERSION")
+    if running != pinned:  # make test-compat: another release has other enum values, on purpose
+        pytest.skip(f"the enum table is Kubernetes {pinned}'s; this cluster runs {running} (make test-compat)")
 
     status, index = server.request("GET", "/openapi/v3")
     assert status == 200, index

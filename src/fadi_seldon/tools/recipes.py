@@ -19,7 +19,7 @@ from fadi_seldon.tools.spec import BuildContext, Tool, ToolError
 
 def helm3_ldflags(ctx: BuildContext) -> list[str]:
     # helm v3 does not derive its default Kubernetes version from client-go: stamp it, or
-    # charts with kubeVersion ">=1.25.0-0" fail to template (default would be v1.20.0).
+    # charts with kubeVersion ">=1.28.0-0" fail to template (default would be v1.20.0).
     client_go = ctx.required_version("k8s.io/client-go")  # v0.37.0 -> Kubernetes 1.37
     minor = client_go.split(".")[1]
     flags = [f"-X helm.sh/helm/v3/internal/version.version={ctx.version}"]
