@@ -82,6 +82,16 @@ def host_operator_target(kube: Kube, state_dir: Path, release: str, namespace: s
         runner.stop(uninstall=True)
 
 
+def seldon_webhooks(kube: Kube) -> list[str]:
+    """The names of the SeldonDeployment validating webhooks registered in the cluster."""
+    return [
+        w["name"]
+        for c in kube.get("validatingwebhookconfigurations")["items"]
+        for w in c.get("webhooks") or []
+        if "seldondeployment" in w["name"]
+    ]
+
+
 def operator_deployments(kube: Kube, namespace: str) -> dict[str, dict]:
     """The chart's controller Deployments in the release namespace, by name."""
     found = kube.get("deployments", "-n", namespace, "-l", "control-plane=seldon-controller-manager") or {}

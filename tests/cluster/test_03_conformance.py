@@ -164,7 +164,9 @@ def test_the_k8s_enum_table_is_what_the_api_server_publishes(server):
 
     pinned, running = versions.load()["KUBERNETES_VERSION"], versions.get("KUBERNETES_VERSION")
     if running != pinned:  # make test-compat: another release has other enum values, on purpose
-        pytest.skip(f"the enum table is Kubernetes {pinned}'s; this cluster runs {running} (make test-compat)")
+        pytest.skip(
+            f"the enum table is Kubernetes {pinned}'s; this cluster runs {running} (make test-compat)"
+        )
 
     status, index = server.request("GET", "/openapi/v3")
     assert status == 200, index

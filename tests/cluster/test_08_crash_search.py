@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from cluster.operator_fixtures import IN_CLUSTER, host_operator_target
+from cluster.operator_fixtures import IN_CLUSTER, host_operator_target, seldon_webhooks
 from conftest import ROOT
 from fadi_seldon.dev import crash_search, mutants
 
@@ -38,12 +38,8 @@ def target(kube, umbrella, webhook_off, tmp_path_factory):
 
 
 def test_no_mutant_crashes_or_wedges_the_operator_with_the_webhook_off(target, kube):
-    hooks = [
-        w["name"]
-        for c in kube.get("validatingwebhookconfigurations")["items"]
-        for w in c.get("webhooks") or []
-    ]
-    assert not [h for h in hooks if "seldondeployment" in h], f"a Seldon webhook is in the path: {hooks}"
+    hooks = seldon_webhooks(kube)
+    assert not hooks, f"a Seldon webhook is in the path: {hooks}"
     seeds = mutants.checkout_seeds(ROOT)
     say = lambda line: print(f"[crash-search seed {SEED}] {line}", file=sys.stderr, flush=True)  # noqa: E731
     search = crash_search.Search(target, MODELS, state_timeout=90, say=say)

@@ -17,7 +17,7 @@ import sys
 import pytest
 
 from cluster.kube import RELEASE, RELEASE_NS, set_webhook
-from cluster.operator_fixtures import IN_CLUSTER, host_operator_target
+from cluster.operator_fixtures import IN_CLUSTER, host_operator_target, seldon_webhooks
 from conftest import ROOT
 from fadi_seldon.dev import crash_search, differential, mutants
 from fadi_seldon.sdep import validator
@@ -45,12 +45,7 @@ def target(kube, umbrella, tmp_path_factory):
 
 
 def test_validate_agrees_with_the_api_server_the_webhook_and_the_operator(target, kube):
-    hooks = [
-        w["name"]
-        for c in kube.get("validatingwebhookconfigurations")["items"]
-        for w in c.get("webhooks") or []
-        if "seldondeployment" in w["name"]
-    ]
+    hooks = seldon_webhooks(kube)
     assert hooks, "the operator's webhook is not in the path"
     say = lambda line: print(f"[differential seed {SEED}] {line}", file=sys.stderr, flush=True)  # noqa: E731
     run = differential.Differential(target, MODELS, say=say).run(
