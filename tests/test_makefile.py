@@ -219,7 +219,7 @@ def test_make_test_compat_runs_the_cluster_suite_per_release_and_is_not_in_make_
     lines = make_n("test-compat", "COMPAT_KUBERNETES=v1.27.16 v1.36.3")
     assert lines[-1] == 'COMPAT_KUBERNETES="v1.27.16 v1.36.3" scripts/test-compat.sh'
     script = (ROOT / "scripts" / "test-compat.sh").read_text(encoding="utf-8")
-    assert "KUBERNETES_VERSION=\"$release\"" in script and "FADI_TOOLS_DIR=\"$dir\"" in script
+    assert 'KUBERNETES_VERSION="$release"' in script and 'FADI_TOOLS_DIR="$dir"' in script
     assert "tools install kubernetes kubernetes-node" in script and "-m cluster" in script
     assert not any("test-compat" in line for line in make_n("test"))
     versions = make_n("test-compat")[-1]
