@@ -144,8 +144,11 @@ def test_the_model_runs_in_a_real_pod_and_answers_through_its_service(real, iris
     assert all(c["ready"] for p in pods for c in p["status"]["containerStatuses"])
     svc = real.get("service", f"{name}-{iris['spec']['predictors'][0]['name']}", "-n", MODELS)
     url = f"http://{svc['spec']['clusterIP']}:{svc['spec']['ports'][0]['port']}"
+    # --wait: the pod is Ready before kube-proxy has programmed the Service's endpoints (until then
+    # the ClusterIP refuses connections), as a user's first request may find too
     proc = subprocess.run(
-        [sys.executable, "-m", "fadi_seldon", "predict", url, "--ndarray", json.dumps(IRIS), "-o", "json"],
+        [sys.executable, "-m", "fadi_seldon", "predict", url, "--ndarray", json.dumps(IRIS), "-o", "json",
+         "--wait", "30"],
         capture_output=True, text=True, timeout=60, env=real.env,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
