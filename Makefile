@@ -93,7 +93,7 @@ test-cluster: setup needed-tools ## the cluster suite against the local control 
 	scripts/pytest.sh -m cluster $(PYTEST_ARGS)
 
 # the oldest Kubernetes minor the chart claims that builds here, and the pinned one (README, "Kubernetes versions")
-COMPAT_KUBERNETES ?= v1.27.16 $(KUBERNETES_VERSION)
+COMPAT_KUBERNETES ?= v1.28.15 $(KUBERNETES_VERSION)
 test-compat: setup needed-tools ## the cluster suite on the oldest claimed Kubernetes minor and the pinned one (not in `make test`)
 	COMPAT_KUBERNETES="$(COMPAT_KUBERNETES)" scripts/test-compat.sh
 

@@ -216,8 +216,8 @@ def test_make_lint_runs_actionlint_over_the_workflows():
 
 
 def test_make_test_compat_runs_the_cluster_suite_per_release_and_is_not_in_make_test():
-    lines = make_n("test-compat", "COMPAT_KUBERNETES=v1.27.16 v1.36.3")
-    assert lines[-1] == 'COMPAT_KUBERNETES="v1.27.16 v1.36.3" scripts/test-compat.sh'
+    lines = make_n("test-compat", "COMPAT_KUBERNETES=v1.28.15 v1.36.3")
+    assert lines[-1] == 'COMPAT_KUBERNETES="v1.28.15 v1.36.3" scripts/test-compat.sh'
     script = (ROOT / "scripts" / "test-compat.sh").read_text(encoding="utf-8")
     assert 'KUBERNETES_VERSION="$release"' in script and 'FADI_TOOLS_DIR="$dir"' in script
     assert "tools install kubernetes kubernetes-node" in script and "-m cluster" in script
