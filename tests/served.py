@@ -47,6 +47,11 @@ def sessions(pids: list[int]) -> set[int]:
     return out
 
 
+def _background_job() -> None:
+    """Start as a shell starts `cmd &`: SIGINT ignored, so SIGINT stops serve only if serve handles it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class ServeProcess:
     """`fadi-seldon serve ARGV` on free loopback ports; `venv_env` names the server's venv variable."""
 
@@ -55,7 +60,14 @@ class ServeProcess:
         env = dict(os.environ, **{venv_env: str(venv)})
         cmd = [sys.executable, "-m", "fadi_seldon", "serve", *argv, "--port", str(self.http)]
         cmd += ["--grpc-port", str(self.grpc), "--metrics-port", str(self.metrics)]
-        self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            cmd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=_background_job,
+        )
         self.url = f"http://127.0.0.1:{self.http}"
         self.sessions: set[int] = set()
 

@@ -53,6 +53,8 @@ def test_pin_is_the_version_the_chart_images_carry():
         )
     assert mlserver.requirements()[0] == "mlserver==1.3.5"
     assert mlserver.runtime_requirement("mlserver-sklearn") == "mlserver-sklearn==1.3.5"
+    assert mlserver.runtime_requirements("mlserver-sklearn") == ["mlserver-sklearn==1.3.5"]
+    assert mlserver.runtime_requirements("mlserver-xgboost") == ["mlserver-xgboost==1.3.5", "xgboost<2"]
 
 
 def test_venv_location(monkeypatch, tmp_path, repo_root):
@@ -84,8 +86,15 @@ def test_venv_is_keyed_by_the_pins(tmp_path, monkeypatch):
     assert mlserver.ensure_venv(venv, ("mlserver-sklearn",)) == venv / "bin" / "python"
     assert calls == []  # up to date: nothing run
     mlserver.ensure_venv(venv, ("mlserver-xgboost",), progress=lambda m: None)
-    assert calls == [("pip", [*mlserver.CONSTRAINTS, "mlserver-xgboost==1.3.5"])]  # a runtime added
-    assert "mlserver-xgboost==1.3.5" in json.loads((venv / mlserver.MARKER).read_text())["runtimes"]
+    # a runtime added, with the pin of its own dependency
+    # (every pin in the same pip run: runtimes require `mlserver` unpinned)
+    new = ["mlserver-xgboost==1.3.5", "xgboost<2"]
+    assert calls == [("pip", [*mlserver.requirements(), "mlserver-sklearn==1.3.5", *new])]
+    runtimes = json.loads((venv / mlserver.MARKER).read_text())["runtimes"]
+    assert {"mlserver-xgboost==1.3.5", "xgboost<2"} <= set(runtimes)
+    calls.clear()
+    mlserver.ensure_venv(venv, ("mlserver-xgboost",), progress=lambda m: None)
+    assert calls == []  # the runtime and its pin are recorded: nothing run again
     calls.clear()
     (venv / mlserver.MARKER).write_text(json.dumps({"requirements": ["mlserver==1.3.4"], "runtimes": []}))
     mlserver.ensure_venv(venv, ("mlserver-sklearn",), progress=lambda m: None)

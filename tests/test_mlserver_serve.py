@@ -1,8 +1,10 @@
-"""A real MLServer 1.3.5 (from .venv-mlserver) answering `predict --protocol v2`: the sklearn-iris
-example trained here as SKLEARN_SERVER, and a custom runtime packaged with `--runtime mlserver`.
+"""A real MLServer 1.3.5 (from .venv-mlserver) answering `predict --protocol v2`: the sklearn-iris,
+xgboost-iris and mlflow-iris examples trained here and served as SKLEARN_SERVER, XGBOOST_SERVER and
+MLFLOW_SERVER, and a custom runtime packaged with `--runtime mlserver`.
 
-The venv is created once (about 60 s from PyPI on a cold cache, then reused); the tests are skipped
-only when pip cannot install it, with pip's error as the reason. Each server takes ~3 s to answer.
+The venv is created once (about 60 s from PyPI on a cold cache, then reused; the xgboost and mlflow
+runtimes add about 2 minutes once); the tests are skipped only when pip cannot install it, with pip's
+error as the reason. Each server takes ~3 s to answer.
 """
 
 from __future__ import annotations
@@ -155,3 +157,72 @@ def test_packaged_custom_runtime_answers(mlserver_venv, repo_root, tmp_path, cap
     finally:
         served.close()
     assert not (folder / ".metrics").exists()  # MLServer's metrics files stay out of the model folder
+
+
+def _trained(venv: Path, server: str, example: str, out: Path) -> Path:
+    """The server's runtime added to the venv (with its pins), then examples/EXAMPLE/train.py run there."""
+    packages = ("mlserver-sklearn", mlserver.RUNTIMES[server].package)
+    try:
+        mlserver.ensure_venv(
+            venv, packages, progress=lambda msg: print(f"[mlserver venv] {msg}", file=sys.stderr)
+        )
+    except mlserver.ServeError as err:
+        pytest.skip(f"the runtime of {server} cannot be installed here: {err}")
+    script = Path(__file__).resolve().parents[1] / "examples" / example / "train.py"
+    python = venv / "bin" / "python"
+    run = subprocess.run([str(python), str(script), str(out)], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "training accuracy 0.9" in run.stdout, run.stdout
+    return out
+
+
+def _venv_says(venv: Path, code: str) -> list[str]:
+    """What the serving venv's python prints for `code`, split on spaces (versions of its packages)."""
+    run = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 0, run.stderr
+    return run.stdout.split()
+
+
+def _iris_answer(venv: Path, server: str, artifact: Path, capsys) -> dict:
+    """`serve --server SERVER` on the artifact, then two flowers (setosa, virginica) asked: the output."""
+    served = Served(
+        venv, "--server", server, "--model-uri", str(artifact), "--protocol", "v2", "--name", "flowers"
+    )
+    try:
+        served.wait_ready("flowers")
+        args = (served.url, "--protocol", "v2", "--model", "flowers", "--ndarray", IRIS)
+        code, answer, err = _predict(capsys, *args)
+    finally:
+        served.close()
+    assert code == 0, err
+    assert answer["model_name"] == "flowers"
+    [out] = answer["outputs"]
+    return out
+
+
+def test_xgboost_server_answers_v2(mlserver_venv, tmp_path, capsys):
+    """XGBOOST_SERVER as the 1.3.5-xgboost image runs it: one probability per class and row."""
+    artifact = _trained(mlserver_venv, "XGBOOST_SERVER", "xgboost-iris", tmp_path / "xgb")
+    assert (artifact / "model.bst").is_file()
+    [xgboost_version] = _venv_says(mlserver_venv, "import xgboost; print(xgboost.__version__)")
+    assert xgboost_version.startswith("1."), xgboost_version  # the pin held
+    out = _iris_answer(mlserver_venv, "XGBOOST_SERVER", artifact, capsys)
+    assert out["shape"] == [2, 3]
+    rows = [out["data"][0:3], out["data"][3:6]]
+    assert [row.index(max(row)) for row in rows] == [0, 2]
+    assert all(abs(sum(row) - 1) < 1e-4 for row in rows)
+
+
+def test_mlflow_server_answers_v2(mlserver_venv, tmp_path, capsys):
+    """MLFLOW_SERVER as the 1.3.5-mlflow image runs it: an MLflow model folder loaded as a pyfunc."""
+    artifact = _trained(mlserver_venv, "MLFLOW_SERVER", "mlflow-iris", tmp_path / "mlflow-model")
+    assert (artifact / "MLmodel").is_file()
+    versions = _venv_says(
+        mlserver_venv, "import mlserver, pydantic; print(mlserver.__version__, pydantic.VERSION)"
+    )
+    # adding mlflow kept MLServer's pins (it once upgraded MLServer to 1.7 for mlflow's pydantic 2)
+    assert versions[0] == "1.3.5" and versions[1].startswith("1."), versions
+    out = _iris_answer(mlserver_venv, "MLFLOW_SERVER", artifact, capsys)
+    assert out["shape"] == [2, 1] and out["data"] == [0, 2]  # the class labels model.predict returns

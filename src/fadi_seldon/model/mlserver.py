@@ -48,12 +48,16 @@ class Runtime:
 
     package: str
     implementation: str
+    # pins of the runtime's own dependencies: what the 1.3.5 image carries, where PyPI's newest breaks it
+    constraints: tuple[str, ...] = ()
 
 
 # implementation -> runtime, as the operator's getMLServerModelImplementation maps them (1.17.1)
 RUNTIMES: dict[str, Runtime] = {
     "SKLEARN_SERVER": Runtime("mlserver-sklearn", "mlserver_sklearn.SKLearnModel"),
-    "XGBOOST_SERVER": Runtime("mlserver-xgboost", "mlserver_xgboost.XGBoostModel"),
+    # mlserver-xgboost leaves xgboost unpinned: 2.0 (September 2023) postdates the 1.3.5 images, and on
+    # x86-64 its 2.x+ wheels pull NVIDIA's NCCL (about 200 MB); 1.7 loads the models those images load
+    "XGBOOST_SERVER": Runtime("mlserver-xgboost", "mlserver_xgboost.XGBoostModel", ("xgboost<2",)),
     "MLFLOW_SERVER": Runtime("mlserver-mlflow", "mlserver_mlflow.MLflowRuntime"),
 }
 # Why the Seldon-protocol variant of each cannot run here (the server of `protocol: seldon`)
@@ -83,6 +87,14 @@ def runtime_requirement(package: str) -> str:
     return f"{package}=={versions.get('MLSERVER_VERSION')}"
 
 
+def runtime_requirements(package: str) -> list[str]:
+    """A runtime package at MLServer's version, with the constraints its prepackaged server needs."""
+    constraints = [
+        c for runtime in RUNTIMES.values() if runtime.package == package for c in runtime.constraints
+    ]
+    return [runtime_requirement(package), *constraints]
+
+
 def _marker(venv: Path) -> dict:
     try:
         data = json.loads((venv / MARKER).read_text(encoding="utf-8"))
@@ -100,7 +112,7 @@ def ensure_venv(
     recreates the venv; a runtime not yet there is added to it (mlserver-mlflow alone is ~300 MB).
     """
     base = requirements()
-    wanted = [runtime_requirement(p) for p in packages]
+    wanted = [r for p in packages for r in runtime_requirements(p)]
     marker = _marker(venv)
     python = venv / "bin" / "python"
     same_base = marker.get("requirements") == base and (venv / "bin" / SCRIPT).is_file()
@@ -124,7 +136,10 @@ def ensure_venv(
         missing = wanted
         serving.pip_install(python, base + missing, "MLServer", progress, "about 30 s, once")
     else:
-        serving.pip_install(python, [*CONSTRAINTS, *missing], "the MLServer runtime", progress, "once")
+        # with every pin already there: runtimes require `mlserver` unpinned, and a new dependency that
+        # needs newer pydantic (mlflow 3.6+) would otherwise make pip upgrade MLServer itself
+        kept = [r for r in marker.get("runtimes", []) if r not in missing]
+        serving.pip_install(python, [*base, *kept, *missing], "the MLServer runtime", progress, "once")
     marker["runtimes"] = sorted(set(marker.get("runtimes", [])) | set(missing))
     atomic_write(venv / MARKER, json.dumps(marker, indent=2) + "\n")
     return python

@@ -186,7 +186,10 @@ def _serve(args: argparse.Namespace, server, what: str) -> int:
     def on_term(signum, frame):
         raise _Stop()
 
-    previous = signal.signal(signal.SIGTERM, on_term)
+    # SIGINT too: a shell starts background jobs with SIGINT ignored, and then Python never turns
+    # it into KeyboardInterrupt (`fadi-seldon serve &` in a script would outlive `kill -INT`)
+    stop_signals = (signal.SIGTERM, signal.SIGINT)
+    previous = {sig: signal.signal(sig, on_term) for sig in stop_signals}
     started = False
     try:
         python = server.prepare(args.venv, not args.no_install, _message)
@@ -211,7 +214,10 @@ def _serve(args: argparse.Namespace, server, what: str) -> int:
         _message("stopping")
         return ExitCode.OK
     finally:
+        for sig in stop_signals:  # a second Ctrl-C does not cut the cleanup short (it ends in SIGKILL)
+            signal.signal(sig, signal.SIG_IGN)
         server.stop()
         if started:
             _message(f"stopped (all {server.kind} processes ended)")
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
