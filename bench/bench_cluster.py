@@ -28,8 +28,9 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from fadi_seldon.localkube import ControlPlane  # noqa: E402
 from fadi_seldon.localkube.nodes import NodeSpec  # noqa: E402
+from fadi_seldon.tools.layout import default_tools_dir  # noqa: E402
 
-BIN = ROOT / ".tools" / "bin"
+BIN = default_tools_dir() / "bin"  # TOOLS_DIR / FADI_TOOLS_DIR, as the Makefile sets it
 
 
 def env(**extra: str) -> dict[str, str]:
@@ -41,7 +42,7 @@ def env(**extra: str) -> dict[str, str]:
         ("HELM_CONFIG_HOME", "config"),
         ("HELM_DATA_HOME", "data"),
     ):
-        e.setdefault(key, str(ROOT / ".tools" / "helm" / sub))
+        e.setdefault(key, str(default_tools_dir() / "helm" / sub))
     e.update(extra)
     return e
 

@@ -29,8 +29,9 @@ from fadi_seldon.dev import crash_search, mutants  # noqa: E402
 from fadi_seldon.localkube import ControlPlane  # noqa: E402
 from fadi_seldon.localkube.operator import OperatorRunner, StartOptions  # noqa: E402
 from fadi_seldon.localkube.proxy import Proxy  # noqa: E402
+from fadi_seldon.tools.layout import default_tools_dir  # noqa: E402
 
-BIN = ROOT / ".tools" / "bin"
+BIN = default_tools_dir() / "bin"  # TOOLS_DIR / FADI_TOOLS_DIR, as the Makefile sets it
 NAMESPACE = "crash-search"
 
 

@@ -24,8 +24,9 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from fadi_seldon.localkube import ControlPlane  # noqa: E402
 from fadi_seldon.localkube.operator import OperatorRunner, StartOptions  # noqa: E402
+from fadi_seldon.tools.layout import default_tools_dir  # noqa: E402
 
-BIN = ROOT / ".tools" / "bin"
+BIN = default_tools_dir() / "bin"  # TOOLS_DIR / FADI_TOOLS_DIR, as the Makefile sets it
 EXAMPLE = ROOT / "examples" / "seldon-model.yaml"
 
 

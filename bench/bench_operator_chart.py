@@ -11,9 +11,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from fadi_seldon.tools.layout import default_tools_dir
+
 ROOT = Path(__file__).resolve().parents[1]
 CHART = ROOT / "charts" / "seldon-core-operator"
-HELM = str(ROOT / ".tools" / "bin" / "helm")
+HELM = str(default_tools_dir() / "bin" / "helm")
 RUNS = 5
 
 

@@ -10,6 +10,10 @@ SCALE=100,1000 creates 100, then 900 more):
 - the operator's RSS (now and peak, /proc VmRSS, VmHWM) and CPU seconds; kube-apiserver and etcd RSS
 - admission latency p50/p99 of 50 concurrent server-side dry-run creates (dryRun=All) through the webhook
 - error lines in the operator's log
+- the operator's API requests (client-go's rest_client_requests_total from its metrics endpoint): per
+  SeldonDeployment and per second, beside its client-side rate limit (QPS 20, burst 30: controller-
+  runtime v0.11's default, which the operator does not change and exposes no flag for) and its one
+  reconcile worker (controller_runtime_max_concurrent_reconciles)
 - cost per SeldonDeployment: the operator's RSS slope between steps (MiB per 1,000)
 
 Then all are deleted: time until every Deployment and Service the operator owned is gone.
@@ -30,6 +34,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -40,8 +45,9 @@ from fadi_seldon.localkube import ControlPlane  # noqa: E402
 from fadi_seldon.localkube.nodes import NodeSpec  # noqa: E402
 from fadi_seldon.localkube.operator import OperatorRunner, StartOptions  # noqa: E402
 from fadi_seldon.localkube.proxy import Proxy  # noqa: E402
+from fadi_seldon.tools.layout import default_tools_dir  # noqa: E402
 
-BIN = ROOT / ".tools" / "bin"
+BIN = default_tools_dir() / "bin"  # TOOLS_DIR / FADI_TOOLS_DIR, as the Makefile sets it
 CHART = ROOT / "charts" / "seldon-core-operator"
 NAMESPACE = "scale"
 SDEP = f"/apis/machinelearning.seldon.io/v1/namespaces/{NAMESPACE}/seldondeployments"
@@ -51,6 +57,10 @@ EXECUTOR_MEMORY_GI = 0.5
 NODE = NodeSpec()  # one simulated node's default capacity: 128 CPU, 512Gi, 250 pods
 CREATE_WORKERS = 8
 DRY_RUNS = 50
+# counters of the operator's metrics endpoint summed over their label sets, and its worker gauge
+REQUESTS = "rest_client_requests_total"
+RECONCILES = "controller_runtime_reconcile_total"
+WORKERS = "controller_runtime_max_concurrent_reconciles"
 PAGE = os.sysconf("SC_PAGE_SIZE")
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -167,6 +177,19 @@ def error_lines(log: Path) -> int:
     return count
 
 
+def operator_metrics(url: str) -> dict[str, float]:
+    """The operator's request and reconcile counters (summed) and its reconcile workers (max)."""
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        text = resp.read().decode()
+    found = {REQUESTS: 0.0, RECONCILES: 0.0, WORKERS: 0.0}
+    for line in text.splitlines():
+        name = line.split("{", 1)[0].split(" ", 1)[0]
+        if name in found:
+            value = float(line.rsplit(" ", 1)[1])
+            found[name] = max(found[name], value) if name == WORKERS else found[name] + value
+    return found
+
+
 def owned_count(proxy: Proxy) -> int:
     total = 0
     for path in (
@@ -178,9 +201,10 @@ def owned_count(proxy: Proxy) -> int:
     return total
 
 
-def step(proxy: Proxy, pids: dict[str, int], log: Path, done: int, size: int) -> dict:
+def step(proxy: Proxy, operator: dict, pids: dict[str, int], done: int, size: int) -> dict:
     names = [f"sdep-{i:05d}" for i in range(done, size)]
     say(f"step to {size}: creating {len(names)} SeldonDeployments")
+    before = operator_metrics(operator["metrics"])
     t0 = time.perf_counter()
     failures = create_all(proxy, names)
     apply_s = time.perf_counter() - t0
@@ -189,6 +213,8 @@ def step(proxy: Proxy, pids: dict[str, int], log: Path, done: int, size: int) ->
     say(f"  created in {apply_s:.1f}s; waiting for Available")
     avail_s = wait_for("Available", lambda: available_count(proxy), size, timeout=1200)
     total_s = time.perf_counter() - t0
+    after = operator_metrics(operator["metrics"])
+    requests = after[REQUESTS] - before[REQUESTS]
     time.sleep(5)  # let the operator settle before reading its memory
     row = {
         "size": size,
@@ -201,7 +227,11 @@ def step(proxy: Proxy, pids: dict[str, int], log: Path, done: int, size: int) ->
         "kube_apiserver_rss_mib": proc_figures(pids["kube-apiserver"])["rss_mib"],
         "etcd_rss_mib": proc_figures(pids["etcd"])["rss_mib"],
         "admission": admission_latency(proxy),
-        "operator_error_lines": error_lines(log),
+        "operator_error_lines": error_lines(Path(operator["log"])),
+        "operator_requests_per_sdep": round(requests / len(names), 1),
+        "operator_requests_per_s": round(requests / total_s, 1),
+        "reconciles_per_sdep": round((after[RECONCILES] - before[RECONCILES]) / len(names), 1),
+        "reconcile_workers": int(after[WORKERS]),
     }
     say(f"  done: {json.dumps(row)}")
     return row
@@ -238,6 +268,7 @@ def run(sizes: list[int]) -> dict:
             runner.start(StartOptions("seldon-core-operator", "seldon-system", CHART))
             say(f"cluster and operator up in {time.perf_counter() - t0:.0f}s")
             proc = runner.load_state()["processes"][0]
+            operator = {"log": proc["log"], "metrics": runner.status()["processes"][0]["metrics"]}
             records = plane.records()
             pids = {
                 "operator": proc["pid"],
@@ -256,7 +287,7 @@ def run(sizes: list[int]) -> dict:
                 )
                 rows, done = [], 0
                 for size in sizes:
-                    rows.append(step(proxy, pids, Path(proc["log"]), done, size))
+                    rows.append(step(proxy, operator, pids, done, size))
                     done = size
                 add_slopes(rows)
                 delete_s = delete_all(proxy)
@@ -275,7 +306,8 @@ def table(result: dict) -> str:
         f"{base['operator']['rss_mib']} MiB, kube-apiserver {base['kube_apiserver_rss_mib']} MiB, "
         f"etcd {base['etcd_rss_mib']} MiB",
         f"{'sdeps':>6} {'apply s':>8} {'avail s':>8} {'/s':>6} {'op MiB':>7} {'op peak':>8} {'op cpu s':>8} "
-        f"{'apisrv':>7} {'etcd':>6} {'adm p50':>8} {'adm p99':>8} {'errors':>6} {'MiB/1000':>9}",
+        f"{'apisrv':>7} {'etcd':>6} {'adm p50':>8} {'adm p99':>8} {'errors':>6} {'MiB/1000':>9} "
+        f"{'req/sdep':>8} {'req/s':>6} {'rec/sdep':>8}",
     ]
     for r in result["steps"]:
         op = r["operator"]
@@ -283,8 +315,11 @@ def table(result: dict) -> str:
             f"{r['size']:>6} {r['apply_s']:>8} {r['available_s']:>8} {r['throughput_per_s']:>6} "
             f"{op['rss_mib']:>7} {op['peak_rss_mib']:>8} {op['cpu_s']:>8} {r['kube_apiserver_rss_mib']:>7} "
             f"{r['etcd_rss_mib']:>6} {r['admission']['p50_ms']:>8} {r['admission']['p99_ms']:>8} "
-            f"{r['operator_error_lines']:>6} {r.get('operator_mib_per_1000', '-'):>9}"
+            f"{r['operator_error_lines']:>6} {r.get('operator_mib_per_1000', '-'):>9} "
+            f"{r['operator_requests_per_sdep']:>8} {r['operator_requests_per_s']:>6} {r['reconciles_per_sdep']:>8}"
         )
+    workers = {r["reconcile_workers"] for r in result["steps"]}
+    lines.append(f"operator reconcile workers: {sorted(workers)}; client-side limit QPS 20, burst 30")
     lines.append(f"delete all -> owned Deployments and Services gone: {result['delete_all_s']} s")
     return "\n".join(lines)
 

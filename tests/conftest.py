@@ -9,9 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from fadi_seldon.tools.layout import default_tools_dir
+
 ROOT = Path(__file__).resolve().parents[1]
-# `make test-compat` points the suite at a tools folder whose Kubernetes is another release
-TOOLS_BIN = Path(os.environ.get("FADI_TOOLS_DIR") or ROOT / ".tools") / "bin"
+# FADI_TOOLS_DIR (the Makefile's TOOLS_DIR) or the checkout's .tools: `make test-compat` points the
+# suite at a tools folder whose Kubernetes is another release, TOOLS_DIR=... shares one between clones
+TOOLS_DIR = default_tools_dir()
+TOOLS_BIN = TOOLS_DIR / "bin"
 CONFORMANCE = ROOT.parent / "shared" / "conformance"
 SEED_GUIDE = ROOT.parent / "shared" / "seed" / "000_c6c3fa308b39046a.txt"
 
@@ -26,13 +30,13 @@ def tools_env() -> dict[str, str]:
     """Environment with the project's tools first on PATH (as the Makefile sets it)."""
     env = dict(os.environ)
     env["PATH"] = f"{TOOLS_BIN}{os.pathsep}{ROOT / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}"
-    env.setdefault("HELM_PLUGINS", str(ROOT / ".tools" / "helm" / "plugins"))
+    env.setdefault("HELM_PLUGINS", str(TOOLS_DIR / "helm" / "plugins"))
     for key, sub in (
         ("HELM_CACHE_HOME", "cache"),
         ("HELM_CONFIG_HOME", "config"),
         ("HELM_DATA_HOME", "data"),
     ):
-        env.setdefault(key, str(ROOT / ".tools" / "helm" / sub))
+        env.setdefault(key, str(TOOLS_DIR / "helm" / sub))
     return env
 
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import tool
+from conftest import TOOLS_DIR, tool
 from fadi_seldon import tools as toolchain
 from fadi_seldon.runtime import versions
 
@@ -27,9 +27,9 @@ def test_helm_versions_are_stamped(tools_env):
     )
 
 
-def test_ct_version_and_its_config_files(tools_env, repo_root):
+def test_ct_version_and_its_config_files(tools_env):
     assert f"Version:\t {versions.get('CT_VERSION')}" in run(tools_env, tool("ct"), "version")
-    etc = repo_root / ".tools" / "ct" / "etc"
+    etc = TOOLS_DIR / "ct" / "etc"
     assert (etc / "lintconf.yaml").is_file() and (etc / "chart_schema.yaml").is_file()
 
 

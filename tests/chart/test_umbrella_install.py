@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import tool
+from conftest import TOOLS_BIN, tool
 from fadi_seldon import cli
 
 
@@ -62,7 +62,7 @@ def test_installs_then_upgrades_fadi_into_the_current_context(repo_root, tools_e
     """`make install` against a private local control plane: install, then upgrade with Seldon on."""
     from fadi_seldon.localkube import ControlPlane
 
-    plane = ControlPlane(tmp_path / "state", bin_dir=repo_root / ".tools" / "bin", out=sys.stderr)
+    plane = ControlPlane(tmp_path / "state", bin_dir=TOOLS_BIN, out=sys.stderr)
     try:
         plane.up(timeout_scale=2.0)
         kubeconfig = str(plane.layout.kubeconfig)
