@@ -46,6 +46,7 @@ from fadi_seldon.localkube import ControlPlane  # noqa: E402
 from fadi_seldon.localkube.nodes import NodeSpec  # noqa: E402
 from fadi_seldon.localkube.operator import OperatorRunner, StartOptions  # noqa: E402
 from fadi_seldon.localkube.proxy import Proxy  # noqa: E402
+from fadi_seldon.runtime import polling  # noqa: E402
 from fadi_seldon.tools.layout import default_tools_dir  # noqa: E402
 
 BIN = default_tools_dir() / "bin"  # TOOLS_DIR / FADI_TOOLS_DIR, as the Makefile sets it
@@ -134,18 +135,20 @@ def available_count(proxy: Proxy) -> int:
 def wait_for(what: str, check, target: int, timeout: float) -> float:
     """Seconds until check() reaches `target` (a count), printing progress every 10 s."""
     t0 = time.perf_counter()
-    last = t0
-    while True:
-        now = time.perf_counter()
-        value = check()
-        if value == target:
-            return now - t0
-        if now - t0 > timeout:
-            raise SystemExit(f"{what}: {value} of {target} after {timeout:.0f}s")
-        if now - last >= 10:
-            say(f"  {what}: {value}/{target} after {now - t0:.0f}s")
-            last = now
-        time.sleep(1.0)
+    seen: list[int] = [-1]
+
+    def reached() -> bool:
+        seen[0] = check()
+        return seen[0] == target
+
+    def note(waited: float) -> None:
+        say(f"  {what}: {seen[0]}/{target} after {waited:.0f}s")
+
+    try:
+        polling.wait_until(what, reached, timeout, every=1.0, progress=note)
+    except polling.WaitTimeout:
+        raise SystemExit(f"{what}: {seen[0]} of {target} after {timeout:.0f}s") from None
+    return time.perf_counter() - t0
 
 
 def admission_latency(proxy: Proxy) -> dict:
