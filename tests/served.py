@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Callable
@@ -57,7 +59,10 @@ class ServeProcess:
 
     def __init__(self, venv_env: str, venv: Path, *argv: str):
         self.http, self.grpc, self.metrics = (processes.free_port() for _ in range(3))
-        env = dict(os.environ, **{venv_env: str(venv)})
+        # a TMPDIR of the test's own, removed by close(): a server killed by the test (not stopped
+        # by serve) leaves its session's temporary files there, not in /tmp
+        self.tmp = Path(tempfile.mkdtemp(prefix="served-"))
+        env = dict(os.environ, TMPDIR=str(self.tmp), **{venv_env: str(venv)})
         cmd = [sys.executable, "-m", "fadi_seldon", "serve", *argv, "--port", str(self.http)]
         cmd += ["--grpc-port", str(self.grpc), "--metrics-port", str(self.metrics)]
         self.proc = subprocess.Popen(
@@ -110,3 +115,4 @@ class ServeProcess:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.communicate()
+        shutil.rmtree(self.tmp, ignore_errors=True)

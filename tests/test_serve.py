@@ -134,6 +134,10 @@ def test_stop_leaves_no_process_of_the_tree(iris_served, sig):
     tree = process_tree(iris_served.proc.pid)
     # fadi-seldon, the wrapper, its REST worker, metrics master and worker, gRPC parent and worker, manager
     assert len(tree) >= 6, tree
+    # the wrapper's session has a TMPDIR of its own (multiprocessing's pymp-* folders go there)
+    environ = Path(f"/proc/{tree[1]}/environ").read_bytes().split(b"\0")
+    [tmpdir] = [Path(v.split(b"=", 1)[1].decode()) for v in environ if v.startswith(b"TMPDIR=")]
+    assert tmpdir.is_dir() and tmpdir.name.startswith("fadi-serve-")
     iris_served.proc.send_signal(sig)
     out, err = iris_served.proc.communicate(timeout=30)
     assert iris_served.proc.returncode == 0, err[-2000:]
@@ -141,6 +145,7 @@ def test_stop_leaves_no_process_of_the_tree(iris_served, sig):
     time.sleep(0.2)
     left = [pid for pid in tree if _alive(pid)]
     assert left == [], f"processes left after {sig.name}: {left}"
+    assert not tmpdir.exists()  # nothing of the session left in /tmp
     for port in (iris_served.http, iris_served.grpc, iris_served.metrics):
         assert _listeners(port) == []
 
@@ -208,7 +213,7 @@ def test_venv_location(monkeypatch, tmp_path, repo_root):
     assert serving.requirements()[0].startswith("seldon-core==")
 
 
-def test_image_command_stops_every_wrapper_process(serve_venv, repo_root):
+def test_image_command_stops_every_wrapper_process(serve_venv, repo_root, tmp_path):
     """The packaged image's CMD, stopped the way `docker stop` does it: SIGTERM to the shell only."""
     script = packaging.STOP_FORWARDING_CMD.replace("\\\n", "")  # Docker joins continuation lines
     http, grpc, metrics = _free_ports(3)
@@ -220,6 +225,7 @@ def test_image_command_stops_every_wrapper_process(serve_venv, repo_root):
         PREDICTIVE_UNIT_HTTP_SERVICE_PORT=str(http),
         PREDICTIVE_UNIT_GRPC_SERVICE_PORT=str(grpc),
         PREDICTIVE_UNIT_METRICS_SERVICE_PORT=str(metrics),
+        TMPDIR=str(tmp_path),  # the workers' multiprocessing folders, out of /tmp
     )
     shell = subprocess.Popen(
         ["/bin/sh", "-c", script],

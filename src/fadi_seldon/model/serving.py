@@ -15,9 +15,11 @@ Two upstream behaviours shape this module:
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -149,6 +151,9 @@ class ServerProcess:
     http_port: int = WRAPPER_HTTP_PORT
     extra_env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen | None = None
+    # the session's TMPDIR, removed on stop: the pymp-* folders of multiprocessing workers that the
+    # stop has to kill would otherwise stay behind in /tmp
+    tmpdir: Path | None = None
     label = "the server"  # in messages: "<label> exited with code N"
     kind = "server"  # in messages: "all <kind> processes ended"
     ready_path = "/health/ping"
@@ -186,7 +191,8 @@ class ServerProcess:
 
     def start(self, python: Path, stdout=None, stderr=None) -> subprocess.Popen:
         self.check_ports()
-        env = dict(os.environ)
+        self.tmpdir = Path(tempfile.mkdtemp(prefix="fadi-serve-"))
+        env = dict(os.environ, TMPDIR=str(self.tmpdir))
         env.update(self.extra_env)
         env.setdefault("PYTHONUNBUFFERED", "1")
         # own session: a terminal's Ctrl-C does not reach it half-way, and stop() can signal the group
@@ -236,6 +242,9 @@ class ServerProcess:
         except subprocess.TimeoutExpired:
             code = None
         self.process = None
+        if self.tmpdir is not None:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+            self.tmpdir = None
         return code
 
 
