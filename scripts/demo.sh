@@ -158,9 +158,10 @@ PYEOF
   run kubectl get pods -n "$MODELS_NS" -o wide -l seldon-deployment-id=iris-model
 
   step "a real prediction, served by the model's pod through its Service's ClusterIP"
-  IP=$(kubectl get service -n "$MODELS_NS" iris-model-default -o jsonpath='{.spec.clusterIP}')
-  PORT=$(kubectl get service -n "$MODELS_NS" iris-model-default -o jsonpath='{.spec.ports[0].port}')
-  run "${FS[@]}" predict "http://$IP:$PORT" --wait 30 --ndarray '[[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]' \
+  # the one wait before calling a ClusterIP: ready endpoints, and kube-proxy's rules on the node
+  URL=$(run "${FS[@]}" cluster service iris-model-default -n "$MODELS_NS" --wait 60 | tail -1)
+  echo "  $URL"
+  run "${FS[@]}" predict "$URL" --wait 30 --ndarray '[[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]' \
     --names sepal_length,sepal_width,petal_length,petal_width
   run kubectl logs -n "$MODELS_NS" deployment/iris-model-default-0-iris-model --tail 4
 else

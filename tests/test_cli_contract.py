@@ -64,6 +64,7 @@ BAD_INPUT: dict[str, tuple[list[str], ExitCode]] = {
     "cluster status": (["cluster", "--state-dir", "{tmp}/none", "status"], ExitCode.NOTHING),
     "cluster env": (["cluster", "--state-dir", "{tmp}/none", "env"], ExitCode.NOTHING),
     "cluster load": (["cluster", "--state-dir", "{tmp}/none", "load"], ExitCode.USAGE),
+    "cluster service": (["cluster", "--state-dir", "{tmp}/none", "service", "x", "--wait", "soon"], ExitCode.USAGE),
     "cluster operator": (["cluster", "operator"], ExitCode.USAGE),
     "cluster operator start": (["cluster", "--state-dir", "{tmp}/none", "operator", "start"], ExitCode.NOTHING),
     "cluster operator stop": (["cluster", "operator", "stop", "--uninstall=yes"], ExitCode.USAGE),
@@ -233,9 +234,10 @@ def _run_new_yaml() -> str:
 def test_every_result_command_has_an_output_case():
     with_output = {lv.path for lv in LEVELS if any("--output" in o.strings for o in lv.options)}
     # predict: tests/test_predict.py (needs a server); cluster env: the export tests below;
-    # cluster up, cluster operator start, cluster load: need the cluster binaries or a real node (tests/cluster)
+    # cluster up, cluster operator start, cluster load, cluster service: need the cluster binaries or a real
+    # node (tests/cluster; `service` without a cluster: BAD_INPUT)
     assert with_output - set(RESULTS) == {
-        "predict", "cluster env", "cluster up", "cluster operator start", "cluster load"
+        "predict", "cluster env", "cluster up", "cluster operator start", "cluster load", "cluster service"
     }  # fmt: skip
     # every -o offers yaml and json
     for level in LEVELS:

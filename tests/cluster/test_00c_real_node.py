@@ -120,6 +120,100 @@ def test_the_kubelet_refuses_anonymous_requests(plane):
     assert kubectl(plane, "logs", "sleeper") == ""
 
 
+# ------------------------------------------------------------------ nothing leaves the machine
+
+ON_MACHINE_OUTSIDE = "198.18.0.2"  # a benchmarking address (RFC 2544), given to a namespace of this host
+OUTSIDE_HOST_SIDE = "198.18.0.1"
+
+
+def default_device() -> str:
+    words = subprocess.run(
+        ["ip", "-o", "route", "show", "default"], capture_output=True, text=True
+    ).stdout.split()
+    return words[words.index("dev") + 1] if "dev" in words else ""
+
+
+def test_the_cluster_ranges_never_take_the_default_route(plane):
+    """`ip route get` (no packet sent): a ClusterIP and a simulated pod's address stay on the bridge,
+    so a connection made before kube-proxy has a Service's rules never leaves the machine."""
+    for address in ("10.96.142.13", "10.96.255.254", "10.244.0.7", "10.244.255.1"):
+        device = host.route_device(address)
+        assert device == node.BRIDGE, f"{address} routes through {device}, not {node.BRIDGE}"
+        assert device != default_device()
+    routes = host.snapshot()["routes"]  # the snapshot `down` compares covers them
+    assert any(r.startswith("10.96.0.0/16 dev fadi0") for r in routes), routes
+    assert any(r.startswith("10.244.0.0/16 dev fadi0") for r in routes), routes
+
+
+@pytest.fixture
+def outside(plane):
+    """A listener on this machine but outside the cluster: a network namespace of its own (`unshare`,
+    no /run/netns mount) joined to the host by a veth pair; gone with its process."""
+    listener = subprocess.Popen(
+        ["unshare", "--net", sys.executable, "-c",
+         "import socket,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); "
+         "s.bind(('0.0.0.0', 8099)); s.listen(8); print('ready', flush=True)\n"
+         "while True:\n c, _ = s.accept(); c.sendall(b'hello'); c.close()"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert listener.stdout.readline().strip() == "ready"
+        inside = ["nsenter", "-t", str(listener.pid), "-n"]
+        for argv in (["ip", "link", "add", "fadi-eg0", "type", "veth", "peer", "name", "fadi-eg1"],
+                     ["ip", "link", "set", "fadi-eg1", "netns", str(listener.pid)],
+                     ["ip", "addr", "add", f"{OUTSIDE_HOST_SIDE}/30", "dev", "fadi-eg0"],
+                     ["ip", "link", "set", "fadi-eg0", "up"],
+                     [*inside, "ip", "addr", "add", f"{ON_MACHINE_OUTSIDE}/30", "dev", "fadi-eg1"],
+                     [*inside, "ip", "link", "set", "fadi-eg1", "up"],
+                     [*inside, "ip", "route", "add", "default", "via", OUTSIDE_HOST_SIDE]):  # fmt: skip
+            subprocess.run(argv, check=True, capture_output=True)
+        yield ON_MACHINE_OUTSIDE, 8099
+    finally:
+        listener.kill()
+        listener.wait()
+        subprocess.run(["ip", "link", "del", "fadi-eg0"], capture_output=True)
+
+
+def connect_from(pid: int | None, address: str, port: int) -> str:
+    """Connect to address:port from the network namespace of `pid` (None: the host); the outcome."""
+    code = (f"import socket; s=socket.create_connection(({address!r}, {port}), timeout=3); "
+            "print('connected', s.recv(5).decode())")  # fmt: skip
+    prefix = ["nsenter", "-t", str(pid), "-n"] if pid else []
+    proc = subprocess.run([*prefix, sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    return proc.stdout.strip() or proc.stderr.strip().splitlines()[-1]
+
+
+def pod_netns_pid(plane: ControlPlane, pod_ip: str) -> int:
+    """A process of the pod whose address is `pod_ip` (its network namespace is the pod's)."""
+    from fadi_seldon.localkube import node_images
+
+    for line in node_images.ctr(plane.layout, "tasks", "ls").splitlines()[1:]:
+        pid = int(line.split()[1])
+        addrs = subprocess.run(
+            ["nsenter", "-t", str(pid), "-n", "ip", "-o", "addr"], capture_output=True, text=True
+        )
+        if f" {pod_ip}/" in addrs.stdout:
+            return pid
+    raise AssertionError(f"no container task has the address {pod_ip}")
+
+
+def test_pods_reach_the_host_but_nothing_beyond_it(plane, outside):
+    """The pod's own network namespace (its sandbox's), so the packets take the pod's path: veth,
+    bridge, then FORWARD. The host reaches the outside listener (the control); the pod reaches the
+    API server on the host, and is refused the listener."""
+    address, port = outside
+    assert connect_from(None, address, port) == "connected hello"
+    kubectl(plane, "wait", "pod/sleeper", "--for=condition=Ready", "--timeout=60s")
+    pod_ip = json.loads(kubectl(plane, "get", "pod", "sleeper", "-o", "json"))["status"]["podIP"]
+    pid = pod_netns_pid(plane, pod_ip)
+    api_port = plane.load_state()["ports"]["kube-apiserver"]
+    outcome = connect_from(pid, node.GATEWAY, api_port)
+    assert outcome.startswith("connected"), outcome
+    outcome = connect_from(pid, address, port)
+    assert not outcome.startswith("connected"), "a pod reached an address beyond the host"
+    assert "unreachable" in outcome.lower() or "refused" in outcome.lower() or "timed out" in outcome, outcome
+
+
 def test_up_after_sigkill_of_everything_cleans_up_and_starts_again(plane):
     kubectl(plane, "get", "pod", "sleeper")
     records = plane.records()

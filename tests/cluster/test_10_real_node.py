@@ -142,10 +142,8 @@ def test_the_model_runs_in_a_real_pod_and_answers_through_its_service(real, iris
     pods = real.get("pods", "-n", MODELS, "-l", f"seldon-deployment-id={name}")["items"]
     assert pods and all(p["spec"]["nodeName"] == node.NODE_NAME for p in pods)
     assert all(c["ready"] for p in pods for c in p["status"]["containerStatuses"])
-    svc = real.get("service", f"{name}-{iris['spec']['predictors'][0]['name']}", "-n", MODELS)
-    url = f"http://{svc['spec']['clusterIP']}:{svc['spec']['ports'][0]['port']}"
-    # --wait: the pod is Ready before kube-proxy has programmed the Service's endpoints (until then
-    # the ClusterIP refuses connections), as a user's first request may find too
+    url = real.service_url(f"{name}-{iris['spec']['predictors'][0]['name']}", MODELS)
+    # --wait as well: the first request a user sends may find the model still starting
     proc = subprocess.run(
         [sys.executable, "-m", "fadi_seldon", "predict", url, "--ndarray", json.dumps(IRIS), "-o", "json",
          "--wait", "30"],
@@ -203,8 +201,7 @@ def test_a_custom_mlserver_runtime_answers_the_v2_protocol_through_the_cluster(
     wait_until("the v2 SeldonDeployment to be Available",
                lambda: (real.get("sdep", name, "-n", MODELS).get("status") or {}).get("state") == "Available",
                timeout=180)  # fmt: skip
-    svc = real.get("service", f"{name}-default", "-n", MODELS)
-    url = f"http://{svc['spec']['clusterIP']}:{svc['spec']['ports'][0]['port']}"
+    url = real.service_url(f"{name}-default", MODELS)
     proc = subprocess.run(
         [sys.executable, "-m", "fadi_seldon", "predict", url, "--protocol", "v2", "--model", name, "--wait", "30",
          "--ndarray", json.dumps(IRIS), "-o", "json"],

@@ -25,6 +25,10 @@ from fadi_seldon.localkube.layout import Layout
 
 SERVICE_CIDR = "10.96.0.0/16"
 POD_CIDR = "10.244.0.1/16"
+# the cluster's addresses that no interface of the host owns: Services, and the simulated nodes' pods
+# (kwok hands out POD_CIDR; a real node's pods are on its bridge, node.NODE_CIDR). `cluster up` routes
+# them onto a local device so that no packet for them follows the default route off the machine.
+CONTAINED_RANGES = (SERVICE_CIDR, "10.244.0.0/16")
 SA_ISSUER = "https://kubernetes.default.svc.cluster.local"
 API_SERVER = "kube-apiserver"
 
@@ -39,6 +43,8 @@ class Context:
     # where the API server listens and what it advertises: loopback, or with a real node the node
     # bridge's address (pods reach the API through the `kubernetes` Service, which cannot be loopback)
     api_host: str = "127.0.0.1"
+    # pods may reach beyond this machine (`cluster up --pod-egress`); off by default
+    pod_egress: bool = False
 
     @property
     def real_node(self) -> bool:

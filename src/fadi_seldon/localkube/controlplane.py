@@ -125,7 +125,8 @@ class ControlPlane:
     def context(self, state: dict | None = None) -> Context:
         state = self.load_state() if state is None else state
         host = node.GATEWAY if state.get("node_kind") == REAL else "127.0.0.1"
-        return Context(self.layout, self.pki, dict(state.get("ports") or {}), api_host=host)
+        return Context(self.layout, self.pki, dict(state.get("ports") or {}), api_host=host,
+                       pod_egress=bool(state.get("pod_egress")))  # fmt: skip
 
     def admin_client(self, state: dict | None = None) -> api.Client:
         ctx = self.context(state)
@@ -235,6 +236,7 @@ class ControlPlane:
         recs = self.records(state)
         if self.real_node or node_lifecycle.host_record(self.layout).is_file():
             stopped += node_lifecycle.teardown(self.layout, recs, self.bin_dir)
+        stopped += node_lifecycle.release_simulated(self.layout)
         for comp in reversed(self.components):  # dependents first, etcd last
             rec = recs.get(comp.name)
             if rec is not None and processes.stop(rec):
@@ -247,19 +249,31 @@ class ControlPlane:
         return stopped
 
     # ------------------------------------------------------------------ up
-    def up(self, *, timeout_scale: float = 1.0, nodes: NodeSpec | None = None, node_kind: str = AUTO) -> dict:
+    def up(
+        self,
+        *,
+        timeout_scale: float = 1.0,
+        nodes: NodeSpec | None = None,
+        node_kind: str = AUTO,
+        pod_egress: bool = False,
+    ) -> dict:
         """Start (or confirm, or repair, or resize) the control plane; returns `status()`.
 
         `nodes`: the simulated nodes wanted (default: as recorded, else one default node). On a
         running cluster whose components are healthy, only the nodes change. `node_kind`: a real
-        node (kubelet, containerd), none (simulated nodes only), or `auto`: real where the host can."""
+        node (kubelet, containerd), none (simulated nodes only), or `auto`: real where the host can.
+        `pod_egress`: pods may reach beyond this machine (off by default; docs/local-cluster.md)."""
         t0 = time.monotonic()
         with self.locked():
             state = self.load_state()
             spec = nodes or NodeSpec.from_json(state.get("nodes"))
             if node_kind == AUTO and state.get("node_kind"):
                 node_kind = state["node_kind"]  # a restart keeps the kind of node the cluster had
-            if state.get("components") and self._same_kind(state, node_kind):
+            if (
+                state.get("components")
+                and self._same_kind(state, node_kind)
+                and (bool(state.get("pod_egress")) == pod_egress)
+            ):
                 current = self.status()
                 healthy = all(c["healthy"] for c in current["components"])
                 if healthy and (current["ready"] or spec.to_json() != current["node_spec"]):
@@ -273,7 +287,7 @@ class ControlPlane:
                     self.say(f"stopped leftovers of an earlier run: {', '.join(leftovers)}")
             self._choose_node(node_kind)
             try:
-                self._start(state, spec, timeout_scale)
+                self._start(state, spec, timeout_scale, pod_egress)
             except BaseException:
                 # never leave half a cluster running behind an error or Ctrl-C
                 self._stop_all(self.load_state())
@@ -344,7 +358,7 @@ class ControlPlane:
             return self._ports({})
         return ports
 
-    def _start(self, previous: dict, spec: NodeSpec, scale: float) -> None:
+    def _start(self, previous: dict, spec: NodeSpec, scale: float, pod_egress: bool = False) -> None:
         if not any(c.name == API_SERVER for c in self.components):
             raise ClusterError(f"the control plane has no {API_SERVER} component")
         exe = {c.name: self.binary(c.program) for c in self.components}
@@ -360,10 +374,13 @@ class ControlPlane:
             "created": created,
             "nodes": spec.to_json(),
             "node_kind": kind,
+            "pod_egress": pod_egress,
         }
         self.save_state(state)
         if self.real_node:
-            node_lifecycle.prepare(self.layout, self.say)
+            node_lifecycle.prepare(self.layout, self.say, pod_egress=pod_egress)
+        else:
+            node_lifecycle.contain_simulated(self.layout, self.say)
         ctx = self.context(state)
         self._write_configuration(ctx, tokens)
         self.say(f"starting Kubernetes {versions.get('KUBERNETES_VERSION')} in {self.layout.root}")

@@ -46,7 +46,9 @@ FIXED_PATHS = (
 )
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 CGROUP_NAMES = ("kubepods", "kubepods.slice")
-CHAIN_PREFIXES = ("KUBE-", "CNI-")
+CHAIN_PREFIXES = ("KUBE-", "CNI-", "FADI-")
+# the chain that keeps pods' packets on this machine (`guard_pod_egress`)
+EGRESS_CHAIN = "FADI-EGRESS"
 
 
 def _sysctl_path(key: str) -> Path:
@@ -170,6 +172,69 @@ def ensure_bridge(name: str, address: str) -> bool:
     return True
 
 
+def ensure_sink(name: str) -> bool:
+    """A bridge with no port and no address: packets routed onto it go nowhere (no neighbour ever
+    answers), so nothing leaves the machine, yet the host's own connections still pass the route
+    lookup (an `unreachable` route would fail them before kube-proxy's translation)."""
+    if Path("/sys/class/net", name).exists():
+        return False
+    _run("ip", "link", "add", name, "type", "bridge", check=True)
+    _run("ip", "link", "set", name, "up", check=True)
+    return True
+
+
+def ensure_route(cidr: str, device: str, metric: int = 0) -> bool:
+    """`cidr` routed onto `device` (a local link); True when the route was added now.
+
+    Different metrics let two local clusters (a real node's bridge, a simulated one's sink) route
+    the same range at once: the lowest metric wins, and each route goes with its own device."""
+    existing = _run("ip", "-o", "route", "show", "exact", cidr, "dev", device, "metric", str(metric))
+    if existing.strip():
+        return False
+    _run("ip", "route", "add", cidr, "dev", device, "metric", str(metric), check=True)
+    return True
+
+
+def route_device(address: str) -> str:
+    """The device the kernel would send a packet to `address` through (`ip route get`: no packet sent)."""
+    words = _run("ip", "-o", "route", "get", address).split()
+    return words[words.index("dev") + 1] if "dev" in words else ""
+
+
+def remove_new_routes(baseline: dict[str, list[str]], devices: tuple[str, ...]) -> list[str]:
+    """Routes onto `devices` that the baseline did not have (they usually go with their device)."""
+    old = set(baseline.get("routes", []))
+    removed = []
+    for line in _run("ip", "route", "show", "table", "all").splitlines():
+        words = line.split()
+        if line in old or "dev" not in words or words[words.index("dev") + 1] not in devices:
+            continue
+        proc = subprocess.run(["ip", "route", "del", *words], capture_output=True)
+        if proc.returncode == 0:
+            removed.append(line)
+    return removed
+
+
+def guard_pod_egress(bridge: str) -> bool:
+    """Refuse every packet a pod sends beyond the host: forwarded from the node's bridge to any other
+    device. Pods still reach each other and Services (bridged, `-o bridge`) and the host itself (DNS,
+    the API server: INPUT, not FORWARD). First in FORWARD, before the CNI's and kube-proxy's accepts.
+    True when the chain was created now."""
+    rule = ["-i", bridge, "!", "-o", bridge, "-j", "REJECT", "--reject-with", "icmp-admin-prohibited"]
+    created = (
+        subprocess.run(["iptables", "-t", "filter", "-N", EGRESS_CHAIN], capture_output=True).returncode == 0
+    )
+    if subprocess.run(
+        ["iptables", "-t", "filter", "-C", EGRESS_CHAIN, *rule], capture_output=True
+    ).returncode:
+        _run("iptables", "-t", "filter", "-A", EGRESS_CHAIN, *rule, check=True)
+    if subprocess.run(
+        ["iptables", "-t", "filter", "-C", "FORWARD", "-j", EGRESS_CHAIN], capture_output=True
+    ).returncode:
+        _run("iptables", "-t", "filter", "-I", "FORWARD", "1", "-j", EGRESS_CHAIN, check=True)
+    return created
+
+
 def delete_link(name: str) -> bool:
     if not Path("/sys/class/net", name).exists():
         return False
@@ -235,7 +300,7 @@ def remove_chains(baseline: dict[str, list[str]]) -> list[str]:
                 table = line[1:]
             elif line.startswith(":") and line[1:].startswith(CHAIN_PREFIXES) and line not in old:
                 chains.append((table, line[1:].split()[0]))
-            elif line.startswith("-A ") and line not in old and re.search(r"-j (KUBE-|CNI-)", line):
+            elif line.startswith("-A ") and line not in old and re.search(r"-j (KUBE-|CNI-|FADI-)", line):
                 jumps.append((table, line))
         for table_name, rule in jumps:
             _run(tool, "-t", table_name, "-D", *rule.split()[1:])

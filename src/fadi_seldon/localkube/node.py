@@ -294,6 +294,9 @@ class CoreDNS(Component):
         return ctx.layout.config / "Corefile"
 
     def files(self, ctx: Context) -> dict[Path, str]:
+        # names beyond the cluster are resolved only when pods may reach beyond the machine: without
+        # egress a query forwarded to the host's resolvers would be traffic off the machine for nothing
+        forward = "    forward . /etc/resolv.conf\n" if ctx.pod_egress else ""
         corefile = f"""\
 # written by `fadi-seldon cluster up`: Service and pod names for the real node's pods
 .:53 {{
@@ -305,8 +308,7 @@ class CoreDNS(Component):
         pods insecure
         fallthrough in-addr.arpa ip6.arpa
     }}
-    forward . /etc/resolv.conf
-    cache 30
+{forward}    cache 30
 }}
 """
         return {self.config(ctx): corefile}

@@ -11,6 +11,7 @@ crashed node, any number of times.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from fadi_seldon import tools as toolchain
 from fadi_seldon.localkube import host, node, node_images
+from fadi_seldon.localkube.components import CONTAINED_RANGES
 from fadi_seldon.localkube.layout import Layout
 from fadi_seldon.runtime import polling, processes
 
@@ -80,13 +82,59 @@ def node_slot_taken() -> list[str]:
     return problems
 
 
-def prepare(layout: Layout, say: Callable[[str], None]) -> None:
-    """Record the host as it is, then create the bridge the API server and the pods use."""
+def prepare(layout: Layout, say: Callable[[str], None], *, pod_egress: bool = False) -> None:
+    """Record the host as it is, then create the bridge the API server and the pods use, route the
+    cluster's other ranges onto it, and keep pods' packets on the machine unless `pod_egress`."""
     node.folder(layout).mkdir(parents=True, exist_ok=True)
     host.record(host_record(layout))
     node.socket_dir(layout).mkdir(parents=True, exist_ok=True, mode=0o700)
     if host.ensure_bridge(node.BRIDGE, f"{node.GATEWAY}/16"):
         say(f"  created the bridge {node.BRIDGE} ({node.GATEWAY}/16): the API server's address for pods")
+    contain_ranges(node.BRIDGE, say)
+    if pod_egress:
+        say("  pods may reach beyond this machine (--pod-egress): no egress guard, names forwarded")
+    elif host.guard_pod_egress(node.BRIDGE):
+        say(
+            f"  pods reach each other, Services and this host only ({host.EGRESS_CHAIN}; --pod-egress to open)"
+        )
+
+
+# a real node's routes win over a simulated cluster's sink (lower metric) when both run
+REAL_METRIC, SINK_METRIC = 0, 100
+
+
+def contain_ranges(device: str, say: Callable[[str], None], metric: int = REAL_METRIC) -> None:
+    """Route the Service range and the simulated pods' range onto a local device. Without this they
+    follow the default route: until kube-proxy has a Service's rules, a connection to its ClusterIP
+    (from the demo, a test, the API server calling a webhook) would leave the machine."""
+    added = [cidr for cidr in CONTAINED_RANGES if host.ensure_route(cidr, device, metric)]
+    if added:
+        say(
+            f"  routed {', '.join(added)} onto {device}: no packet for the cluster's addresses leaves this host"
+        )
+
+
+def sink_name(layout: Layout) -> str:
+    """A simulated cluster's sink device, one per state folder (interface names fit 15 bytes)."""
+    return "fadisink" + hashlib.sha256(str(layout.root.resolve()).encode()).hexdigest()[:6]
+
+
+def contain_simulated(layout: Layout, say: Callable[[str], None]) -> None:
+    """A cluster without a real node has nothing on this host that owns its ranges: route them onto a
+    sink of its own (removed by `release_simulated`). Needs root; without it, says what stays open."""
+    if os.geteuid() != 0:
+        say(
+            "  not root: the Service and pod ranges keep the host's default route (nothing here answers them)"
+        )
+        return
+    name = sink_name(layout)
+    host.ensure_sink(name)
+    contain_ranges(name, say, SINK_METRIC)
+
+
+def release_simulated(layout: Layout) -> list[str]:
+    """Remove a simulated cluster's sink device, and its routes with it."""
+    return [f"sink {sink_name(layout)} deleted"] if host.delete_link(sink_name(layout)) else []
 
 
 def _stop_named(records: dict[str, processes.ProcessRecord], name: str, stopped: list[str]) -> None:
@@ -175,6 +223,7 @@ def restore_host(layout: Layout) -> list[str]:
     record = json.loads(record_file.read_text(encoding="utf-8"))
     baseline = record.get("snapshot") or {}
     done = _counted("mount(s) unmounted", host.unmount_below(node.folder(layout)))
+    done += _counted("route(s) removed", host.remove_new_routes(baseline, (node.BRIDGE,)))
     if node.BRIDGE not in baseline.get("links", []) and host.delete_link(node.BRIDGE):
         done.append(f"bridge {node.BRIDGE} deleted")
     done += _counted("iptables chain(s) removed", host.remove_chains(baseline))

@@ -1,0 +1,58 @@
+"""`make demo` N times in a row, each on a fresh cluster (`cluster down` between): every run must end
+with the prediction. The race it guards against: a ClusterIP called before kube-proxy had the
+Service's rules used to leave the machine (docs/local-cluster.md, "What may leave the host").
+
+Also checks, after each run, that the host's route table is as it was before the first `up`.
+
+Usage: .venv/bin/python bench/bench_demo_loop.py [--runs 5]   (not part of `make test`)
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench_cluster import ROOT, env, figure
+
+from fadi_seldon.localkube import host
+
+
+def one_run(state: Path) -> tuple[bool, float, str]:
+    e = env(FADI_CLUSTER_DIR=str(state))
+    e.pop("KUBECONFIG", None)
+    t0 = time.perf_counter()
+    proc = subprocess.run([str(ROOT / "scripts" / "demo.sh")], env=e, capture_output=True, text=True)
+    took = time.perf_counter() - t0
+    subprocess.run([sys.executable, "-m", "fadi_seldon", "cluster", "--state-dir", str(state), "down"],
+                   env=e, capture_output=True)  # fmt: skip
+    # the demo's last step is the prediction; it exits non-zero when that fails
+    ok = proc.returncode == 0 and "[demo] done" in proc.stdout
+    return ok, took, (proc.stdout + proc.stderr)[-1500:]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    routes_before = host.snapshot()["routes"]
+    passed = 0
+    with tempfile.TemporaryDirectory(prefix="fadi-demo-loop-") as tmp:
+        for n in range(1, args.runs + 1):
+            ok, took, tail = one_run(Path(tmp) / f"cluster-{n}")
+            same_routes = host.snapshot()["routes"] == routes_before
+            passed += ok and same_routes
+            print(f"[demo-loop] run {n}: {'prediction' if ok else 'FAILED'} in {took:.1f} s; "
+                  f"routes {'as before' if same_routes else 'CHANGED'}", flush=True)  # fmt: skip
+            if not ok:
+                print(tail)
+    figure(f"make demo, {args.runs} fresh runs in a row", f"{passed}/{args.runs} ended with the prediction",
+           "all")  # fmt: skip
+    return 0 if passed == args.runs else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
