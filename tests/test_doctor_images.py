@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from fadi_seldon.doctor import Snapshot, diagnose, images
 
 
@@ -45,8 +47,49 @@ def test_each_missing_image_is_named_once_with_its_pods_and_a_fix():
     assert mock.check == "image-missing" and mock.severity == "error"
     assert "models/a (m)" in mock.message and "models/b (m)" in mock.message and "fadi-node" in mock.message
     assert "ErrImagePull/ImagePullBackOff" in mock.message
-    assert "--build --load" in mock.fix
-    assert "seldon.io/no-engine" in found["docker.io/seldonio/seldon-core-executor:1.17.1"].fix
+    assert "fadi-seldon cluster load --mock-classifier" in mock.fix
+    assert (
+        "fadi-seldon cluster load --executor" in found["docker.io/seldonio/seldon-core-executor:1.17.1"].fix
+    )
+
+
+SOURCE = "SELDON_CORE_SOURCE=/path/to/seldon-core-1.17.1.tar.gz"
+
+
+@pytest.mark.parametrize(
+    ("image", "option", "published"),
+    [
+        ("seldonio/seldon-core-operator:1.17.1", "--operator", "docker.io/seldonio/seldon-core-operator:1.17.1"),
+        ("docker.io/seldonio/seldon-core-executor:1.17.1", "--executor",
+         "docker.io/seldonio/seldon-core-executor:1.17.1"),
+        ("seldonio/mock_classifier:1.0", "--mock-classifier", "docker.io/seldonio/mock_classifier:1.0"),
+        ("docker.io/seldonio/mock_classifier:1.0", "--mock-classifier", "docker.io/seldonio/mock_classifier:1.0"),
+    ],
+)  # fmt: skip
+def test_seldon_images_have_exactly_the_two_ways(image, option, published):
+    snap = Snapshot()
+    snap.image_waits = [
+        {"pod": "m/p", "node": "n", "container": "c", "image": image, "reason": "ErrImagePull"}
+    ]
+    (finding,) = images.check_images(snap)
+    assert finding.fix == (
+        "one of two ways: build it from Seldon's source release and load it into the node, "
+        f"`{SOURCE} fadi-seldon cluster load {option}`; or, where a registry is reachable, pull Seldon's "
+        f"published image {published}"
+    )
+
+
+@pytest.mark.parametrize(
+    "image", ["seldonio/seldon-core-executor:1.16.0", "iris-model:0.1.0", "seldonio/mock_classifier:1.17.1"]
+)
+def test_other_images_are_built_and_loaded_as_any_image(image):
+    snap = Snapshot()
+    snap.image_waits = [
+        {"pod": "m/p", "node": "n", "container": "c", "image": image, "reason": "ErrImagePull"}
+    ]
+    (finding,) = images.check_images(snap)
+    assert "--build --load" in finding.fix and "cluster load ARCHIVE" in finding.fix
+    assert "SELDON_CORE_SOURCE" not in finding.fix
 
 
 def test_running_pods_give_no_finding_and_diagnose_includes_the_check():

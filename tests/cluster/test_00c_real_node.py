@@ -176,11 +176,11 @@ def outside(plane):
 
 def connect_from(pid: int | None, address: str, port: int) -> str:
     """Connect to address:port from the network namespace of `pid` (None: the host); the outcome."""
-    code = (f"import socket; s=socket.create_connection(({address!r}, {port}), timeout=3); "
-            "print('connected', s.recv(5).decode())")  # fmt: skip
+    code = (f"import socket; s=socket.create_connection(({address!r}, {port}), timeout=3); print('connected')\n"
+            "try:\n print(s.recv(5).decode())\nexcept OSError:\n pass")  # fmt: skip
     prefix = ["nsenter", "-t", str(pid), "-n"] if pid else []
     proc = subprocess.run([*prefix, sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
-    return proc.stdout.strip() or proc.stderr.strip().splitlines()[-1]
+    return " ".join(proc.stdout.split()) or proc.stderr.strip().splitlines()[-1]
 
 
 def pod_netns_pid(plane: ControlPlane, pod_ip: str) -> int:
@@ -211,7 +211,7 @@ def test_pods_reach_the_host_but_nothing_beyond_it(plane, outside):
     assert outcome.startswith("connected"), outcome
     outcome = connect_from(pid, address, port)
     assert not outcome.startswith("connected"), "a pod reached an address beyond the host"
-    assert "unreachable" in outcome.lower() or "refused" in outcome.lower() or "timed out" in outcome, outcome
+    assert "No route to host" in outcome, outcome  # FADI-EGRESS's icmp-admin-prohibited, at once
 
 
 def test_up_after_sigkill_of_everything_cleans_up_and_starts_again(plane):

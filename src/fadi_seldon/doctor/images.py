@@ -1,7 +1,8 @@
 """Pods waiting for an image the node does not have and cannot pull.
 
 On the local cluster's real node no registry is reachable: every image must be built here and
-loaded (`fadi-seldon package DIR --build --load` for a model). Elsewhere the same waits mean a
+loaded (`fadi-seldon package DIR --build --load` for a model; Seldon's operator, executor and
+mock_classifier images from Seldon's source release with `fadi-seldon cluster load`). Elsewhere the same waits mean a
 wrong name, a private registry without pull secret, or a registry out of reach. The check names
 each missing image once, with the pods that wait for it and how to get it onto the node.
 """
@@ -9,9 +10,9 @@ each missing image once, with the pods that wait for it and how to get it onto t
 from __future__ import annotations
 
 from fadi_seldon.doctor import ERROR, Finding, Snapshot
+from fadi_seldon.runtime import oci, versions
 
 WAITING_FOR_IMAGE = ("ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName")
-EXECUTOR = "seldon-core-executor"
 
 
 def gather(kubectl, snap: Snapshot) -> None:
@@ -29,12 +30,25 @@ def gather(kubectl, snap: Snapshot) -> None:
                 })  # fmt: skip
 
 
+def seldon_images() -> dict[str, str]:
+    """Seldon's own images `cluster load` builds from Seldon's source release: full name -> option."""
+    from fadi_seldon.images import executor, mock_classifier, operator
+
+    return {
+        operator.image_ref(): "--operator",
+        executor.image_ref(): "--executor",
+        mock_classifier.IMAGE: "--mock-classifier",
+    }
+
+
 def _fix(image: str) -> str:
-    if EXECUTOR in image:
+    option = seldon_images().get(oci.normalize_ref(image)) if image else None
+    if option:
+        source = f"seldon-core-{versions.get('SELDON_CORE_VERSION')}.tar.gz"
         return (
-            "the Seldon executor image cannot be built here (its Go module is not served) and no registry is "
-            'reachable: give single-model predictors the annotation seldon.io/no-engine: "true" '
-            "(spec.predictors[].annotations), or use a cluster that can pull docker.io/seldonio images"
+            f"one of two ways: build it from Seldon's source release and load it into the node, "
+            f"`SELDON_CORE_SOURCE=/path/to/{source} fadi-seldon cluster load {option}`; or, where a "
+            f"registry is reachable, pull Seldon's published image {oci.normalize_ref(image)}"
         )
     return (
         "build the image on this machine and load it into the node: for a model, `fadi-seldon package DIR "

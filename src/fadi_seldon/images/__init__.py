@@ -1,9 +1,11 @@
 """Container images built without a Docker engine: the Debian base, the pod sandbox ("pause"), the
-Seldon operator and model images, each written as an OCI archive the local node imports.
+Seldon operator, executor and model images (mock_classifier among them), each written as an OCI
+archive the local node imports.
 
 What every builder shares lives here: the result type, the cache folder, progress lines with the
-elapsed time, running a host command with its output kept in a log, and installing a missing Debian
-package (debootstrap, gcc) the way the tool installer does, with its output shown.
+elapsed time, running a host command with its output kept in a log, installing a missing Debian
+package (debootstrap, gcc) the way the tool installer does, with its output shown, and writing an
+image's own layer over cached base layers (write_image).
 """
 
 from __future__ import annotations
@@ -12,10 +14,15 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fadi_seldon.runtime import oci
 
 # where root's tools live even when PATH lacks them (debootstrap is in /usr/sbin)
 _SBIN = ("/usr/local/sbin", "/usr/sbin", "/sbin")
@@ -120,3 +127,26 @@ def cached(archive: Path, progress: Progress, what: str) -> Built | None:
         return None
     progress.say(f"{what} image cached: {archive}")
     return Built(archive, name, digest, archive.stat().st_size, True)
+
+
+def write_image(
+    archive: Path,
+    base_layers: list[oci.Blob],
+    layer: oci.Layer,
+    config: oci.ImageConfig,
+    ref: str,
+    progress: Progress,
+) -> Built:
+    """Write the image's own `layer` beside `archive`, then the archive over the cached `base_layers`;
+    the layer's tar goes once the archive holds its copy."""
+    from fadi_seldon.runtime import oci
+
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{archive.name}-", dir=archive.parent))
+    try:
+        blob = layer.write(work / "layer.tar")
+        written = oci.write_archive(archive, [*base_layers, blob], config, ref)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    progress.say(f"wrote {archive} ({written.size / 1e6:.0f} MB)")
+    return Built(written.path, written.ref, written.digest, written.size)

@@ -42,13 +42,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     up.add_argument(
         "--timeout-scale", type=float, default=1.0, help="multiply every start-up timeout (slow machines)"
     )
+    up.add_argument(
+        "--pod-egress",
+        action="store_true",
+        help="let pods reach beyond this machine (and resolve names outside the cluster); off by default: "
+        "pods reach each other, Services and this host only, so nothing a pod runs sends traffic off "
+        "the machine (docs/local-cluster.md, 'What may leave the host')",
+    )
     _add_node_arguments(up)
     down = sub.add_parser("down", help="stop every process `up` started and remove the state folder")
     down.add_argument(
         "--keep-state", action="store_true", help="stop the processes but keep keys, data and logs"
     )
     status = sub.add_parser("status", help="each component's pid, port, health and log file")
+    service = _add_service_parser(sub)
     env = sub.add_parser("env", help="print the `export KUBECONFIG=...` line for the local cluster")
+    load = _add_load_parser(sub)
+    for p in (up, down, status, load, service):
+        output.add_output_argument(p)
+    # `--output sh` was the name of the exports format before -o became text|yaml|json everywhere
+    output.add_output_argument(env, aliases={"sh": "text"})
+    from fadi_seldon.cli.commands import cluster_operator
+
+    cluster_operator.add_arguments(sub.add_parser("operator", help=cluster_operator.HELP))
+
+
+def _add_load_parser(sub) -> argparse.ArgumentParser:
+    """`cluster load`: archives, and the images built here (the operator's, Seldon's from its source)."""
     load = sub.add_parser(
         "load",
         help="import OCI image archives into the real node (no registry here: pods use what is loaded)",
@@ -60,13 +80,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="build the Seldon operator's image from the operator binary `make tools` builds (cached) and "
         "load it; prints the chart values that run it",
     )
-    for p in (up, down, status, load):
-        output.add_output_argument(p)
-    # `--output sh` was the name of the exports format before -o became text|yaml|json everywhere
-    output.add_output_argument(env, aliases={"sh": "text"})
-    from fadi_seldon.cli.commands import cluster_operator
+    load.add_argument(
+        "--executor",
+        action="store_true",
+        help="build the Seldon executor's image (docker.io/seldonio/seldon-core-executor, the chart's "
+        "default) from the seldon-executor binary `make tools` builds out of Seldon's source release "
+        "(cached) and load it",
+    )
+    load.add_argument(
+        "--mock-classifier",
+        action="store_true",
+        help="build docker.io/seldonio/mock_classifier:1.0, the user guide's example model, from the "
+        "mean_classifier example of Seldon's source release (SELDON_CORE_SOURCE; cached) and load it",
+    )
+    return load
 
-    cluster_operator.add_arguments(sub.add_parser("operator", help=cluster_operator.HELP))
+
+def _add_service_parser(sub) -> argparse.ArgumentParser:
+    service = sub.add_parser(
+        "service",
+        help="wait until a Service can be called from this host (ready endpoints, and kube-proxy's rules "
+        "on the real node), then print its URL; the one wait before calling a ClusterIP",
+    )
+    service.add_argument("name", metavar="NAME", help="the Service, e.g. iris-model-default")
+    service.add_argument("-n", "--namespace", default="default", help="its namespace (default: default)")
+    service.add_argument("--port", help="the Service port's name or number (default: its first port)")
+    service.add_argument(
+        "--wait", type=float, default=60.0, metavar="SECONDS", help="how long to wait (default: 60)"
+    )
+    return service
 
 
 def _add_node_arguments(up: argparse.ArgumentParser) -> None:
@@ -107,13 +149,17 @@ def run(args: argparse.Namespace) -> int:
             except ValueError as err:
                 output.error(str(err))
                 return ExitCode.USAGE
-            status = plane.up(timeout_scale=args.timeout_scale, nodes=spec, node_kind=args.node)
+            status = plane.up(
+                timeout_scale=args.timeout_scale, nodes=spec, node_kind=args.node, pod_egress=args.pod_egress
+            )
             output.emit(status, args.output, lambda _: "")  # text: `up` reported its progress on stderr
             return _status_code(status)
         if args.action == "down":
             return _down(plane, args)
         if args.action == "load":
             return _load(plane, args)
+        if args.action == "service":
+            return _service(plane, args)
         if args.action == "status":
             status = plane.status()
             output.emit(status, args.output, _status_text)
@@ -124,18 +170,41 @@ def run(args: argparse.Namespace) -> int:
         return ExitCode.FAILED
 
 
+def _service(plane, args: argparse.Namespace) -> int:
+    from fadi_seldon.doctor import DoctorError, Kubectl
+    from fadi_seldon.localkube import services
+
+    if not plane.layout.kubeconfig.is_file():
+        output.error(f"no local cluster in {plane.layout.root} (make cluster-up)")
+        return ExitCode.NOTHING
+    try:
+        kubectl = Kubectl(kubeconfig=str(plane.layout.kubeconfig))
+        state = services.wait_ready(
+            kubectl, args.namespace, args.name, port=args.port, timeout=args.wait, local_proxy=plane.real_node
+        )
+    except (services.ServiceError, DoctorError) as err:
+        output.error(str(err))
+        return ExitCode.FAILED
+    output.emit(state.to_json(), args.output, lambda s: s["url"])
+    return ExitCode.OK
+
+
 def _load(plane, args: argparse.Namespace) -> int:
-    from fadi_seldon.images import ImageError, operator
+    from fadi_seldon.images import ImageError, executor, mock_classifier, operator
     from fadi_seldon.localkube import node_images
 
-    if not args.archives and not args.operator:
-        output.error("nothing to load: name OCI archives, or --operator")
+    builders = [
+        (args.operator, lambda: (operator.build().archive, operator.chart_sets())),
+        (args.executor, lambda: (executor.build().archive, [])),  # the chart's default image: no --set
+        (args.mock_classifier, lambda: (mock_classifier.build().archive, [])),
+    ]
+    if not args.archives and not any(wanted for wanted, _ in builders):
+        output.error("nothing to load: name OCI archives, or --operator, --executor, --mock-classifier")
         return ExitCode.USAGE
     loaded = []
     try:
         archives = [(Path(a), []) for a in args.archives]
-        if args.operator:
-            archives.append((operator.build().archive, operator.chart_sets()))
+        archives += [build() for wanted, build in builders if wanted]
         for archive, sets in archives:
             names = node_images.import_archive(archive, plane.layout)
             loaded.append({"archive": str(archive), "images": names, "chart_sets": sets})

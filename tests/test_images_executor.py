@@ -1,0 +1,252 @@
+"""The Seldon executor image: upstream's entrypoint and working folder, user 8888, the licence texts
+of the source release, cached by binary and rootfs; `cluster load --executor/--mock-classifier`.
+
+Fast tests use a fake rootfs, a fake binary and a small fake source release; the real build (the
+binary from `make tools`, debootstrap, its libraries checked in a chroot) is in the `cluster` suite.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from conftest import run_cli
+from fadi_seldon.images import Built, ImageError, base, executor, mock_classifier
+from fadi_seldon.images import operator as operator_image
+from fadi_seldon.runtime import oci, versions
+
+LICENSE = b"third-party licences of the executor\n"
+
+
+@pytest.fixture
+def tools_dir(tmp_path, monkeypatch):
+    folder = tmp_path / "tools"
+    monkeypatch.setenv("FADI_TOOLS_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture
+def fake_base(tmp_path, monkeypatch):
+    """A one-file rootfs instead of debootstrap's; records the packages asked for."""
+    layer = oci.Layer(comment="fake rootfs")
+    layer.add_file("etc/os-release", b"ID=debian\n")
+    blob = layer.write(tmp_path / "rootfs.tar")
+    asked = []
+
+    def rootfs(packages=None, progress=None):
+        asked.append(packages)
+        return base.Rootfs(blob, base.BASE_ENV, f"fake-{'-'.join(packages)}", True)
+
+    monkeypatch.setattr(base, "rootfs", rootfs)
+    return asked
+
+
+def fake_source(path: Path, files: dict[str, bytes]) -> Path:
+    """A .tar.gz laid out as Seldon's source release (`seldon-core-<version>/...`)."""
+    prefix = f"seldon-core-{versions.get('SELDON_CORE_VERSION')}/"
+    with tarfile.open(path, "w:gz") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(prefix + name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+@pytest.fixture
+def source(tmp_path):
+    return fake_source(tmp_path / "seldon-core.tar.gz", {executor.LICENSE_MEMBER: LICENSE})
+
+
+@pytest.fixture
+def binary(tmp_path):
+    path = tmp_path / "seldon-executor"
+    path.write_bytes(b"\x7fELF fake executor")
+    return path
+
+
+def layer_files(archive: Path, index: int) -> dict[str, tarfile.TarInfo | bytes]:
+    digest = oci.read_manifest(archive)["layers"][index]["digest"].split(":", 1)[1]
+    with (
+        tarfile.open(archive) as outer,
+        tarfile.open(fileobj=outer.extractfile(f"blobs/sha256/{digest}")) as layer,
+    ):
+        return {m.name: m for m in layer.getmembers()} | {
+            "<data>" + m.name: layer.extractfile(m).read() for m in layer.getmembers() if m.isfile()
+        }
+
+
+def test_image_is_named_and_configured_as_upstream_runs_it(tools_dir, fake_base, source, binary):
+    built = executor.build(binary=binary, source=source)
+    assert built.ref == oci.image_name(built.archive) == "docker.io/seldonio/seldon-core-executor:1.17.1"
+    assert built.ref.endswith(":" + versions.get("SELDON_CORE_VERSION"))
+    config = oci.read_config(built.archive)["config"]
+    assert config["Entrypoint"] == ["/executor"] and "Cmd" not in config
+    assert config["User"] == "8888" and config["WorkingDir"] == "/"
+    assert "ExposedPorts" not in config  # upstream's Dockerfile exposes none: the operator names the ports
+    assert config["Env"] == [*base.BASE_ENV, "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"]
+    assert fake_base == [("ca-certificates",)]  # glibc comes with minbase; the binary needs nothing else
+
+
+def test_layer_holds_the_binary_and_the_licences(tools_dir, fake_base, source, binary):
+    built = executor.build(binary=binary, source=source)
+    files = layer_files(built.archive, 1)
+    assert files["executor"].mode == 0o755 and files["<data>executor"] == binary.read_bytes()
+    assert files["licenses/license.txt"].mode == 0o644 and files["<data>licenses/license.txt"] == LICENSE
+    assert {name for name in files if not name.startswith("<data>")} == {
+        "executor", "licenses", "licenses/license.txt",
+    }  # fmt: skip
+    assert all(files[n].uid == 0 for n in ("executor", "licenses/license.txt"))
+
+
+def test_archive_name_is_the_cache_key(tools_dir, fake_base, source, binary):
+    first = executor.build(binary=binary, source=source)
+    name = first.archive.name
+    assert first.archive.parent == tools_dir / "images"
+    assert name.startswith("seldon-core-executor-1.17.1-")
+    assert oci.sha256_file(binary)[7:19] in name and base.rootfs_key(("ca-certificates",)) in name
+    again = executor.build(binary=binary, source=source)
+    assert again.cached and again.digest == first.digest
+    binary.write_bytes(b"\x7fELF another build")
+    changed = executor.build(binary=binary, source=source)
+    assert not changed.cached and changed.archive != first.archive and changed.digest != first.digest
+
+
+def test_same_inputs_same_digest(tools_dir, fake_base, source, binary):
+    first = executor.build(binary=binary, source=source)
+    first.archive.unlink()
+    assert executor.build(binary=binary, source=source).digest == first.digest
+
+
+def test_missing_binary_says_how_to_build_it(tools_dir, fake_base, source, monkeypatch):
+    monkeypatch.setattr("fadi_seldon.tools.layout.find_executable", lambda name: None)
+    with pytest.raises(ImageError, match="tools install seldon-executor"):
+        executor.build(source=source)
+
+
+def test_source_release_is_found_by_environment_or_beside_the_checkout(tmp_path, monkeypatch, source):
+    monkeypatch.setenv("SELDON_CORE_SOURCE", str(source))
+    assert executor.seldon_source() == source
+    monkeypatch.setenv("SELDON_CORE_SOURCE", str(tmp_path / "nowhere.tar.gz"))
+    with pytest.raises(ImageError, match="SELDON_CORE_SOURCE"):
+        executor.seldon_source()
+    monkeypatch.delenv("SELDON_CORE_SOURCE")
+    default = versions.repo_root().parent / "shared" / "vendor" / "seldon-core-1.17.1.tar.gz"
+    if default.is_file():
+        assert executor.seldon_source() == default
+
+
+def test_an_archive_without_the_licences_is_refused(tools_dir, fake_base, binary, tmp_path):
+    other = fake_source(tmp_path / "other.tar.gz", {"README.md": b"x"})
+    with pytest.raises(ImageError, match="executor/licenses/license.txt"):
+        executor.build(binary=binary, source=other)
+
+
+# --------------------------------------------------------------------------- cluster load
+
+
+@pytest.fixture
+def fake_builds(tmp_path, monkeypatch):
+    """Each builder returns an archive of its own; imports are recorded instead of run."""
+    from fadi_seldon.localkube import node_images
+
+    def built(name):
+        return lambda: Built(tmp_path / f"{name}.oci.tar", f"docker.io/x/{name}:1", "sha256:0", 1)
+
+    monkeypatch.setattr(operator_image, "build", built("operator"))
+    monkeypatch.setattr(operator_image, "chart_sets", lambda prefix="": ["image.tag=x"])
+    monkeypatch.setattr(executor, "build", built("executor"))
+    monkeypatch.setattr(mock_classifier, "build", built("mock"))
+    imported = []
+    monkeypatch.setattr(
+        node_images,
+        "import_archive",
+        lambda archive, layout=None: imported.append(archive.name) or [archive.stem],
+    )
+    return imported
+
+
+def test_load_builds_and_imports_each_image_asked_for(capsys, tmp_path, fake_builds):
+    argv = [
+        "cluster",
+        "--state-dir",
+        str(tmp_path / "s"),
+        "load",
+        "--mock-classifier",
+        "--executor",
+        "-o",
+        "json",
+    ]
+    code, out, err = run_cli(capsys, argv)
+    assert code == 0, err
+    assert fake_builds == ["executor.oci.tar", "mock.oci.tar"]  # the options' order, not the command line's
+    assert json.loads(out) == [
+        {"archive": str(tmp_path / "executor.oci.tar"), "images": ["executor.oci"], "chart_sets": []},
+        {"archive": str(tmp_path / "mock.oci.tar"), "images": ["mock.oci"], "chart_sets": []},
+    ]
+
+
+def test_load_archives_first_then_the_built_images(capsys, tmp_path, fake_builds):
+    argv = ["cluster", "--state-dir", str(tmp_path / "s"), "load", "a.oci.tar", "--operator", "--executor"]
+    code, out, _ = run_cli(capsys, argv)
+    assert code == 0 and fake_builds == ["a.oci.tar", "operator.oci.tar", "executor.oci.tar"]
+    assert "--set image.tag=x" in out and out.count("loaded ") == 3
+
+
+def test_load_without_anything_names_every_option(capsys, tmp_path):
+    code, _, err = run_cli(capsys, ["cluster", "--state-dir", str(tmp_path / "s"), "load"])
+    assert code == 2
+    assert all(option in err for option in ("--operator", "--executor", "--mock-classifier"))
+
+
+def test_load_reports_a_build_failure(capsys, tmp_path, fake_builds, monkeypatch):
+    def fail():
+        raise ImageError("the seldon-executor binary is not installed")
+
+    monkeypatch.setattr(executor, "build", fail)
+    code, _, err = run_cli(capsys, ["cluster", "--state-dir", str(tmp_path / "s"), "load", "--executor"])
+    assert code == 1 and "not installed" in err and fake_builds == []
+
+
+def test_load_help_names_the_options(capsys):
+    code, out, _ = run_cli(capsys, ["cluster", "load", "--help"])
+    assert code == 0
+    assert "--executor" in out and "--mock-classifier" in out and "SELDON_CORE_SOURCE" in out
+
+
+# --------------------------------------------------------------------------- the real image
+
+
+def extract_image(archive: Path, root: Path) -> Path:
+    root.mkdir()
+    with tarfile.open(archive) as outer:
+        for layer in oci.read_manifest(archive)["layers"]:
+            with tarfile.open(fileobj=outer.extractfile("blobs/sha256/" + layer["digest"][7:])) as tar:
+                tar.extractall(root, filter="fully_trusted")
+    return root
+
+
+@pytest.mark.cluster
+def test_real_executor_image(tmp_path):
+    """The installed executor on the real Debian rootfs: every library it needs is in the image, and it
+    starts as user 8888 (checked in a chroot when root)."""
+    built = executor.build()
+    assert oci.read_config(built.archive)["config"]["User"] == "8888"
+    if os.geteuid() != 0:
+        return
+    root = extract_image(built.archive, tmp_path / "rootfs")
+    libs = subprocess.run(
+        ["chroot", str(root), "/lib64/ld-linux-x86-64.so.2", "--list", "/executor"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert libs.returncode == 0 and "not found" not in libs.stdout and "libc.so.6" in libs.stdout, libs
+    run = subprocess.run(
+        ["chroot", "--userspec=8888:8888", str(root), "/executor", "--help"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert run.returncode == 0 and "-http_port" in run.stderr, run.stderr
