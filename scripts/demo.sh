@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # `make demo`: the whole story on one machine, no cluster needed.
 #   tools -> Kubernetes (local with a real node where the host can run one, or yours via KUBECONFIG)
-#   -> FADI with Seldon (its operator a real pod, image built here) -> the user guide's
-#   SeldonDeployment (generated, validated, applied through the webhook, listed) -> the example model
-#   packaged, its image built without Docker and loaded, deployed, and asked for a prediction
-#   through its Service. Without a real node (not root, no runc): simulated pods, the operator as a
-#   host process, and the model served by the wrapper on this host. Each step prints its time.
+#   -> Seldon's images (operator, executor, mock_classifier) built here from Seldon's 1.17.1 source
+#   release -> FADI with Seldon (its operator a real pod) -> the user guide's three steps verbatim
+#   (its SeldonDeployment applied unmodified, listed Available, a prediction through the executor,
+#   deleted) -> the example model packaged, its image built without Docker and loaded, deployed with
+#   the executor, and asked for a prediction through its Service. Without a real node (not root, no
+#   runc): simulated pods, the operator as a host process, and the model served by the wrapper on
+#   this host. Each step prints its time.
 # Each step says what it runs. The local cluster is left running at the end (`make cluster-down`).
 #
 # Environment: KUBECONFIG (use that cluster instead of the local one), DEMO_NAMESPACE (models),
@@ -75,11 +77,16 @@ fi
 # ---------------------------------------------------------------------------------------------
 SETS=(--set seldon-core-operator.enabled=true --set seldon-core-operator.usageMetrics.enabled=false)
 if [ "$REAL" = 1 ]; then
-  step "the operator's image: built here from the operator binary (no registry, no Docker) and loaded into the node"
-  echo "  (operator v${SELDON_OPERATOR_MODULE_VERSION#v}: the module proxy refuses operator 1.17.x; same admission rules, chart 1.17.1)"
-  run "${FS[@]}" cluster load --operator
-  while read -r s; do SETS+=(--set "seldon-core-operator.$s"); done < <("${FS[@]}" cluster load --operator -o json |
-    "$PY" -c 'import json,sys; [print(s) for item in json.load(sys.stdin) for s in item["chart_sets"]]')
+  step "Seldon's images, built here from Seldon's ${SELDON_CORE_VERSION} source release (no registry, no Docker), loaded into the node"
+  echo "  (the operator and executor binaries come from SELDON_CORE_SOURCE, built by make tools; the guide's"
+  echo "   seldonio/mock_classifier:1.0 is packaged from its examples/models/mean_classifier)"
+  LOADED="$WORK/loaded.json"
+  mkdir -p "$WORK"
+  echo "  \$ fadi-seldon cluster load --operator --executor --mock-classifier -o json"
+  "${FS[@]}" cluster load --operator --executor --mock-classifier -o json >"$LOADED"
+  "$PY" -c 'import json,sys; [print("  loaded", ", ".join(i["images"])) for i in json.load(open(sys.argv[1]))]' "$LOADED"
+  while read -r s; do SETS+=(--set "seldon-core-operator.$s"); done < <(
+    "$PY" -c 'import json,sys; [print(s) for item in json.load(open(sys.argv[1])) for s in item["chart_sets"]]' "$LOADED")
 fi
 step "FADI with the Seldon Core operator: helm upgrade --install with seldon-core-operator.enabled=true"
 run helm dependency build fadi >/dev/null
@@ -97,54 +104,37 @@ if [ "$LOCAL" = 1 ] && [ "$REAL" = 0 ]; then
   run "${FS[@]}" cluster operator start --release "$RELEASE" --namespace "$RELEASE_NS" --chart ./fadi \
     --set seldon-core-operator.webhook.enabled=true
 fi
+kubectl get namespace "$MODELS_NS" >/dev/null 2>&1 || kubectl create namespace "$MODELS_NS" >/dev/null
 
 # ---------------------------------------------------------------------------------------------
-step "the user guide's SeldonDeployment: generate it with fadi-seldon new"
+GUIDE=examples/user-guide/seldon-model.yaml
 mkdir -p "$WORK"
+GUIDE_NS=$(kubectl config view --minify -o jsonpath='{..namespace}')
+GUIDE_NS=${GUIDE_NS:-default}
+step "the user guide's SeldonDeployment, as the guide prints it ($GUIDE), checked offline and by fadi-seldon new"
+sed 's/^/    /' "$GUIDE"
+run "${FS[@]}" validate "$GUIDE"
 run "${FS[@]}" new seldon-model --api-version v1alpha2 --spec-name test-deployment --predictor example \
   --image seldonio/mock_classifier:1.0 --model-name classifier --endpoint-type REST --replicas 1 \
   --output-file "$WORK/seldon-model.yaml" --force
-sed 's/^/    /' "$WORK/seldon-model.yaml"
+"$PY" -c 'import sys,yaml; a,b=(yaml.safe_load(open(f)) for f in sys.argv[1:]); sys.exit(0 if a == b else "fadi-seldon new differs from the guide")' "$GUIDE" "$WORK/seldon-model.yaml"
+echo "  fadi-seldon new writes the same SeldonDeployment"
 
-step "validate it offline (CRD schema, webhook rules, later failures)"
-run "${FS[@]}" validate "$WORK/seldon-model.yaml"
+step "the guide's step 3, its commands as printed (the kubeconfig's namespace, $GUIDE_NS): kubectl apply -f"
+run kubectl apply -f "$GUIDE"
 
-step "apply it (the operator's webhook admits it) and list the SeldonDeployments, as in the user guide"
-kubectl get namespace "$MODELS_NS" >/dev/null 2>&1 || run kubectl create namespace "$MODELS_NS"
-run kubectl apply -n "$MODELS_NS" -f "$WORK/seldon-model.yaml"
-if [ "$LOCAL" = 1 ] && [ "$REAL" = 0 ]; then
-  run kubectl wait -n "$MODELS_NS" seldondeployment/seldon-model --for=jsonpath='{.status.state}'=Available --timeout=180s
-elif [ "$REAL" = 1 ]; then
-  for _ in $(seq 1 60); do  # until the operator has given it a state (it stays Creating: see below)
-    [ -n "$(kubectl get -n "$MODELS_NS" seldondeployment/seldon-model -o jsonpath='{.status.state}')" ] && break
-    sleep 0.5
-  done
-fi
-run kubectl get seldondeployment -n "$MODELS_NS"
-if [ "$REAL" = 1 ]; then
-  echo "  Its state is shown as it is: its images (seldonio/mock_classifier, the Seldon executor) cannot be"
-  echo "  pulled here (no registry) nor built (the executor's Go module is not served). doctor names them:"
-  sleep 3
-  "${FS[@]}" doctor -o json | "$PY" -c 'import json,sys; [print("   ", f["severity"], f["check"], f["subject"]) for f in json.load(sys.stdin)["findings"] if f["check"] == "image-missing"]' || true
-fi
-
-# ---------------------------------------------------------------------------------------------
-step "package the example model (a Docker build context and its SeldonDeployment)"
+# the packaged example model is built and applied while the guide's starts (its executor's readiness
+# probe, set by the operator, waits 20 s before its first check), so both become Available together
+step "package the example model (a Docker build context and its SeldonDeployment, with the Seldon executor)"
 rm -rf "$WORK/iris-model"
 cp -r examples/iris-model "$WORK/iris-model"
 rm -f "$WORK/iris-model/Dockerfile" "$WORK/iris-model/deployment.yaml" "$WORK/iris-model/requirements-seldon.txt"
-NO_ENGINE=()
-if [ "$REAL" = 1 ]; then NO_ENGINE=(--no-engine); echo '  (--no-engine: the predictor runs without the Seldon executor, whose image cannot be built here)'; fi
-run "${FS[@]}" package "$WORK/iris-model" --image fadi/iris-model:0.1.0 "${NO_ENGINE[@]}"
+run "${FS[@]}" package "$WORK/iris-model" --image fadi/iris-model:0.1.0
 run "${FS[@]}" validate "$WORK/iris-model/deployment.yaml"
-
 if [ "$REAL" = 1 ]; then
-  step "build its image without Docker (Debian base, the wrapper from PyPI, the model) and load it into the node"
-  run "${FS[@]}" package "$WORK/iris-model" --image fadi/iris-model:0.1.0 --no-engine --build --load
-
-  step "deploy it and wait until its pod really runs"
-  echo "  (the operator's default readiness probe waits 20 s before its first check; the demo gives the"
-  echo "   model container its own, checked every second: $WORK/iris-model/deployment-demo.yaml)"
+  step "build its image without Docker (Debian base, the wrapper from PyPI, the model), load it into the node, apply it"
+  run "${FS[@]}" package "$WORK/iris-model" --image fadi/iris-model:0.1.0 --build --load
+  echo "  (its model container checked every second: $WORK/iris-model/deployment-demo.yaml)"
   "$PY" - "$WORK/iris-model/deployment.yaml" "$WORK/iris-model/deployment-demo.yaml" <<'PYEOF'
 import sys, yaml
 doc = yaml.safe_load(open(sys.argv[1]))
@@ -154,16 +144,38 @@ for predictor in doc["spec"]["predictors"]:
 yaml.safe_dump(doc, open(sys.argv[2], "w"), sort_keys=False)
 PYEOF
   run kubectl apply -n "$MODELS_NS" -f "$WORK/iris-model/deployment-demo.yaml"
-  run kubectl wait -n "$MODELS_NS" seldondeployment/iris-model --for=jsonpath='{.status.state}'=Available --timeout=180s
-  run kubectl get pods -n "$MODELS_NS" -o wide -l seldon-deployment-id=iris-model
+fi
 
-  step "a real prediction, served by the model's pod through its Service's ClusterIP"
+step "the guide's model Available (the executor's readiness probe waits 20 s), then kubectl get seldondeployment"
+run kubectl wait seldondeployment/seldon-model --for=jsonpath='{.status.state}'=Available --timeout=240s
+run kubectl get seldondeployment
+if [ "$REAL" = 1 ]; then
+  run kubectl get pods -l seldon-deployment-id=seldon-model \
+    -o custom-columns='POD:.metadata.name,CONTAINERS:.spec.containers[*].name,READY:.status.containerStatuses[*].ready,NODE:.spec.nodeName'
+
+  step "a prediction from the guide's model, through the Seldon executor on its predictor's Service"
+  URL=$("${FS[@]}" cluster service seldon-model-example -n "$GUIDE_NS" --wait 60)
+  echo "  $URL  (the executor: seldon-container-engine)"
+  run "${FS[@]}" predict "$URL" --wait 30 --ndarray '[[1.0, 2.0, 3.0, 4.0]]'
+
+  step "the guide's last step: kubectl delete seldondeployment seldon-model, and its pods gone"
+  run kubectl delete seldondeployment seldon-model
+  for _ in $(seq 1 240); do  # the Deployment goes with its owner, then its pod
+    [ -z "$(kubectl get pods -l seldon-deployment-id=seldon-model -o name)" ] && break
+    sleep 0.5
+  done
+  [ -z "$(kubectl get pods -l seldon-deployment-id=seldon-model -o name)" ] || { echo "  its pods are still there"; exit 1; }
+  echo "  its pods are gone"
+  run kubectl get seldondeployment
+
+  step "the packaged model, with the executor: Available, then a prediction through its Service"
+  run kubectl wait -n "$MODELS_NS" seldondeployment/iris-model --for=jsonpath='{.status.state}'=Available --timeout=240s
   # the one wait before calling a ClusterIP: ready endpoints, and kube-proxy's rules on the node
-  URL=$(run "${FS[@]}" cluster service iris-model-default -n "$MODELS_NS" --wait 60 | tail -1)
+  URL=$("${FS[@]}" cluster service iris-model-default -n "$MODELS_NS" --wait 60)
   echo "  $URL"
   run "${FS[@]}" predict "$URL" --wait 30 --ndarray '[[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]' \
     --names sepal_length,sepal_width,petal_length,petal_width
-  run kubectl logs -n "$MODELS_NS" deployment/iris-model-default-0-iris-model --tail 4
+  run kubectl logs -n "$MODELS_NS" deployment/iris-model-default-0-iris-model -c seldon-container-engine --tail 3
 else
   step "serve it locally with the real Seldon Python wrapper (first run creates .venv-serve)"
   free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -191,7 +203,7 @@ printf '%s\n' "${TIMES[@]}"
 cat <<EOT
   cluster      $( [ "$LOCAL" = 1 ] && echo "local control plane (fadi-seldon cluster status)" || echo "$KUBECONFIG" )
   FADI         release $RELEASE in namespace $RELEASE_NS, seldon-core-operator.enabled=true
-  model        SeldonDeployment seldon-model in namespace $MODELS_NS ($WORK/seldon-model.yaml)
+  guide        SeldonDeployment seldon-model ($GUIDE) applied in namespace $GUIDE_NS$( [ "$REAL" = 1 ] && echo ", answered through the executor, deleted" )
   packaged     $WORK/iris-model (Dockerfile, deployment.yaml)$( [ "$REAL" = 1 ] && echo "; SeldonDeployment iris-model in $MODELS_NS, serving" )
 
 Continue with:
@@ -199,7 +211,7 @@ Continue with:
   kubectl get seldondeployment -n $MODELS_NS
   fadi-seldon new --help                    # routers, combiners, canaries, shadows
   fadi-seldon doctor                        # check the Seldon installation
-  kubectl delete seldondeployment seldon-model -n $MODELS_NS
+  kubectl delete seldondeployment iris-model -n $MODELS_NS
 EOT
 if [ "$LOCAL" = 1 ]; then
   echo "The local cluster keeps running; stop it with:  make cluster-down"
