@@ -124,8 +124,8 @@ POD = "seldon-controller-manager-abc"
 PANIC_LOG = (
     '{"level":"info","msg":"Reconcile called","SeldonDeployment":"models/empty"}\n'
     "panic: runtime error: index out of range [0] with length 0\n\ngoroutine 9 [running]:\n"
-    "github.com/seldonio/seldon-core/operator/controllers.(*SeldonDeploymentReconciler).createAddressableResource(0x1)\n"
-    "\t/go/pkg/mod/github.com/seldonio/seldon-core/operator@v1.16.0/controllers/seldondeployment_controller.go:142 +0x1\n"
+    "github.com/seldonio/seldon-core/operator/controllers.createAddressableResource(0x1)\n"
+    "\tgithub.com/seldonio/seldon-core/operator@v1.17.1/controllers/seldondeployment_controller.go:160 +0x1\n"
 )
 
 
@@ -317,7 +317,7 @@ def test_a_crash_looping_operator_pod_names_the_object_and_the_command_that_remo
     [found] = [f for f in doctor.diagnose(snap) if f.check == "operator-crashed"]
     assert found.severity == doctor.ERROR and found.subject == f"Pod {NS}/{POD}"
     assert "is crash-looping: panic: runtime error: index out of range [0] with length 0" in found.message
-    assert "controllers/seldondeployment_controller.go:142" in found.message
+    assert "controllers/seldondeployment_controller.go:160" in found.message
     assert "while reconciling SeldonDeployment models/empty" in found.message
     assert found.fix.startswith("kubectl delete seldondeployment empty -n models")
     assert f"kubectl -n {NS} delete pod {POD}" in found.fix

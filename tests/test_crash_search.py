@@ -85,7 +85,7 @@ class FakeCluster:
             self.log += (
                 "goroutine 1 [running]:\ngithub.com/seldonio/seldon-core/operator/controllers.f(0x1)\n"
             )
-            self.log += "\t/m/github.com/seldonio/seldon-core/operator@v1.16.0/controllers/x.go:12 +0x1\n"
+            self.log += "\tgithub.com/seldonio/seldon-core/operator@v1.17.1/controllers/x.go:12 +0x1\n"
         elif name in self.wedge:
             self.log += (
                 json.dumps({"level": "error", "msg": "stuck", "SeldonDeployment": f"ns/{name}"}) + "\n"

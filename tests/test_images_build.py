@@ -201,7 +201,7 @@ def test_operator_image_runs_manager_as_the_chart_expects(tmp_path, tools_dir, f
     built = operator_image.build()
     config = oci.read_config(built.archive)["config"]
     assert config["Entrypoint"] == ["/manager"] and config["User"] == "8888"
-    assert built.ref == f"localhost/fadi-seldon/seldon-core-operator:{operator_image.version()}"
+    assert built.ref == f"docker.io/seldonio/seldon-core-operator:{operator_image.version()}"
     manager = _layer_members(built.archive, 1)
     assert manager["manager"].mode == 0o755 and manager["<data>manager"] == b"\x7fELF fake"
     assert operator_image.build().cached

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ast
 import math
-import os
 import struct
 import subprocess
 import tarfile
@@ -131,8 +130,7 @@ def test_cached_by_the_source_release_and_the_builder(tools_dir, fake_base, fake
 
 
 def test_default_source_is_the_resolved_release(tools_dir, fake_base, fake_pip, source, monkeypatch):
-    monkeypatch.setenv("SELDON_CORE_SOURCE", str(source))
-    assert executor.seldon_source() == source
+    monkeypatch.setattr(mock_classifier, "seldon_source", lambda: source)
     assert oci.sha256_file(source)[7:19] in mock_classifier.build().archive.name
 
 
@@ -177,8 +175,6 @@ def test_real_mock_classifier_image(tmp_path):
     """The real example from the source release, built for real: the image's own python runs the class
     on the real model.npy (in a chroot, as user 8888) and answers what model.npy says it should."""
     built = mock_classifier.build()
-    if os.geteuid() != 0:
-        return
     root = extract_image(built.archive, tmp_path / "rootfs")
     with tarfile.open(executor.seldon_source()) as tar:
         model_npy = tar.extractfile(f"seldon-core-1.17.1/{FOLDER}model.npy").read()

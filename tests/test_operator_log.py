@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from fadi_seldon.doctor import operator_log
 
-MODULE = "/root/go/pkg/mod/github.com/seldonio/seldon-core/operator@v1.16.0"
+# how the 1.17.1 operator `tools install` builds (-trimpath) names its files in a trace; a build
+# from the module cache would say /root/go/pkg/mod/github.com/seldonio/seldon-core/operator@v1.17.1
+MODULE = "github.com/seldonio/seldon-core/operator@v1.17.1"
+MODULE_CACHE = "/root/go/pkg/mod/github.com/seldonio/seldon-core/operator@v1.17.1"
 JSON_LOG = f"""{{"level":"info","ts":1.7,"logger":"controllers.SeldonDeployment","msg":"Reconcile called","SeldonDeployment":"models/good"}}
 {{"level":"error","ts":1.8,"logger":"controller.seldondeployment","msg":"Reconciler error","name":"slow","namespace":"models","error":"Deployment.apps \\"x\\" is invalid"}}
 {{"level":"error","ts":1.9,"logger":"controllers.SeldonDeployment","msg":"Failed to create","SeldonDeployment":"models/other","error":"boom"}}
@@ -12,12 +15,12 @@ JSON_LOG = f"""{{"level":"info","ts":1.7,"logger":"controllers.SeldonDeployment"
 panic: runtime error: index out of range [0] with length 0
 
 goroutine 412 [running]:
-github.com/seldonio/seldon-core/operator/controllers.(*SeldonDeploymentReconciler).createAddressableResource(0xc000, 0xc001)
-\t{MODULE}/controllers/seldondeployment_controller.go:219 +0x1f45
+github.com/seldonio/seldon-core/operator/controllers.createAddressableResource(0xc000, {{0xc001, 0x7}}, {{0xc002, 0x1, 0x1}})
+\t{MODULE}/controllers/seldondeployment_controller.go:160 +0x1f45
 github.com/seldonio/seldon-core/operator/controllers.(*SeldonDeploymentReconciler).createComponents(0xc000)
-\t{MODULE}/controllers/seldondeployment_controller.go:880 +0x2a
+\t{MODULE}/controllers/seldondeployment_controller.go:666 +0x2a
 sigs.k8s.io/controller-runtime/pkg/internal/controller.(*Controller).Reconcile(0xc0)
-\t/root/go/pkg/mod/sigs.k8s.io/controller-runtime@v0.11.2/pkg/internal/controller/controller.go:114 +0x26f
+\tsigs.k8s.io/controller-runtime@v0.11.2/pkg/internal/controller/controller.go:114 +0x26f
 """
 
 CONSOLE_LOG = """2026-11-30T10:00:00.000Z\tINFO\tcontrollers.SeldonDeployment\tReconcile called\t{"SeldonDeployment": "team-a/iris"}
@@ -33,10 +36,15 @@ def test_the_culprit_is_the_last_object_reconciled_before_the_panic():
     crash = operator_log.parse_crash(JSON_LOG)
     assert crash is not None
     assert crash.message == "panic: runtime error: index out of range [0] with length 0"
-    assert crash.location == "controllers/seldondeployment_controller.go:219"
-    assert crash.function == "controllers.(*SeldonDeploymentReconciler).createAddressableResource"
+    assert crash.location == "controllers/seldondeployment_controller.go:160"
+    assert crash.function == "controllers.createAddressableResource"
     assert (crash.namespace, crash.name, crash.culprit) == ("models", "empty", "models/empty")
     assert crash.to_json()["culprit"] == "models/empty"
+
+
+def test_a_module_cache_path_gives_the_same_location():
+    crash = operator_log.parse_crash(JSON_LOG.replace(f"\t{MODULE}/", f"\t{MODULE_CACHE}/"))
+    assert crash is not None and crash.location == "controllers/seldondeployment_controller.go:160"
 
 
 def test_console_encoding_and_a_source_checkout_path():

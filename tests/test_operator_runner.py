@@ -172,6 +172,21 @@ def test_missing_operator_binary_names_the_install_command(tmp_path, monkeypatch
         r.binary(runner.OPERATOR_TOOL)
 
 
+def test_status_reports_the_version_the_operator_binary_records(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-path"))
+    bin_dir = tmp_path / "bin"
+    r = runner.OperatorRunner(tmp_path / "kubeconfig", tmp_path / "state", bin_dir=bin_dir)
+    assert r.status()["module_version"] == "1.17.1", "no binary: the pin"
+    bin_dir.mkdir()
+    # what `go version -m` reads: the main package's module and its version (here an older build)
+    binary = bin_dir / runner.OPERATOR_TOOL
+    binary.write_bytes(
+        b"\x00path\tgithub.com/seldonio/seldon-core/operator\nmod\tgithub.com/seldonio/seldon-core/operator\tv1.15.0\n"
+    )
+    binary.chmod(0o755)
+    assert r.status()["module_version"] == "1.15.0"
+
+
 def test_cluster_down_also_stops_the_recorded_operator_processes(tmp_path, capsys):
     from fadi_seldon.runtime import processes
 

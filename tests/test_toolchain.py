@@ -15,7 +15,7 @@ import pytest
 
 from conftest import Recorder
 from fadi_seldon import tools as toolchain
-from fadi_seldon.tools import Artifact, BuildContext, GoRecipe, Tool, Toolchain, ToolError, recipes
+from fadi_seldon.tools import Artifact, BuildContext, GoRecipe, Tool, Toolchain, ToolError, recipes, sources
 
 VERSION = "v1.2.3"
 
@@ -297,7 +297,7 @@ def test_select_groups_and_dependency_order():
     assert chart == {"helm", "helm4", "ct", "helm-unittest", "actionlint"}
     cluster = {t.name for t in toolchain.select(["cluster"])}
     assert cluster == {"etcd", "kubernetes", "kwok"}
-    assert [t.name for t in toolchain.select(["operator"])] == ["seldon-operator"]
+    assert [t.name for t in toolchain.select(["operator"])] == ["seldon-operator", "seldon-executor"]
     assert [t.name for t in toolchain.select(["node"])] == ["kubernetes-node", "containerd", "coredns"]
     assert len(toolchain.select([])) == len(toolchain.registry())
 
@@ -307,16 +307,20 @@ def test_select_unknown_name():
         toolchain.select(["helmm"])
 
 
-# Tools for which upstream publishes no binary (only container images): built from Go only.
-NO_RELEASE_DOWNLOAD = {"seldon-operator"}
+# Tools for which upstream publishes no binary (only container images) and which the Go module proxy
+# refuses at the pinned version: built from Seldon's source release (tests/test_seldon_source.py).
+FROM_SOURCE_RELEASE = {"seldon-operator", "seldon-executor"}
 
 
-def test_every_registered_tool_has_a_pinned_version_and_a_go_recipe():
+def test_every_registered_tool_has_a_pinned_version_and_an_offline_build():
     for tool in toolchain.registry().values():
+        if tool.name in FROM_SOURCE_RELEASE:
+            assert tool.source is not None and tool.go is None and tool.release is None, tool.name
+            assert tool.version == toolchain.seldon_core_release().version, tool.name
+            continue
         assert tool.version.startswith("v"), tool.name
         assert tool.go is not None, f"{tool.name} must be buildable offline from the Go module proxy"
-        if tool.name not in NO_RELEASE_DOWNLOAD:
-            assert tool.release is not None, f"{tool.name}: a release download is the first choice"
+        assert tool.release is not None, f"{tool.name}: a release download is the first choice"
 
 
 def ctx(tool_name: str, go_mod: str) -> BuildContext:
@@ -349,18 +353,19 @@ def test_progress_heartbeat_during_long_steps(tmp_path, progress):
     assert "still sleeping" in progress.stream.text
 
 
-def test_upstream_replace_directives_are_carried_into_the_wrapper_module():
+def test_go_mod_directives_alone_in_blocks_and_with_comments():
     go_mod = (
         "module example.invalid/op\n\nrequire k8s.io/client-go v0.24.1\n\n"
         "replace k8s.io/client-go => k8s.io/client-go v0.24.1 // pinned upstream\n\n"
         "replace (\n\tgithub.com/a/b v1.0.0 => github.com/fork/b v1.0.1\n\tgithub.com/local/x => ../x\n)\n"
         "exclude github.com/go-logr/logr v1.0.0\n"
     )
-    replaces = recipes.upstream_replaces(ctx("seldon-operator", go_mod))
-    assert replaces == [
-        ("k8s.io/client-go", "k8s.io/client-go@v0.24.1"),
-        ("github.com/a/b@v1.0.0", "github.com/fork/b@v1.0.1"),
-    ], "directory replaces cannot apply outside upstream's tree and must be left out"
+    assert sources.go_mod_directives(go_mod, "replace") == [
+        "k8s.io/client-go => k8s.io/client-go v0.24.1",
+        "github.com/a/b v1.0.0 => github.com/fork/b v1.0.1",
+        "github.com/local/x => ../x",
+    ]
+    assert sources.go_mod_directives(go_mod, "exclude") == ["github.com/go-logr/logr v1.0.0"]
 
 
 def test_find_executable_prefers_the_tools_folder_then_path(tmp_path, monkeypatch):

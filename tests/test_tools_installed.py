@@ -92,3 +92,25 @@ def test_node_system_packages_are_present():
     for name in toolchain.system_registry():
         assert toolchain.system_path(name).startswith("/"), name
     assert toolchain.system_path("cni") == "/usr/lib/cni"
+
+
+# The operator group (built from Seldon's source release) is installed by `make test-cluster` and
+# `make test`, not by `make test-unit`: checked with the cluster suite.
+@pytest.mark.cluster
+def test_seldon_operator_and_executor_are_the_pinned_release_and_start(tools_env):
+    version = f"v{versions.get('SELDON_CORE_VERSION')}"
+    binaries = {
+        "seldon-operator": ("github.com/seldonio/seldon-core/operator", "-webhook-port", "CGO_ENABLED=0"),
+        "seldon-executor": ("github.com/seldonio/seldon-core/executor", "-http_port", "CGO_ENABLED=1"),
+    }
+    for exe, (module, flag, cgo) in binaries.items():
+        path = tool(exe)
+        info = run(tools_env, "go", "version", "-m", path)
+        assert f"\tmod\t{module}\t{version}\n" in info, info
+        assert cgo in info, "the executor needs cgo (confluent-kafka-go), the operator not"
+        assert flag in run(tools_env, path, "--help"), f"{exe} does not start"
+    assert f"\tdep\tgithub.com/seldonio/seldon-core/operator\t{version}\n" in run(
+        tools_env, "go", "version", "-m", tool("seldon-executor")
+    )
+    results = toolchain.Toolchain().install(toolchain.select(["operator"]))
+    assert all(not r.changed and r.source == "cached" for r in results), "a second install builds nothing"

@@ -180,7 +180,7 @@ def _documents(paths: list[Path]) -> list[Path]:
     return [p for p in paths if p.suffix in (".yaml", ".yml", ".json")]
 
 
-# Two corpus files the operator v1.16.0 cannot deploy although admission accepts one of them: the same
+# Two corpus files the operator (1.17.1) cannot deploy although admission accepts one of them: the same
 # container in two componentSpecs (an old "multiple versions" notebook) leaves no graph node marked
 # localhost, and the operator stops with "engine not separate and no pu with localhost service"
 # (tests/cluster/test_11_differential.py applies it and sees `Failed` with that message);

@@ -5,8 +5,10 @@ the webhook answering through its Service, the restricted profile enforced by th
 The session's own FADI release (test_01 onwards) runs its pods on the simulated nodes and keeps
 the CRD; this module installs a second FADI release whose operator runs for real, with the CRD
 left to the first (`crd.create=false`) and the first's webhook off (no operator serves it).
-The Seldon executor image cannot be built here (its Go module is not served) and nothing can be
-pulled, so the model's predictor runs without it: `seldon.io/no-engine: "true"`.
+Seldon's own images (operator, executor, the guide's mock_classifier) are built here from Seldon's
+1.17.1 source release: the user guide's SeldonDeployment, applied as the guide prints it, answers
+through the real executor. The packaged iris model keeps `seldon.io/no-engine: "true"` here (the
+no-engine path; `make demo` runs it with the executor).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import yaml
@@ -23,6 +26,7 @@ import yaml
 from cluster.kube import Kube, wait_until
 from conftest import ROOT
 from fadi_seldon.localkube import node
+from test_images_mock_classifier import expected_answer
 
 RELEASE, NS, MODELS = "fadi-real", "seldon-real", "models-real"
 RESTRICTED = {
@@ -60,7 +64,7 @@ def operator_pod(k: Kube) -> dict:
 def test_the_operator_runs_as_a_real_pod_from_the_chart(real):
     pod = operator_pod(real)
     assert pod["spec"]["nodeName"] == node.NODE_NAME
-    assert pod["spec"]["containers"][0]["image"].startswith("localhost/fadi-seldon/seldon-core-operator:")
+    assert pod["spec"]["containers"][0]["image"] == "docker.io/seldonio/seldon-core-operator:1.17.1"
     status = pod["status"]
     assert status["phase"] == "Running" and status["podIP"].startswith("10.88.")
     assert status["containerStatuses"][0]["containerID"].startswith("containerd://")
@@ -163,7 +167,12 @@ def test_doctor_names_an_image_the_node_does_not_have(real):
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {"name": "needs-a-registry", "namespace": MODELS},
-        "spec": {"containers": [{"name": "m", "image": "seldonio/mock_classifier:1.0"}]},
+        "spec": {
+            "containers": [
+                {"name": "m", "image": "seldonio/mock_classifier:1.0"},
+                {"name": "n", "image": "fadi/never-built:0.0.1"},
+            ]
+        },
     }
     real.namespace(MODELS)
     real.apply([pod])
@@ -172,9 +181,11 @@ def test_doctor_names_an_image_the_node_does_not_have(real):
     proc = subprocess.run([sys.executable, "-m", "fadi_seldon", "doctor", "-o", "json"],
                           capture_output=True, text=True, env=real.env, timeout=120)  # fmt: skip
     findings = [f for f in json.loads(proc.stdout)["findings"] if f["check"] == "image-missing"]
-    assert any(
-        f["subject"] == "seldonio/mock_classifier:1.0" and "--build --load" in f["fix"] for f in findings
-    )
+    fixes = {f["subject"]: f["fix"] for f in findings}
+    assert "--build --load" in fixes["fadi/never-built:0.0.1"]  # a model of the user's: package it
+    # Seldon's own image (loaded only later, by seldon_images): the two ways to provide it
+    assert "cluster load --mock-classifier" in fixes["seldonio/mock_classifier:1.0"]
+    assert "SELDON_CORE_SOURCE" in fixes["seldonio/mock_classifier:1.0"]
 
 
 def test_a_custom_mlserver_runtime_answers_the_v2_protocol_through_the_cluster(
@@ -214,3 +225,83 @@ def test_a_custom_mlserver_runtime_answers_the_v2_protocol_through_the_cluster(
     assert rows[0].index(max(rows[0])) == 0 and rows[1].index(max(rows[1])) == 2
     pods = real.get("pods", "-n", MODELS, "-l", f"seldon-deployment-id={name}")["items"]
     assert pods and all(p["spec"]["nodeName"] == node.NODE_NAME for p in pods)
+
+
+# ------------------------------------------------------------------ the user guide's example, for real
+
+GUIDE_NS = "guide-real"
+GUIDE = ROOT / "examples" / "user-guide" / "seldon-model.yaml"
+OPERATOR_MODULE = "github.com/seldonio/seldon-core/operator"
+EXECUTOR_MODULE = "github.com/seldonio/seldon-core/executor"
+
+
+@pytest.fixture(scope="module")
+def seldon_images(real, cluster_kubeconfig) -> None:
+    """The executor's and the guide's model's images, built from Seldon's source release, loaded."""
+    from fadi_seldon.images import executor, mock_classifier
+    from fadi_seldon.localkube import node_images
+    from fadi_seldon.localkube.layout import Layout
+
+    for built in (executor.build(), mock_classifier.build()):
+        node_images.import_archive(built.archive, Layout(cluster_kubeconfig.parent))
+
+
+def running_version(cluster_kubeconfig, container_status: dict, module: str) -> str | None:
+    """The version the running binary of a container records in its Go build info (/proc/PID/exe)."""
+    from fadi_seldon.localkube import node_images
+    from fadi_seldon.localkube.layout import Layout
+    from fadi_seldon.tools.probe import buildinfo_version
+
+    container_id = container_status["containerID"].split("://", 1)[1]
+    for line in node_images.ctr(Layout(cluster_kubeconfig.parent), "tasks", "ls").splitlines()[1:]:
+        task, pid = line.split()[:2]
+        if task == container_id:
+            return buildinfo_version(Path(f"/proc/{pid}/exe"), module)
+    raise AssertionError(f"no running task for container {container_id}")
+
+
+def test_the_operator_pod_runs_seldon_1_17_1_built_from_its_source(real, cluster_kubeconfig):
+    status = operator_pod(real)["status"]["containerStatuses"][0]
+    assert status["image"] == "docker.io/seldonio/seldon-core-operator:1.17.1"
+    assert running_version(cluster_kubeconfig, status, OPERATOR_MODULE) == "v1.17.1"
+
+
+def test_the_user_guide_example_answers_through_the_executor(real, seldon_images, cluster_kubeconfig):
+    """The guide's steps with its YAML unmodified: apply, get (Available), a prediction through the
+    executor on the predictor's Service, delete and the pods gone."""
+    real.namespace(GUIDE_NS)
+    real.kubectl("apply", "-n", GUIDE_NS, "-f", str(GUIDE))
+    wait_until("the guide's SeldonDeployment to be Available",
+               lambda: (real.get("sdep", "seldon-model", "-n", GUIDE_NS).get("status") or {}).get("state")
+               == "Available", timeout=180)  # fmt: skip
+    listing = real.kubectl("get", "seldondeployment", "-n", GUIDE_NS).stdout
+    assert "seldon-model" in listing and "Available" in listing
+    (pod,) = real.get("pods", "-n", GUIDE_NS, "-l", "seldon-deployment-id=seldon-model")["items"]
+    statuses = {c["name"]: c for c in pod["status"]["containerStatuses"]}
+    assert set(statuses) == {"classifier", "seldon-container-engine"} and all(
+        c["ready"] for c in statuses.values()
+    )
+    assert pod["spec"]["nodeName"] == node.NODE_NAME
+    engine = statuses["seldon-container-engine"]
+    assert engine["image"] == "docker.io/seldonio/seldon-core-executor:1.17.1"
+    assert running_version(cluster_kubeconfig, engine, EXECUTOR_MODULE) == "v1.17.1"
+    url = real.service_url("seldon-model-example", GUIDE_NS)
+    assert url.endswith(":8000")  # the executor's port, not the model's 9000
+    rows = [[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0]]
+    proc = subprocess.run(
+        [sys.executable, "-m", "fadi_seldon", "predict", url, "--ndarray", json.dumps(rows), "-o", "json", "--wait", "30"],
+        capture_output=True, text=True, timeout=60, env=real.env,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    answer = json.loads(proc.stdout)
+    from fadi_seldon.images import executor, mock_classifier
+
+    model_npy = executor.source_member(executor.seldon_source(), f"{mock_classifier.SOURCE_FOLDER}/model.npy")
+    expected = [[expected_answer(model_npy, row)] for row in rows]
+    assert answer["data"]["ndarray"] == pytest.approx(expected, abs=1e-9)
+    assert answer["meta"]["requestPath"] == {"classifier": "seldonio/mock_classifier:1.0"}  # the executor's
+    real.kubectl("delete", "seldondeployment", "seldon-model", "-n", GUIDE_NS)
+    wait_until("the guide's model pods to be gone",
+               lambda: not real.get("pods", "-n", GUIDE_NS, "-l", "seldon-deployment-id=seldon-model")["items"],
+               timeout=120)  # fmt: skip
+    assert "No resources found" in real.kubectl("get", "seldondeployment", "-n", GUIDE_NS).stderr

@@ -18,7 +18,8 @@ OPERATOR_MODULE = "github.com/seldonio/seldon-core/operator"
 _SDEP_KEY = re.compile(r'"SeldonDeployment":\s*"(?P<ns>[^"/]*)/(?P<name>[^"]+)"')
 _FRAME_FUNC = re.compile(r"^" + re.escape(OPERATOR_MODULE) + r"/(?P<func>\S+)\(")
 _FRAME_FILE = re.compile(r"^\s+(?P<path>\S+?):(?P<line>\d+)")
-# the file inside the module, from a module-cache path (…/operator@v1.16.0/x.go) or a checkout (…/operator/x.go)
+# the file inside the module: a `-trimpath` build records `github.com/seldonio/seldon-core/operator@v1.17.1/x.go`
+# (tools install builds it so), a module cache `…/operator@v1.17.1/x.go`, a checkout `…/operator/x.go`
 _MODULE_FILE = re.compile(r"(?:" + re.escape(OPERATOR_MODULE) + r"@[^/]+|/operator)/(?P<file>.+)$")
 
 

@@ -28,7 +28,6 @@ Cached by version, the binary's hash, the licence file's hash and the rootfs key
 from __future__ import annotations
 
 import hashlib
-import os
 import tarfile
 from pathlib import Path
 
@@ -57,20 +56,14 @@ def image_ref() -> str:
 
 
 def seldon_source() -> Path:
-    """The Seldon Core source release: SELDON_CORE_SOURCE, else shared/vendor/ beside the checkout."""
-    # TODO: use tools' resolver (it also checks the archive's sha256)
-    name = f"seldon-core-{version()}.tar.gz"
-    override = os.environ.get("SELDON_CORE_SOURCE")
-    root = versions.repo_root()
-    if override:
-        path = Path(override).expanduser()
-    elif root is not None:
-        path = root.parent / "shared" / "vendor" / name
-    else:
-        raise ImageError(f"set SELDON_CORE_SOURCE to the path of Seldon's source release {name}")
-    if not path.is_file():
-        raise ImageError(f"{path}: no such file; set SELDON_CORE_SOURCE to the path of {name}")
-    return path
+    """The Seldon Core source release, found (SELDON_CORE_SOURCE, else shared/vendor/ beside the
+    checkout) and checked (the pinned sha256 and top folder) by the tools' resolver before any use."""
+    from fadi_seldon.tools import ToolError, seldon_core_source
+
+    try:
+        return seldon_core_source()
+    except ToolError as err:
+        raise ImageError(str(err)) from None
 
 
 def source_member(source: Path, member: str) -> bytes:

@@ -1,6 +1,8 @@
-"""The Seldon operator image, from the operator binary the tool installer already built.
+"""The Seldon operator image (`docker.io/seldonio/seldon-core-operator:<SELDON_CORE_VERSION>`), from the
+operator binary the tool installer builds out of Seldon's source release.
 
-It matches what the chart's Deployment expects of upstream's image, so the chart runs it unchanged:
+Its name is upstream's, the chart's default image, so the chart runs it with no `--set` once it is on
+the node. It matches what the chart's Deployment expects of upstream's image:
 the static Go binary at `/manager` (the chart sets `command: [/manager]` plus its arguments), user
 8888 (the chart's `managerUserID`), working folder `/`. The chart's `helm test` Job runs `curl` from
 this same image unless `tests.image` is set, so the image sits on a Debian rootfs with curl and
@@ -11,26 +13,24 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 import yaml
 
-from fadi_seldon.images import Built, ImageError, Progress, base, cache_dir, cached
+from fadi_seldon.images import Built, ImageError, Progress, base, cache_dir, cached, write_image
 from fadi_seldon.runtime import oci, versions
 from fadi_seldon.sdep import crd
 from fadi_seldon.tools.layout import find_executable
 
-REPOSITORY = "localhost/fadi-seldon/seldon-core-operator"
+REPOSITORY = "docker.io/seldonio/seldon-core-operator"
 # upstream's image user, the chart's managerUserID
 OPERATOR_UID = 8888
 CURL_PACKAGES = ("ca-certificates", "curl")
 
 
 def version() -> str:
-    return versions.get("SELDON_OPERATOR_MODULE_VERSION")
+    return versions.get("SELDON_CORE_VERSION")
 
 
 def image_ref() -> str:
@@ -38,12 +38,12 @@ def image_ref() -> str:
 
 
 def operator_binary() -> Path:
-    """The installed operator executable (`fadi-seldon tools install` builds it from the Go proxy)."""
+    """The installed operator (`fadi-seldon tools install seldon-operator` builds it from the source release)."""
     found = find_executable("seldon-operator")
     if not found:
         raise ImageError(
             "the seldon-operator binary is not installed: run `fadi-seldon tools install seldon-operator` "
-            "(it builds the operator from the Go module proxy), then build the image again"
+            "(it builds the operator from Seldon's source release, SELDON_CORE_SOURCE), then build the image again"
         )
     return Path(found).resolve()
 
@@ -104,10 +104,10 @@ def operator_resources(progress: Progress | None = None) -> dict[str, bytes]:
 
 
 def build(progress: Progress | None = None, binary: Path | None = None) -> Built:
-    """The operator image archive (`localhost/fadi-seldon/seldon-core-operator:<version>`), cached.
+    """The operator image archive (`docker.io/seldonio/seldon-core-operator:<version>`), cached.
 
     `binary` defaults to the installed operator (operator_binary); the version in the name is the
-    pinned SELDON_OPERATOR_MODULE_VERSION either way.
+    pinned SELDON_CORE_VERSION either way.
     """
     progress = progress or Progress("operator")
     binary = Path(binary) if binary else operator_binary()
@@ -121,27 +121,23 @@ def build(progress: Progress | None = None, binary: Path | None = None) -> Built
     found = cached(archive, progress, "operator")
     if found:
         return found
-    archive.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".operator-", dir=archive.parent))
-    try:
-        layer = oci.Layer(comment=f"COPY manager /manager (seldon-core operator {version()})")
-        layer.add_file("manager", binary.read_bytes(), mode=0o755)
-        for name, data in operator_resources(progress).items():
-            layer.add_file(f"{RESOURCE_FOLDER}/{name}", data, mode=0o644)
-        blob = layer.write(work / "manager.tar")
-        config = oci.ImageConfig(
-            user=str(OPERATOR_UID), env=list(rootfs.env), working_dir="/", entrypoint=["/manager"],
-            labels={"org.opencontainers.image.title": "seldon-core-operator", "version": version()},
-        )  # fmt: skip
-        written = oci.write_archive(archive, [rootfs.layer, blob], config, image_ref())
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    progress.say(f"wrote {archive} ({written.size / 1e6:.0f} MB)")
-    return Built(written.path, written.ref, written.digest, written.size)
+    layer = oci.Layer(comment=f"COPY manager /manager (seldon-core operator {version()})")
+    layer.add_file("manager", binary.read_bytes(), mode=0o755)
+    for name, data in operator_resources(progress).items():
+        layer.add_file(f"{RESOURCE_FOLDER}/{name}", data, mode=0o644)
+    config = oci.ImageConfig(
+        user=str(OPERATOR_UID), env=list(rootfs.env), working_dir="/", entrypoint=["/manager"],
+        labels={"org.opencontainers.image.title": "seldon-core-operator", "version": version()},
+    )  # fmt: skip
+    return write_image(archive, [rootfs.layer], layer, config, image_ref(), progress)
 
 
 def chart_sets(prefix: str = "") -> list[str]:
-    """The operator chart's `--set`s that run this image (prefix: `seldon-core-operator.` in FADI)."""
+    """The operator chart's `--set`s that run this image (prefix: `seldon-core-operator.` in FADI).
+
+    The chart's defaults already name it (upstream's name, the chart's appVersion): these restate
+    them, so a values file that points the chart at another image still runs the loaded one.
+    """
     registry, _, rest = image_ref().partition("/")
     repository, _, tag = rest.rpartition(":")
     return [f"{prefix}image.registry={registry}", f"{prefix}image.repository={repository}",

@@ -1,8 +1,8 @@
 """Run the real Seldon Core operator as a host process, configured exactly as the chart configures it.
 
 The local cluster has no container runtime: kwok plays the kubelet, so the operator Deployment the
-chart installs never runs any code. This module runs the operator binary (built from the Go module
-proxy, tool `seldon-operator`) next to the cluster instead, and takes everything it needs from the
+chart installs never runs any code. This module runs the operator binary (1.17.1, built from Seldon's
+source release, tool `seldon-operator`) next to the cluster instead, and takes everything it needs from the
 chart's own output, so a test that passes here proves the chart's configuration, not a copy of it:
 
 - arguments and environment: from the installed release's rendered Deployment(s), with the
@@ -38,6 +38,7 @@ from fadi_seldon import tools as toolchain
 from fadi_seldon.runtime import names, polling, processes, versions
 from fadi_seldon.runtime.files import PRIVATE, atomic_write
 from fadi_seldon.runtime.statedir import StateDir
+from fadi_seldon.tools import probe
 
 OPERATOR_TOOL = "seldon-operator"
 OPERATOR_CHART = names.CHART_NAME
@@ -293,6 +294,13 @@ class OperatorRunner:
             f"{name} is not installed (looked in {self.bin_dir} and PATH): run `fadi-seldon tools install {group}`"
         )
 
+    def binary_version(self) -> str:
+        """The operator's version as its binary records it (Go build info, e.g. 1.17.1), else the pin."""
+        found = toolchain.find_executable(OPERATOR_TOOL, self.bin_dir)
+        module = toolchain.registry()[OPERATOR_TOOL].buildinfo_module
+        recorded = probe.buildinfo_version(Path(found), module) if found and module else None
+        return (recorded or versions.get("SELDON_CORE_VERSION")).lstrip("v")
+
     def env(self) -> dict[str, str]:
         env = dict(os.environ, KUBECONFIG=str(self.kubeconfig))
         env["PATH"] = f"{self.bin_dir}{os.pathsep}{env.get('PATH', '')}"
@@ -526,7 +534,7 @@ class OperatorRunner:
         return {
             "release": state.get("release"),
             "namespace": state.get("namespace"),
-            "module_version": versions.get("SELDON_OPERATOR_MODULE_VERSION"),
+            "module_version": self.binary_version(),
             "running": bool(rows) and all(r["running"] and r["serving"] for r in rows),
             "processes": rows,
             "state_dir": str(self.state_dir),

@@ -9,9 +9,19 @@ not at import.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
-from fadi_seldon.tools import recipes
-from fadi_seldon.tools.spec import Artifact, GoRecipe, SystemPackage, Tool, ToolError
+from fadi_seldon.runtime import versions
+from fadi_seldon.tools import recipes, source_release
+from fadi_seldon.tools.spec import (
+    Artifact,
+    GoRecipe,
+    SourceBuild,
+    SourceRelease,
+    SystemPackage,
+    Tool,
+    ToolError,
+)
 
 GROUPS = ("chart", "cluster", "operator", "node")
 
@@ -24,6 +34,35 @@ CONTAINERD_EXECUTABLES = ("containerd", "containerd-shim-runc-v2", "ctr")
 # the shim without gRPC (it serves ttrpc only)
 CONTAINERD_TAGS = ("urfave_cli_no_docs", "no_btrfs", "no_devmapper", "no_zfs")
 CONTAINERD_SHIM_TAGS = ("urfave_cli_no_docs", "no_grpc")
+SELDON_OPERATOR_MODULE = "github.com/seldonio/seldon-core/operator"
+SELDON_EXECUTOR_MODULE = "github.com/seldonio/seldon-core/executor"
+
+
+def seldon_core_release() -> SourceRelease:
+    """Seldon Core's source release, pinned in versions.env: the input of the operator and the executor.
+
+    The Go module proxy refuses `github.com/seldonio/seldon-core/operator` at 1.17.x and the executor
+    at every version, so both are built from Seldon's own source release archive (`git archive` of
+    tag v1.17.1, holding `operator/` and `executor/`), which the user provides.
+    """
+    version = versions.get("SELDON_CORE_VERSION")
+    return SourceRelease(
+        project="Seldon Core",
+        version=version,
+        file_name=versions.get("SELDON_CORE_SOURCE_FILE"),
+        sha256=versions.get("SELDON_CORE_SOURCE_SHA256"),
+        top_folder=f"seldon-core-{version}",
+        env_var="SELDON_CORE_SOURCE",
+        otherwise=(
+            f"pull Seldon's published images (docker.io/seldonio/seldon-core-operator:{version}, "
+            f"seldon-core-executor:{version}) from a registry instead of building them"
+        ),
+    )
+
+
+def seldon_core_source() -> Path:
+    """Seldon Core's source release archive, found and checked (sha256, top folder) before any use."""
+    return source_release.resolve(seldon_core_release())
 
 
 def _helm_release(exe: str):
@@ -198,18 +237,37 @@ TOOLS: tuple[Tool, ...] = (
             ldflags=lambda ctx: [f"-X sigs.k8s.io/kwok/pkg/consts.Version={ctx.version.lstrip('v')}"],
         ),
     ),
+    # Upstream ships only container images (no binary to download) and the module proxy refuses both
+    # modules at 1.17.x: built from Seldon's source release. Neither has a --version flag; the build
+    # info records the module's version (the wrapper module requires it at the release's version).
     Tool(
         name="seldon-operator",
-        version_key="SELDON_OPERATOR_MODULE_VERSION",
+        version_key="SELDON_CORE_VERSION",
         executables=("seldon-operator",),
-        # the manager has no --version flag: its build info records the module version
-        buildinfo_module="github.com/seldonio/seldon-core/operator",
+        buildinfo_module=SELDON_OPERATOR_MODULE,
         group="operator",
-        release=None,  # upstream ships only container images, no binary to download
-        go=GoRecipe(
-            "github.com/seldonio/seldon-core/operator",
-            {"seldon-operator": "github.com/seldonio/seldon-core/operator"},
-            replaces=recipes.upstream_replaces,
+        # upstream: `go build -o manager .` in operator/ (cgo unused; its image is distroless static)
+        source=SourceBuild(
+            seldon_core_release,
+            SELDON_OPERATOR_MODULE,
+            SELDON_OPERATOR_MODULE,
+            {SELDON_OPERATOR_MODULE: "operator"},
+        ),
+    ),
+    Tool(
+        name="seldon-executor",
+        version_key="SELDON_CORE_VERSION",
+        executables=("seldon-executor",),
+        buildinfo_module=SELDON_EXECUTOR_MODULE,
+        group="operator",
+        # upstream: `go build -o executor cmd/executor/main.go` in executor/ with ../operator copied to
+        # ./_operator (its go.mod replaces the operator by that folder); cgo for confluent-kafka-go
+        source=SourceBuild(
+            seldon_core_release,
+            SELDON_EXECUTOR_MODULE,
+            f"{SELDON_EXECUTOR_MODULE}/cmd/executor",
+            {SELDON_EXECUTOR_MODULE: "executor", SELDON_OPERATOR_MODULE: "operator"},
+            cgo=True,
         ),
     ),
     Tool(

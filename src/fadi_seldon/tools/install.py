@@ -198,6 +198,8 @@ class Toolchain:
         )
 
     def _suggestion(self, tool: Tool) -> str:
+        if tool.source is not None:
+            return self._source_suggestion(tool)
         hints = []
         if "go" in self.sources:
             hints.append(
@@ -209,6 +211,20 @@ class Toolchain:
                 f"or put {tool.executables[0]} {tool.version} on PATH yourself and run `make tools` again"
             )
         return "; ".join(hints) or "enable a source with FADI_TOOLS_SOURCES=path,release,go"
+
+    def _source_suggestion(self, tool: Tool) -> str:
+        """A tool built from a source release: the archive (its error says which), Go, gcc, the log."""
+        if "source" not in self.sources:
+            return (
+                f"{tool.name} is built from {tool.source.release().project}'s source release: add `source` to "
+                "FADI_TOOLS_SOURCES (or --sources), or put it on PATH yourself"
+            )
+        log = self.log_path(tool)
+        return (
+            "see the source's error above (the archive, Go or gcc); with the archive in place, check that Go "
+            "works (`go version`) and that the module proxy is reachable for dependencies (`go env GOPROXY`)"
+            + (f"; the build log is {log}" if log.is_file() else "")
+        )
 
     def _finish(self, tool: Tool, source: str) -> None:
         """Link the package into bin/, run the tool's hook, check its version, then stamp it."""

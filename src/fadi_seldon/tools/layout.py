@@ -1,11 +1,15 @@
 """Where installed tools live on disk, and finding an installed tool's executable.
 
-    <tools>/pkgs/<tool>/<version>/bin/...   one folder per tool and version (etc/ for config files)
-    <tools>/pkgs/<tool>/<version>/stamp.json written last: the install is complete
+    <tools>/pkgs/<tool>/<key>/bin/...        one folder per tool and version (etc/ for config files)
+    <tools>/pkgs/<tool>/<key>/stamp.json     written last: the install is complete
     <tools>/bin/<executable>                 links (or env wrappers) into the package folders
     <tools>/helm/plugins/                    helm plugins (helm-unittest)
-    <tools>/logs/<tool>-<version>.log        build logs
-    <tools>/build/<tool>-<version>/          Go wrapper modules, removed after a build
+    <tools>/logs/<tool>-<key>.log            build logs
+    <tools>/build/<tool>-<key>/              Go wrapper modules, removed after a build
+    <tools>/src/<top folder>-<sha256[:12]>/  source release archives, extracted once (source builds)
+
+<key> is the version, plus the first 12 hex digits of the source archive's sha256 for a tool built
+from a source release (Tool.cache_key).
 
 A package folder is filled in a temporary folder beside it and renamed into place, so a failed
 install never leaves half a package behind.
@@ -63,16 +67,21 @@ class Layout:
         return self.tools_dir / "helm" / "plugins"
 
     def pkg_dir(self, tool: Tool) -> Path:
-        return self.tools_dir / "pkgs" / tool.name / tool.version
+        return self.tools_dir / "pkgs" / tool.name / tool.cache_key
 
     def stamp_path(self, tool: Tool) -> Path:
         return self.pkg_dir(tool) / "stamp.json"
 
     def log_path(self, tool: Tool) -> Path:
-        return self.tools_dir / "logs" / f"{tool.name}-{tool.version}.log"
+        return self.tools_dir / "logs" / f"{tool.name}-{tool.cache_key}.log"
 
     def build_dir(self, tool: Tool) -> Path:
-        return self.tools_dir / "build" / f"{tool.name}-{tool.version}"
+        return self.tools_dir / "build" / f"{tool.name}-{tool.cache_key}"
+
+    @property
+    def source_dir(self) -> Path:
+        """Where source release archives are extracted (tools.source_release.extract)."""
+        return self.tools_dir / "src"
 
     def env(self) -> dict[str, str]:
         """Environment for running the installed tools (PATH first, helm plugins)."""

@@ -1,12 +1,12 @@
 """Tool-specific steps the catalog refers to: Go build flags and replaces, and after-install hooks.
 
 The ldflags stamp versions the way upstream release builds do; the replaces restate what
-`go install` ignores (see ../shared/research/chart-tooling.md).
+`go install` ignores (see ../shared/research/chart-tooling.md). Builds from a source release
+(Seldon's operator and executor) need no tool-specific step: tools.sources.source_go_mod.
 """
 
 from __future__ import annotations
 
-import re
 import shutil
 from pathlib import Path
 
@@ -47,28 +47,6 @@ def k8s_replaces(ctx: BuildContext) -> list[tuple[str, str]]:
     # v0.X.Y of each staging module is the release of v1.X.Y.
     staging_version = "v0." + ctx.version.lstrip("v").split(".", 1)[1]
     return [(f"{m}@v0.0.0", f"{m}@{staging_version}") for m in ctx.staging_modules()]
-
-
-def upstream_replaces(ctx: BuildContext) -> list[tuple[str, str]]:
-    """The replace directives of the tool's own go.mod, re-stated for the wrapper module.
-
-    `go install` and a consumer module both ignore a dependency's replace directives; copying
-    them keeps the build on the versions upstream tested. Directory replaces (`=> ../x`) cannot
-    apply outside upstream's tree and are skipped.
-    """
-    text = re.sub(r"//[^\n]*", "", ctx.go_mod_text)
-    lines = re.findall(r"^\s*replace\s+([^(\s][^\n]*)$", text, re.M)
-    for block in re.findall(r"^\s*replace\s*\((.*?)\)", text, re.M | re.S):
-        lines += [line for line in block.splitlines() if line.strip()]
-    replaces = []
-    for line in lines:
-        old, _, new = (part.strip() for part in line.partition("=>"))
-        old_parts, new_parts = old.split(), new.split()
-        if len(new_parts) != 2:  # a local directory
-            continue
-        old_ref = "@".join(old_parts)
-        replaces.append((old_ref, f"{new_parts[0]}@{new_parts[1]}"))
-    return replaces
 
 
 # --------------------------------------------------------------------------- after install

@@ -4,7 +4,11 @@
 2. ``release``: the official release download, checked against its published sha256 when there is one;
 3. ``go``: a ``go build`` from the Go module proxy, inside a small wrapper module that carries the
    replace directives ``go install`` refuses, with the ldflags that stamp the version and each
-   binary's build tags.
+   binary's build tags;
+4. ``source``: a ``go build`` with the local Go from a pinned source release archive (Seldon's
+   operator and executor, which the module proxy refuses): the archive is checked, extracted once,
+   and its modules are required at the release's version by a wrapper module that replaces them by
+   their extracted folders, so the binary's build info records that version.
 
 A source returns where it found the tool, None when it does not apply (no release for this tool,
 nothing on PATH), and raises ToolError when it applies but failed: the engine then tries the next.
@@ -24,16 +28,17 @@ import subprocess
 import sys
 import tarfile
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from fadi_seldon.runtime.files import EXECUTABLE
+from fadi_seldon.tools import source_release
 from fadi_seldon.tools.layout import Layout, relink
 from fadi_seldon.tools.probe import reported_version
 from fadi_seldon.tools.progress import Progress
-from fadi_seldon.tools.spec import Artifact, BuildContext, Tool, ToolError
+from fadi_seldon.tools.spec import Artifact, BuildContext, SourceBuild, SourceRelease, Tool, ToolError
 
-SOURCES = ("path", "release", "go")
+SOURCES = ("path", "release", "go", "source")
 
 
 @dataclasses.dataclass
@@ -164,16 +169,31 @@ def _unpack(art: Artifact, data: bytes, staging: Path) -> None:
 # --------------------------------------------------------------------------- 3. go build
 
 
+def go_env(base: Mapping[str, str], *, cgo: bool = False, fill_go_sum: bool = False) -> dict[str, str]:
+    """The environment of a build: cgo off unless the code needs it, no VCS stamping, the local Go.
+
+    `fill_go_sum` adds `-mod=mod`: the build may add the go.sum lines the wrapper module lacks,
+    fetched from the module proxy and checked against the checksum database.
+    """
+    goflags = base.get("GOFLAGS", "-buildvcs=false")
+    if fill_go_sum and "-mod=" not in goflags:
+        goflags = f"{goflags} -mod=mod"
+    env = dict(base, CGO_ENABLED="1" if cgo else "0", GOFLAGS=goflags)
+    env.setdefault("GOTOOLCHAIN", "local")
+    return env
+
+
 class _Go:
     """Runs `go` for one tool's build: output into the tool's build log, failures as ToolError."""
 
-    def __init__(self, ctx: SourceContext, tool: Tool) -> None:
+    def __init__(
+        self, ctx: SourceContext, tool: Tool, *, cgo: bool = False, fill_go_sum: bool = False
+    ) -> None:
         self.exe = ctx.go
         self.label = f"{tool.name} {tool.version}"
         self.progress = ctx.progress
         self.log = ctx.layout.log_path(tool)
-        self.env = dict(os.environ, CGO_ENABLED="0", GOFLAGS=os.environ.get("GOFLAGS", "-buildvcs=false"))
-        self.env.setdefault("GOTOOLCHAIN", "local")
+        self.env = go_env(os.environ, cgo=cgo, fill_go_sum=fill_go_sum)
 
     def capture(self, *args: str, cwd: Path | None = None) -> str:
         """A quick go command whose output is needed: logged, returned."""
@@ -251,8 +271,136 @@ def _wrapper_module(layout: Layout, go: _Go, build: BuildContext) -> Path:
     return work
 
 
+# --------------------------------------------------------------------------- 4. source release
+
+
+def from_source(ctx: SourceContext, tool: Tool) -> str | None:
+    """Build from the pinned source release with the local Go; the archive is checked before anything."""
+    recipe = tool.source
+    if recipe is None:
+        return None
+    release = recipe.release()
+    archive = source_release.resolve(release)
+    _check_compilers(ctx, tool, recipe)
+    go = _Go(ctx, tool, cgo=recipe.cgo, fill_go_sum=True)
+    go.log.write_text(
+        f"# build of {tool.name} {tool.version} from {archive} (sha256 {release.sha256})\n", encoding="utf-8"
+    )
+    ctx.progress.say(
+        f"{tool.name} {tool.version}: building from {release.project}'s source release {archive}"
+    )
+    tree = source_release.extract(release, archive, ctx.layout, ctx.progress)
+    work = _source_module(ctx.layout, tool, release, tree)
+    exe = tool.executables[0]
+    with ctx.layout.staging(tool) as staging:
+        (staging / "bin").mkdir()
+        out = str(staging / "bin" / exe)
+        cgo = "cgo on" if recipe.cgo else "cgo off"
+        go.run(
+            f"go build {exe} ({recipe.package}, {cgo})",
+            "build",
+            "-trimpath",
+            "-o",
+            out,
+            recipe.package,
+            cwd=work,
+        )
+    shutil.rmtree(work, ignore_errors=True)
+    return str(ctx.layout.pkg_dir(tool))
+
+
+def _check_compilers(ctx: SourceContext, tool: Tool, recipe: SourceBuild) -> None:
+    if shutil.which(ctx.go) is None:
+        raise ToolError(f"`{ctx.go}` is not on PATH (install Go from https://go.dev/dl/)")
+    compiler = (os.environ.get("CC") or "gcc").split()[0]
+    if recipe.cgo and shutil.which(compiler) is None:
+        raise ToolError(
+            f"{tool.name} needs cgo and `{compiler}` is not on PATH: install a C compiler "
+            "(`apt-get install gcc`) or set CC"
+        )
+
+
+def _source_module(layout: Layout, tool: Tool, release: SourceRelease, tree: Path) -> Path:
+    """A fresh wrapper module for a source build: go.mod (source_go_mod) and upstream's go.sum lines."""
+    recipe = tool.source
+    work = layout.build_dir(tool)
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    upstream = (tree / recipe.folders[recipe.module] / "go.mod").read_text(encoding="utf-8")
+    (work / "go.mod").write_text(source_go_mod(tool, release, tree, work, upstream), encoding="utf-8")
+    (work / "go.sum").write_text(source_go_sum(recipe, tree), encoding="utf-8")
+    return work
+
+
+def go_mod_directives(go_mod_text: str, verb: str) -> list[str]:
+    """The arguments of every `verb` directive (replace, exclude) of a go.mod, alone or in a block."""
+    text = re.sub(r"//[^\n]*", "", go_mod_text)
+    lines = re.findall(rf"^\s*{verb}\s+([^(\s][^\n]*)$", text, re.M)
+    for block in re.findall(rf"^\s*{verb}\s*\((.*?)\)", text, re.M | re.S):
+        lines += block.splitlines()
+    return [line.strip() for line in lines if line.strip()]
+
+
+def _local_path(path: Path, work: Path) -> str:
+    """A folder as a go.mod replacement path, relative to the wrapper module (so the build info, which
+    records it, is the same wherever the tools folder is), quoted when Go needs quotes."""
+    rel = os.path.relpath(path, work)
+    rel = rel if rel.startswith("../") else f"./{rel}"
+    return json.dumps(rel) if re.search(r"[\s\"'`\\]", rel) else rel
+
+
+def source_go_mod(tool: Tool, release: SourceRelease, tree: Path, work: Path, upstream_go_mod: str) -> str:
+    """The wrapper module's go.mod: each of the release's modules required at the release's version and
+    replaced by its extracted folder, then the replace and exclude directives of the go.mod of the
+    module upstream builds (`recipe.module`), which Go ignores in a dependency: version replaces as
+    they are, folder replaces (`./proto/tensorflow/core`) pointed at the extracted folder, those of the
+    release's own modules (`=> ./_operator`) superseded by the first ones."""
+    recipe = tool.source
+    go_version = re.search(r"^go\s+(\S+)", upstream_go_mod, re.M)
+    lines = [
+        f"// fadi-seldon: builds {tool.name} from {release.file_name} (sha256 {release.sha256})",
+        f"module local/fadi-tools/{tool.name}",
+        "",
+        f"go {go_version.group(1) if go_version else '1.17'}",
+        "",
+        "require (",
+        *(f"\t{module} {release.module_version}" for module in sorted(recipe.folders)),
+        ")",
+        "",
+    ]
+    lines += [
+        f"replace {module} => {_local_path(tree / folder, work)}"
+        for module, folder in sorted(recipe.folders.items())
+    ]
+    upstream_dir = tree / recipe.folders[recipe.module]
+    for directive in go_mod_directives(upstream_go_mod, "replace"):
+        old, _, new = (part.strip() for part in directive.partition("=>"))
+        if old.split()[0] in recipe.folders:
+            continue
+        if len(new.split()) == 1:  # a folder, relative to upstream's module
+            new = _local_path(upstream_dir / new.strip('"'), work)
+        lines.append(f"replace {old} => {new}")
+    lines += ["", *(f"exclude {directive}" for directive in go_mod_directives(upstream_go_mod, "exclude"))]
+    return "\n".join(lines) + "\n"
+
+
+def source_go_sum(recipe: SourceBuild, tree: Path) -> str:
+    """The go.sum lines of the release's modules, so dependencies are checked against the hashes
+    upstream recorded; `-mod=mod` adds what they lack."""
+    found: set[str] = set()
+    for folder in recipe.folders.values():
+        go_sum = tree / folder / "go.sum"
+        if go_sum.is_file():
+            found.update(
+                line.strip() for line in go_sum.read_text(encoding="utf-8").splitlines() if line.strip()
+            )
+    return "".join(f"{line}\n" for line in sorted(found))
+
+
 SOURCE_FUNCTIONS: dict[str, Callable[[SourceContext, Tool], str | None]] = {
     "path": from_path,
     "release": from_release,
     "go": from_go,
+    "source": from_source,
 }

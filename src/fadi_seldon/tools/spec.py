@@ -1,4 +1,4 @@
-"""What a tool entry is: the tool, its release files, its Go build recipe, system packages, the error type.
+"""What a tool entry is: the tool, its release files, its Go build recipes, system packages, the error type.
 
 Plain data: nothing here touches the disk, the network or a subprocess.
 """
@@ -46,6 +46,46 @@ class GoRecipe:
 
 
 @dataclasses.dataclass(frozen=True)
+class SourceRelease:
+    """A project's source release archive, pinned by file name and sha256: the input of source builds.
+
+    It is never copied into this repository: the user says where it is (`env_var`), or it sits in
+    `../shared/vendor/` beside the checkout; `otherwise` is the way out that needs no archive.
+    """
+
+    project: str  # "Seldon Core"
+    version: str  # "1.17.1"
+    file_name: str  # "seldon-core-1.17.1.tar.gz"
+    sha256: str
+    top_folder: str  # every member of the archive is below it: "seldon-core-1.17.1"
+    env_var: str  # "SELDON_CORE_SOURCE": the archive's path
+    otherwise: str  # what to do instead of building, e.g. pull the published images
+
+    @property
+    def module_version(self) -> str:
+        """The version Go modules of the release are required at in a wrapper module: v1.17.1."""
+        return "v" + self.version.lstrip("v")
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceBuild:
+    """How to build a tool with the local Go from a source release, never from the module proxy.
+
+    `folders` are the release's Go modules the build uses (module path -> folder below the archive's
+    top folder): a wrapper module requires each at the release's version and replaces it by its
+    extracted folder, so the binary's build info records that version. `module` is the one holding
+    the main `package`; its go.mod's own replace and exclude directives are restated (a dependency's
+    are ignored by Go), so the build selects the versions upstream's own build selects.
+    """
+
+    release: Callable[[], SourceRelease]  # read when needed (versions.env), not at import
+    module: str
+    package: str
+    folders: dict[str, str]
+    cgo: bool = False  # CGO_ENABLED=1 (and a C compiler) when the code needs it
+
+
+@dataclasses.dataclass(frozen=True)
 class Tool:
     name: str
     version_key: str
@@ -55,6 +95,7 @@ class Tool:
     version_pattern: str = ""  # regex with one group capturing the reported version
     release: Callable[[str, str, str], list[Artifact]] | None = None  # (version, os, arch)
     go: GoRecipe | None = None
+    source: SourceBuild | None = None  # built from a source release archive (tools.sources.from_source)
     env_defaults: dict[str, str] = dataclasses.field(default_factory=dict)  # set in a wrapper script
     # run after the executables are linked into bin/: (the tools folder, the tool, its package folder)
     after_install: Callable[[Layout, Tool, Path], None] | None = None
@@ -68,6 +109,14 @@ class Tool:
     @property
     def version(self) -> str:
         return self.pin or versions.get(self.version_key)
+
+    @property
+    def cache_key(self) -> str:
+        """What an installed package is kept under: the version, plus the archive's sha256 for a
+        source build (another archive of the same version is another package)."""
+        if self.source is None:
+            return self.version
+        return f"{self.version}-{self.source.release().sha256[:12]}"
 
     def matches(self, reported: str) -> bool:
         return reported.lstrip("v") == self.version.lstrip("v")
