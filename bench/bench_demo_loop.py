@@ -2,7 +2,8 @@
 with the prediction. The race it guards against: a ClusterIP called before kube-proxy had the
 Service's rules used to leave the machine (docs/local-cluster.md, "What may leave the host").
 
-Also checks, after each run, that the host's route table is as it was before the first `up`.
+Also checks, after each run, that the host's route table is as it was before the first `up`, and
+prints each step's median time over the runs (the demo's own step timer).
 
 Usage: .venv/bin/python bench/bench_demo_loop.py [--runs 5]   (not part of `make test`)
 """
@@ -10,6 +11,8 @@ Usage: .venv/bin/python bench/bench_demo_loop.py [--runs 5]   (not part of `make
 from __future__ import annotations
 
 import argparse
+import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -19,6 +22,13 @@ from pathlib import Path
 from bench_cluster import ROOT, env, figure
 
 from fadi_seldon.localkube import host
+
+STEP_TIME = re.compile(r"^\s*([0-9.]+)s\s+\[demo (\d+)\] (.*)$", re.M)
+
+
+def step_times(stdout: str) -> dict[str, float]:
+    """The demo's closing table: `  12.0s  [demo 3] what` -> {"3 what": 12.0}."""
+    return {f"{n:>2} {what[:90]}": float(t) for t, n, what in STEP_TIME.findall(stdout)}
 
 
 def one_run(state: Path) -> tuple[bool, float, str]:
@@ -31,7 +41,7 @@ def one_run(state: Path) -> tuple[bool, float, str]:
                    env=e, capture_output=True)  # fmt: skip
     # the demo's last step is the prediction; it exits non-zero when that fails
     ok = proc.returncode == 0 and "[demo] done" in proc.stdout
-    return ok, took, (proc.stdout + proc.stderr)[-1500:]
+    return ok, took, proc.stdout if ok else (proc.stdout + proc.stderr)[-1500:]
 
 
 def main() -> int:
@@ -40,6 +50,7 @@ def main() -> int:
     args = parser.parse_args()
     routes_before = host.snapshot()["routes"]
     passed = 0
+    steps: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="fadi-demo-loop-") as tmp:
         for n in range(1, args.runs + 1):
             ok, took, tail = one_run(Path(tmp) / f"cluster-{n}")
@@ -49,6 +60,10 @@ def main() -> int:
                   f"routes {'as before' if same_routes else 'CHANGED'}", flush=True)  # fmt: skip
             if not ok:
                 print(tail)
+            for name, took_step in step_times(tail).items():
+                steps.setdefault(name, []).append(took_step)
+    for name, values in sorted(steps.items(), key=lambda kv: int(kv[0].split()[0])):
+        figure(f"[demo {name}]", f"median {statistics.median(values):.1f} s over {len(values)} run(s)")
     figure(f"make demo, {args.runs} fresh runs in a row", f"{passed}/{args.runs} ended with the prediction",
            "all")  # fmt: skip
     return 0 if passed == args.runs else 1

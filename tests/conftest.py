@@ -114,3 +114,37 @@ def iris_sources(tmp_path, repo_root) -> Path:
     for name in ("IrisModel.py", "requirements.txt"):
         shutil.copy(repo_root / "examples" / "iris-model" / name, folder / name)
     return folder
+
+
+@pytest.fixture
+def tools_dir(tmp_path, monkeypatch):
+    """A tools folder of the test's own (images and tools are cached below it)."""
+    folder = tmp_path / "tools"
+    monkeypatch.setenv("FADI_TOOLS_DIR", str(folder))
+    return folder
+
+
+class FakeBase:
+    """A one-file rootfs standing in for debootstrap's: its layer, and the package sets asked for."""
+
+    def __init__(self, blob) -> None:
+        self.blob = blob
+        self.digest = blob.digest
+        self.asked: list = []
+
+
+@pytest.fixture
+def fake_base(tmp_path, monkeypatch) -> FakeBase:
+    from fadi_seldon.images import base
+    from fadi_seldon.runtime import oci
+
+    layer = oci.Layer(comment="fake rootfs")
+    layer.add_file("etc/os-release", b"ID=debian\n")
+    fake = FakeBase(layer.write(tmp_path / "rootfs.tar"))
+
+    def rootfs(packages=None, progress=None):
+        fake.asked.append(packages)
+        return base.Rootfs(fake.blob, base.BASE_ENV, "-".join(("fake", *(packages or ()))), True)
+
+    monkeypatch.setattr(base, "rootfs", rootfs)
+    return fake

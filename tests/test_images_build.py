@@ -26,25 +26,6 @@ from fadi_seldon.runtime import oci
 
 
 @pytest.fixture
-def tools_dir(tmp_path, monkeypatch):
-    folder = tmp_path / "tools"
-    monkeypatch.setenv("FADI_TOOLS_DIR", str(folder))
-    return folder
-
-
-@pytest.fixture
-def fake_base(tmp_path, monkeypatch):
-    """A one-file rootfs instead of debootstrap's."""
-    layer = oci.Layer(comment="fake rootfs")
-    layer.add_file("etc/os-release", b"ID=debian\n")
-    blob = layer.write(tmp_path / "rootfs.tar")
-    monkeypatch.setattr(
-        base, "rootfs", lambda packages=None, progress=None: base.Rootfs(blob, base.BASE_ENV, "fake", True)
-    )
-    return blob
-
-
-@pytest.fixture
 def fake_pip(monkeypatch):
     """pip writes one module and two console scripts in both of pip's shebang styles."""
     calls = []

@@ -23,29 +23,6 @@ from fadi_seldon.runtime import oci, versions
 LICENSE = b"third-party licences of the executor\n"
 
 
-@pytest.fixture
-def tools_dir(tmp_path, monkeypatch):
-    folder = tmp_path / "tools"
-    monkeypatch.setenv("FADI_TOOLS_DIR", str(folder))
-    return folder
-
-
-@pytest.fixture
-def fake_base(tmp_path, monkeypatch):
-    """A one-file rootfs instead of debootstrap's; records the packages asked for."""
-    layer = oci.Layer(comment="fake rootfs")
-    layer.add_file("etc/os-release", b"ID=debian\n")
-    blob = layer.write(tmp_path / "rootfs.tar")
-    asked = []
-
-    def rootfs(packages=None, progress=None):
-        asked.append(packages)
-        return base.Rootfs(blob, base.BASE_ENV, f"fake-{'-'.join(packages)}", True)
-
-    monkeypatch.setattr(base, "rootfs", rootfs)
-    return asked
-
-
 def fake_source(path: Path, files: dict[str, bytes]) -> Path:
     """A .tar.gz laid out as Seldon's source release (`seldon-core-<version>/...`)."""
     prefix = f"seldon-core-{versions.get('SELDON_CORE_VERSION')}/"
@@ -89,7 +66,9 @@ def test_image_is_named_and_configured_as_upstream_runs_it(tools_dir, fake_base,
     assert config["User"] == "8888" and config["WorkingDir"] == "/"
     assert "ExposedPorts" not in config  # upstream's Dockerfile exposes none: the operator names the ports
     assert config["Env"] == [*base.BASE_ENV, "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"]
-    assert fake_base == [("ca-certificates",)]  # glibc comes with minbase; the binary needs nothing else
+    assert fake_base.asked == [
+        ("ca-certificates",)
+    ]  # glibc comes with minbase; the binary needs nothing else
 
 
 def test_layer_holds_the_binary_and_the_licences(tools_dir, fake_base, source, binary):

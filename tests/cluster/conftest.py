@@ -107,3 +107,15 @@ def operator_image(real_node, cluster_kubeconfig) -> list[str]:
     built = operator.build()
     node_images.import_archive(built.archive, Layout(cluster_kubeconfig.parent))
     return operator.chart_sets()
+
+
+@pytest.fixture(scope="session")
+def seldon_images(real_node, cluster_kubeconfig) -> None:
+    """The executor's and the user guide's model's images, built from Seldon's source release
+    (cached by content, built once per run) and loaded into the real node."""
+    from fadi_seldon.images import executor, mock_classifier
+    from fadi_seldon.localkube import node_images
+    from fadi_seldon.localkube.layout import Layout
+
+    for built in (executor.build(), mock_classifier.build()):
+        node_images.import_archive(built.archive, Layout(cluster_kubeconfig.parent))

@@ -17,6 +17,7 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -170,7 +171,7 @@ def test_doctor_names_an_image_the_node_does_not_have(real):
         "spec": {
             "containers": [
                 {"name": "m", "image": "seldonio/mock_classifier:1.0"},
-                {"name": "n", "image": "fadi/never-built:0.0.1"},
+                {"name": "other", "image": "fadi/never-built:0.0.1"},
             ]
         },
     }
@@ -235,19 +236,9 @@ OPERATOR_MODULE = "github.com/seldonio/seldon-core/operator"
 EXECUTOR_MODULE = "github.com/seldonio/seldon-core/executor"
 
 
-@pytest.fixture(scope="module")
-def seldon_images(real, cluster_kubeconfig) -> None:
-    """The executor's and the guide's model's images, built from Seldon's source release, loaded."""
-    from fadi_seldon.images import executor, mock_classifier
-    from fadi_seldon.localkube import node_images
-    from fadi_seldon.localkube.layout import Layout
-
-    for built in (executor.build(), mock_classifier.build()):
-        node_images.import_archive(built.archive, Layout(cluster_kubeconfig.parent))
-
-
 def running_version(cluster_kubeconfig, container_status: dict, module: str) -> str | None:
-    """The version the running binary of a container records in its Go build info (/proc/PID/exe)."""
+    """The version the running binary of a container records in its Go build info: /proc/PID/exe, read
+    as the file itself (its link target is a path in the container's mount namespace), copied aside."""
     from fadi_seldon.localkube import node_images
     from fadi_seldon.localkube.layout import Layout
     from fadi_seldon.tools.probe import buildinfo_version
@@ -256,7 +247,10 @@ def running_version(cluster_kubeconfig, container_status: dict, module: str) -> 
     for line in node_images.ctr(Layout(cluster_kubeconfig.parent), "tasks", "ls").splitlines()[1:]:
         task, pid = line.split()[:2]
         if task == container_id:
-            return buildinfo_version(Path(f"/proc/{pid}/exe"), module)
+            with tempfile.NamedTemporaryFile() as copy:
+                copy.write(Path(f"/proc/{pid}/exe").read_bytes())
+                copy.flush()
+                return buildinfo_version(Path(copy.name), module)
     raise AssertionError(f"no running task for container {container_id}")
 
 

@@ -150,3 +150,17 @@ def write_image(
         shutil.rmtree(work, ignore_errors=True)
     progress.say(f"wrote {archive} ({written.size / 1e6:.0f} MB)")
     return Built(written.path, written.ref, written.digest, written.size)
+
+
+def installed_binary(tool: str, built_from: str) -> Path:
+    """A program `make tools` installs (Seldon's operator or executor), resolved to its file; the
+    error says how to get it (`built_from`: where the tools installer builds it from)."""
+    from fadi_seldon.tools.layout import find_executable
+
+    found = find_executable(tool)
+    if not found:
+        raise ImageError(
+            f"the {tool} binary is not installed: run `fadi-seldon tools install {tool}` (it builds it from "
+            f"{built_from}), then build the image again"
+        )
+    return Path(found).resolve()

@@ -31,7 +31,16 @@ import hashlib
 import tarfile
 from pathlib import Path
 
-from fadi_seldon.images import Built, ImageError, Progress, base, cache_dir, cached, write_image
+from fadi_seldon.images import (
+    Built,
+    ImageError,
+    Progress,
+    base,
+    cache_dir,
+    cached,
+    installed_binary,
+    write_image,
+)
 from fadi_seldon.runtime import oci, versions
 
 REPOSITORY = "docker.io/seldonio/seldon-core-executor"
@@ -80,16 +89,8 @@ def source_member(source: Path, member: str) -> bytes:
 
 
 def executor_binary() -> Path:
-    """The installed executor (`fadi-seldon tools install seldon-executor` builds it from the source)."""
-    from fadi_seldon.tools.layout import find_executable
-
-    found = find_executable("seldon-executor")
-    if not found:
-        raise ImageError(
-            "the seldon-executor binary is not installed: run `fadi-seldon tools install seldon-executor` "
-            "(it builds the executor from Seldon's source release, SELDON_CORE_SOURCE), then build again"
-        )
-    return Path(found).resolve()
+    """The installed executor (`fadi-seldon tools install seldon-executor` builds it from the source release)."""
+    return installed_binary("seldon-executor", "Seldon's source release, SELDON_CORE_SOURCE")
 
 
 def image_config(base_env: tuple[str, ...]) -> oci.ImageConfig:

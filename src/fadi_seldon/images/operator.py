@@ -18,7 +18,16 @@ from pathlib import Path
 
 import yaml
 
-from fadi_seldon.images import Built, ImageError, Progress, base, cache_dir, cached, write_image
+from fadi_seldon.images import (
+    Built,
+    ImageError,
+    Progress,
+    base,
+    cache_dir,
+    cached,
+    installed_binary,
+    write_image,
+)
 from fadi_seldon.runtime import oci, versions
 from fadi_seldon.sdep import crd
 from fadi_seldon.tools.layout import find_executable
@@ -39,13 +48,7 @@ def image_ref() -> str:
 
 def operator_binary() -> Path:
     """The installed operator (`fadi-seldon tools install seldon-operator` builds it from the source release)."""
-    found = find_executable("seldon-operator")
-    if not found:
-        raise ImageError(
-            "the seldon-operator binary is not installed: run `fadi-seldon tools install seldon-operator` "
-            "(it builds the operator from Seldon's source release, SELDON_CORE_SOURCE), then build the image again"
-        )
-    return Path(found).resolve()
+    return installed_binary("seldon-operator", "Seldon's source release, SELDON_CORE_SOURCE")
 
 
 # What upstream's image carries for `managerCreateResources: true`: the operator creates the CRD, its

@@ -310,8 +310,9 @@ class Options:
     service_type: str = "MODEL"
     image: str | None = None
     name: str | None = None  # deployment and graph node name
-    # the predictor runs without the Seldon executor (seldon.io/no-engine): clusters that cannot pull
-    # the executor image (the local real node: its Go module is not served, so it cannot be built)
+    # the predictor runs without the Seldon executor (seldon.io/no-engine): one container, no graph
+    # routing, for clusters that lack the executor image (the local node has it once `cluster load
+    # --executor` built it from Seldon's source release)
     no_engine: bool = False
     runtime: str = "seldon"  # one of RUNTIMES: the Seldon Python wrapper, or a custom MLServer runtime
 

@@ -32,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     install.add_argument(
         "--sources",
-        help="comma-separated sources to try in order (path,release,go); default from FADI_TOOLS_SOURCES or all",
+        help="comma-separated sources to try in order (path,release,go,source); default from FADI_TOOLS_SOURCES or all",
     )
     status = sub.add_parser("status", help="show each tool, its pinned version and whether it is installed")
     status.add_argument("names", nargs="*", help="tools or groups; default all")
