@@ -18,6 +18,13 @@ export HELM_CONFIG_HOME := $(TOOLS_DIR)/helm/config
 export HELM_DATA_HOME := $(TOOLS_DIR)/helm/data
 export FADI_TOOLS_DIR := $(TOOLS_DIR)
 
+# Seldon's source release, which the operator and executor are built from (the Go module proxy refuses
+# them): set SELDON_CORE_SOURCE=/path/to/seldon-core-1.17.1.tar.gz, or keep it in ../shared/vendor/
+SELDON_CORE_SOURCE ?= $(wildcard $(CURDIR)/../shared/vendor/seldon-core-$(SELDON_CORE_VERSION).tar.gz)
+ifneq ($(SELDON_CORE_SOURCE),)
+export SELDON_CORE_SOURCE
+endif
+
 # `make tools`: TOOLS=chart|cluster|operator|node|all or tool names (default all); PYTEST_ARGS for extra pytest flags
 TOOLS ?= all
 PYTEST_ARGS ?=

@@ -47,7 +47,7 @@ BAD_INPUT: dict[str, tuple[list[str], ExitCode]] = {
     "": (["no-such-command"], ExitCode.USAGE),
     "validate": (["validate", "{tmp}/missing.yaml"], ExitCode.USAGE),
     "new": (["new", "x"], ExitCode.USAGE),  # no model
-    "crd": (["crd", "-o", "text"], ExitCode.USAGE),  # a manifest is printed as yaml or json
+    "crd": (["crd", "--compact"], ExitCode.USAGE),  # --compact needs -o json
     "values": (["values"], ExitCode.USAGE),
     "values enable": (["values", "enable", "-f", "{tmp}/missing.yaml"], ExitCode.USAGE),
     "values disable": (["values", "disable", "-f", "{tmp}/broken.yaml"], ExitCode.USAGE),
@@ -140,6 +140,7 @@ def test_o_with_a_file_name_is_a_usage_error_that_names_output_file(capsys, work
 @pytest.mark.parametrize("command", [["new", "x", "--image", "a:1"], ["crd"]])
 def test_output_file_is_the_one_file_destination(capsys, work, command):
     target = work / "out" / "result.yaml"
+    target.parent.mkdir()
     code, out, err = run_cli(capsys, [*command, "--output-file", str(target)])
     assert code == ExitCode.OK and out == "" and f"wrote {target}" in err
     first = target.read_text()
@@ -156,6 +157,38 @@ def test_output_file_is_the_one_file_destination(capsys, work, command):
     # - is stdout
     code, out, _ = run_cli(capsys, [*command, "--output-file", "-"])
     assert code == ExitCode.OK and out == first
+
+
+@pytest.mark.parametrize("command", [["new", "x", "--image", "a:1"], ["crd"]])
+def test_output_file_never_creates_a_folder_nor_replaces_a_read_only_file(capsys, work, command):
+    missing = work / "no-such-folder" / "result.yaml"
+    code, out, err = run_cli(capsys, [*command, "--output-file", str(missing)])
+    assert code == ExitCode.USAGE and out == "" and "no folder" in err
+    assert not missing.parent.exists()
+    locked = work / "locked.yaml"
+    locked.write_text("mine\n")
+    locked.chmod(0o444)
+    code, _, err = run_cli(capsys, [*command, "--output-file", str(locked), "--force"])
+    assert code == ExitCode.USAGE and "read-only" in err
+    assert locked.read_text() == "mine\n" and oct(locked.stat().st_mode & 0o777) == "0o444"
+    assert not (work / "locked.yaml.bak").exists()
+
+
+def test_force_keeps_the_mode_of_the_file_it_replaces(capsys, work):
+    target = work / "private.yaml"
+    target.write_text("old\n")
+    target.chmod(0o600)
+    code, _, err = run_cli(capsys, ["new", "x", "--image", "a:1", "--output-file", str(target), "--force"])
+    assert code == ExitCode.OK, err
+    assert yaml.safe_load(target.read_text())["kind"] == "SeldonDeployment"
+    assert target.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize("command", [["new", "x", "--image", "a:1"], ["crd"]])
+def test_o_text_is_the_yaml_document(capsys, work, command):
+    code, text, err = run_cli(capsys, [*command, "-o", "text"])
+    assert code == ExitCode.OK, err
+    assert text == run_cli(capsys, [*command, "-o", "yaml"])[1]
 
 
 def _package_folder(work: Path) -> Path:
@@ -239,12 +272,12 @@ def test_every_result_command_has_an_output_case():
     assert with_output - set(RESULTS) == {
         "predict", "cluster env", "cluster up", "cluster operator start", "cluster load", "cluster service"
     }  # fmt: skip
-    # every -o offers yaml and json
+    # every -o offers text, yaml and json (the README's promise; text is YAML for a manifest)
     for level in LEVELS:
         for opt in level.options:
             if "--output" in opt.strings:
                 assert opt.strings == ["-o", "--output"], level.path
-                assert {"yaml", "json"} <= set(opt.choices), level.path
+                assert {"text", "yaml", "json"} <= set(opt.choices), level.path
 
 
 @pytest.mark.parametrize("path", sorted(RESULTS))
@@ -352,7 +385,7 @@ def test_bash_completion_is_valid_and_lists_every_command_and_option(capsys, tmp
     [
         (["fadi-seldon", ""], list(cli.COMMANDS)),
         (["fadi-seldon", "cluster", "operator", "st"], ["start", "stop", "status"]),
-        (["fadi-seldon", "new", "x", "-o", ""], ["yaml", "json"]),
+        (["fadi-seldon", "new", "x", "-o", ""], ["yaml", "json", "text"]),
         (["fadi-seldon", "validate", "--out"], ["--output"]),
         (["fadi-seldon", "cluster", "--state-dir", "s", "env", "-o", "j"], ["json"]),
     ],

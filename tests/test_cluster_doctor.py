@@ -289,7 +289,8 @@ def test_cert_info_reads_expiry_and_names(certs):
     assert not doctor.verifies(certs["other"][0], certs["good"][1])
 
 
-def test_an_unreachable_cluster_is_exit_2_with_a_message(tmp_path, capsys):
+def test_an_unreachable_cluster_is_exit_3_with_one_message_line(tmp_path, capsys):
+    """Nothing answers: there is nothing to diagnose (3), said in kubectl's own summary line."""
     from fadi_seldon.cli import main
 
     kubeconfig = tmp_path / "kubeconfig"
@@ -298,9 +299,10 @@ def test_an_unreachable_cluster_is_exit_2_with_a_message(tmp_path, capsys):
         "users: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\n"
         "current-context: x\n"
     )
-    assert main(["doctor", "--kubeconfig", str(kubeconfig)]) == 2
+    assert main(["doctor", "--kubeconfig", str(kubeconfig)]) == 3
     err = capsys.readouterr().err
-    assert "cannot read the cluster" in err and "127.0.0.1:9" in err
+    assert err.startswith("error: cannot reach the cluster:") and "127.0.0.1:9" in err
+    assert len(err.strip().splitlines()) == 1, err
 
 
 def test_a_webhook_pointing_at_a_url_is_reported_not_skipped(certs):

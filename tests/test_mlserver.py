@@ -110,6 +110,8 @@ def test_no_install_says_what_to_run(tmp_path):
 
 def test_prepackaged_model_settings_are_the_operators(tmp_path):
     (tmp_path / "iris").mkdir()
+    for artifact in ("model.joblib", "model.bst"):  # what SKLEARN_SERVER and XGBOOST_SERVER load
+        (tmp_path / "iris" / artifact).write_bytes(b"")
     server = mlserver.prepackaged(
         "SKLEARN_SERVER", tmp_path / "iris", "v2", http_port=1, grpc_port=2, metrics_port=3
     )
@@ -165,7 +167,9 @@ def test_serve_cli_refusals(tmp_path, capsys):
     code = cli.main(
         ["serve", "--server", "SKLEARN_SERVER", "--model-uri", str(tmp_path / "no"), "--protocol", "v2"]
     )
-    assert code == 1 and "no such file or folder" in capsys.readouterr().err
+    assert code == 2 and "no such file or folder" in capsys.readouterr().err  # unusable input
+    code = cli.main(["serve", "--server", "SKLEARN_SERVER", "--model-uri", str(tmp_path), "--protocol", "v2"])
+    assert code == 2 and f"no model artifact in {tmp_path}" in capsys.readouterr().err
     assert cli.main(["serve", "--server", "SKLEARN_SERVER"]) == 2
     assert "go together" in capsys.readouterr().err
     assert cli.main(["serve"]) == 2

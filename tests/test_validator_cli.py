@@ -82,7 +82,7 @@ def test_helm_chart_templates_are_not_walked(tmp_path: Path, capsys) -> None:
     code, out, _ = run(
         capsys, str(chart / "templates" / "sdep.yaml")
     )  # named explicitly: parsed, with a hint
-    assert code == 1 and "[yaml-syntax]" in out and "helm template" in out
+    assert code == 2 and "[yaml-syntax]" in out and "helm template" in out  # unparsable: exit 2
 
 
 def test_json_shape(tree: Path, capsys) -> None:
@@ -211,10 +211,18 @@ def test_missing_path_exits_2_even_with_other_errors(tmp_path: Path, capsys) -> 
     assert "no such file or directory" in out and "[schema-enum]" in out
 
 
-def test_text_that_is_not_yaml_is_a_finding(tmp_path: Path, capsys) -> None:
+def test_text_that_is_not_yaml_is_unreadable_input_with_its_line(tmp_path: Path, capsys) -> None:
+    """A finding names the line; the exit code is 2 (unreadable input), as for every command."""
     (tmp_path / "README.yaml").write_text("This is prose: it has a colon: and {braces\n")
     code, out, _ = run(capsys, str(tmp_path / "README.yaml"))
-    assert code == 1 and "[yaml-syntax]" in out and ":1:" in out
+    assert code == 2 and "[yaml-syntax]" in out and ":1:" in out
+
+
+def test_a_syntax_error_exits_2_even_beside_valid_files(tmp_path: Path, capsys) -> None:
+    (tmp_path / "ok.yaml").write_text(VALID)
+    (tmp_path / "tabs.yaml").write_text("a: 1\n\tb: 2\n")
+    code, out, _ = run(capsys, str(tmp_path / "ok.yaml"), str(tmp_path / "tabs.yaml"))
+    assert code == 2 and "tabs.yaml:2:1:" in out and "spaces only" in out
 
 
 def test_scalar_document_is_a_finding(tmp_path: Path, capsys) -> None:

@@ -203,3 +203,75 @@ def test_bad_assignment_is_a_usage_error(capsys, values):
     code, _, err = run(capsys, "set", "-f", str(values), "singleNamespace")
     assert code == 2
     assert "expected KEY=VALUE" in err
+
+
+# --------------------------------------------------------------------------- a hand-edited file
+
+# A FADI values file as people keep them: a `---` start, trailing spaces, a child indented 4 in a
+# 2-space file, lists indented under their key, `key :` spacing, block scalars, no final newline.
+HAND_EDITED = Path(__file__).parent / "data" / "fadi-values-hand-edited.yaml"
+SELDON_BLOCK = "seldon-core-operator:\n  enabled: true\n  usageMetrics:\n    enabled: false\n"
+SCRAPE = "manager.annotations.prometheus\\.io/scrape='true'"  # the example of docs/umbrella.md
+SCRAPE_LINES = ["  manager:", "    annotations:", "      prometheus.io/scrape: 'true'"]
+
+
+def _added_lines(before: str, after: str) -> list[str]:
+    """The lines `after` adds to `before`; fails if any line of `before` changed or went away."""
+    import difflib
+
+    ops = difflib.SequenceMatcher(None, before.splitlines(), after.splitlines(), autojunk=False)
+    added = []
+    for tag, i1, i2, j1, j2 in ops.get_opcodes():
+        assert tag in ("equal", "insert"), (tag, before.splitlines()[i1:i2], after.splitlines()[j1:j2])
+        if tag == "insert":
+            added += after.splitlines()[j1:j2]
+    return added
+
+
+@pytest.mark.parametrize("where", ["middle", "end"])
+def test_set_on_a_hand_edited_file_adds_only_the_new_lines(capsys, tmp_path, where):
+    text = HAND_EDITED.read_text(encoding="utf-8")
+    assert " \n" in text and "swaggerui :" in text and not text.endswith("\n")  # the file is what it claims
+    if where == "end":  # the block last, the file still without a final newline
+        text = text.replace(SELDON_BLOCK + "\n", "") + "\n" + SELDON_BLOCK.rstrip("\n")
+    path = tmp_path / "values.yaml"
+    path.write_text(text, encoding="utf-8")
+    code, out, err = run(capsys, "set", "-f", str(path), SCRAPE)
+    assert code == 0, err
+    after = path.read_text(encoding="utf-8")
+    assert _added_lines(text, after) == SCRAPE_LINES
+    assert not after.endswith("\n")  # the final newline as it was
+
+
+def test_set_a_quoted_true_over_a_boolean_changes_it_in_its_line(capsys, tmp_path):
+    """`'true'` is a string for Helm (an annotation must be one), not the boolean already there."""
+    path = tmp_path / "v.yaml"
+    text = "seldon-core-operator:\n  manager:\n    annotations:\n      prometheus.io/scrape: true  # on\n"
+    path.write_text(text)
+    code, out, err = run(capsys, "set", "-f", str(path), SCRAPE)
+    assert code == 0, err
+    assert "already" not in out
+    assert path.read_text() == text.replace("scrape: true  # on", "scrape: 'true' # on")
+
+
+def test_enable_adds_the_block_with_the_files_own_indentation(capsys, tmp_path):
+    """A 2-space file whose lists are indented under their key: the new block is indented 2."""
+    text = HAND_EDITED.read_text(encoding="utf-8").replace(SELDON_BLOCK + "\n", "")
+    assert "seldon-core-operator" not in text
+    path = tmp_path / "values.yaml"
+    path.write_text(text, encoding="utf-8")
+    code, _, err = run(capsys, "enable", "-f", str(path))
+    assert code == 0, err
+    after = path.read_text(encoding="utf-8")
+    added = _added_lines(text, after)
+    assert [line for line in added if line and not line.startswith("#")] == SELDON_BLOCK.splitlines()
+    assert not after.endswith("\n")
+
+
+def test_enable_on_a_small_two_space_file(capsys, tmp_path):
+    path = tmp_path / "values.yaml"
+    text = "grafana:\n  ingress:\n    hosts:\n      - fadi.minikube\n"
+    path.write_text(text)
+    assert run(capsys, "enable", "-f", str(path))[0] == 0
+    assert path.read_text().startswith(text)
+    assert path.read_text().endswith("\n" + SELDON_BLOCK)

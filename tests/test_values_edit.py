@@ -182,6 +182,7 @@ def test_set_through_a_scalar_is_refused(tmp_path):
         ("3", 3),
         ("0.5", 0.5),
         ('"3"', "3"),
+        ("'true'", "true"),
         ("null", None),
         ("[a, b]", ["a", "b"]),
         ("1.17.1", "1.17.1"),
@@ -192,7 +193,7 @@ def test_set_through_a_scalar_is_refused(tmp_path):
 )
 def test_parse_scalar_types_like_helm(text, value):
     assert vf.parse_scalar(text) == value
-    assert type(vf.parse_scalar(text)) is type(value)
+    assert type(vf.to_plain(vf.parse_scalar(text))) is type(value)  # as Helm reads it back
 
 
 def test_split_path_escapes_dots():

@@ -52,7 +52,9 @@ def real(kube: Kube, webhook_off, operator_image) -> Kube:
         f"[real-node] FADI with the operator pod ready in {time.monotonic() - started:.1f}s", file=sys.stderr
     )
     yield k
-    k.kubectl("delete", "namespace", MODELS, "--ignore-not-found", "--wait=true", check=False, timeout=180)
+    k.kubectl(
+        "delete", "namespace", MODELS, GUIDE_NS, "--ignore-not-found", "--wait=true", check=False, timeout=180
+    )
     k.helm("uninstall", RELEASE, "-n", NS, "--wait", "--timeout", "180s", check=False)
 
 
@@ -292,7 +294,9 @@ def test_the_user_guide_example_answers_through_the_executor(real, seldon_images
 
     model_npy = executor.source_member(executor.seldon_source(), f"{mock_classifier.SOURCE_FOLDER}/model.npy")
     expected = [[expected_answer(model_npy, row)] for row in rows]
-    assert answer["data"]["ndarray"] == pytest.approx(expected, abs=1e-9)
+    assert [row[0] for row in answer["data"]["ndarray"]] == pytest.approx(
+        [row[0] for row in expected], abs=1e-9
+    )
     assert answer["meta"]["requestPath"] == {"classifier": "seldonio/mock_classifier:1.0"}  # the executor's
     real.kubectl("delete", "seldondeployment", "seldon-model", "-n", GUIDE_NS)
     wait_until("the guide's model pods to be gone",

@@ -29,8 +29,11 @@ from conftest import ROOT
 RELEASE, NS, MODELS = "seldon-moving", "seldon-moving", "models-moving"
 NAMES = ("seldon-model", "seldon-model-b", "seldon-model-c")
 GUIDE = ROOT / "examples" / "user-guide" / "seldon-model.yaml"
-# the session's release keeps the CRD (test_01); neither chart may take it over
-SETS = ("crd.create=false", "usageMetrics.enabled=false")
+# the session's release keeps the CRD (test_01); neither chart may take it over. The executors ask
+# 100m CPU (upstream's default 500m would not fit three models beside the rest on a 2-core node);
+# both charts get the same values, so the move itself changes no model's pod template.
+SETS = ("crd.create=false", "usageMetrics.enabled=false", "executor.resources.cpuRequest=100m",
+        "executor.resources.memoryRequest=128Mi")  # fmt: skip
 
 
 def upstream_chart(dest: Path) -> Path:

@@ -91,19 +91,42 @@ def build_parser(command: str | None = None, full: bool = False) -> argparse.Arg
     return parser
 
 
+def _leaf(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The parser of the deepest sub-command chosen (`values set`), for its own usage line."""
+    while True:
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        chosen = getattr(args, subs[0].dest, None) if subs else None
+        if chosen not in (subs[0].choices if subs else {}):
+            return parser
+        parser = subs[0].choices[chosen]
+
+
+def parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """parse_args, except that an unknown option is reported with the usage of the sub-command it
+    was given to (argparse leaves it to the top-level parser, whose usage does not help)."""
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        _leaf(parser, args).error(f"unrecognized arguments: {' '.join(extras)}")
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
+    from fadi_seldon.cli import errors
+
     argv = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in argv if not a.startswith("-")), None)
     if command not in COMMANDS:
         command = None
     parser = build_parser(command)
-    args = parser.parse_args(argv)
+    args = parse(parser, argv)
     if args.command is None:
         parser.print_help(sys.stderr)
         return ExitCode.USAGE
     module = importlib.import_module(COMMANDS[args.command][0])
     try:
         return int(module.run(args) or ExitCode.OK)
+    except errors.CliError as err:  # the one place a command's failure is printed
+        return errors.report(err, getattr(args, "output", None))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return ExitCode.INTERRUPTED

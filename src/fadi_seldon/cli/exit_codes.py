@@ -3,6 +3,7 @@
 A script can rely on the meaning whatever the command: 1 is "it ran and found a problem, or what
 you asked for failed", 2 is "what you gave it is unusable" (argparse exits 2 for usage errors too),
 3 is "there is nothing to act on" (no cluster, nothing running), which a script may treat as benign.
+Commands report a failure by raising fadi_seldon.cli.errors.CliError with one of these codes.
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ class ExitCode(enum.IntEnum):
     FAILED = 1, "findings (validation errors, failed checks, a key not set) or a failed operation"
     USAGE = (
         2,
-        "usage error or unreadable input (bad flags, a missing or malformed file, an unreachable cluster)",
+        "usage error or unreadable input (bad flags, a missing or malformed file, a cluster refusing access)",
     )
-    NOTHING = 3, "nothing to act on (no local cluster, nothing running)"
+    NOTHING = 3, "nothing to act on (no cluster configured or answering, no local cluster, nothing running)"
     INTERRUPTED = 130, "interrupted (Ctrl-C)"
 
 

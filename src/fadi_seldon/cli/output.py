@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 from collections.abc import Callable, Mapping
@@ -20,8 +21,9 @@ from typing import Any
 from fadi_seldon.cli.exit_codes import ExitCode
 
 FORMATS = ("text", "yaml", "json")
-# a manifest has no "text" layout other than YAML: `new` and `crd` print yaml or json
-DOCUMENT_FORMATS = ("yaml", "json")
+# a manifest has no "text" layout other than YAML: `new` and `crd` default to yaml, and take text
+# (the same YAML document) like every result command
+DOCUMENT_FORMATS = ("yaml", "json", "text")
 
 TextLayout = Callable[[Any], str]
 
@@ -165,41 +167,68 @@ def emit_exports(variables: Mapping[str, str | Prepend], fmt: str) -> None:
 
 
 class OutputFileRefused(Exception):
-    """The output file exists and differs, and --force was not given (or it is a directory)."""
+    """The output file cannot be written as asked; `exit_code` says whether that is a refusal (1: it
+    exists and differs, no --force) or an unusable destination (2: no such folder, read-only...)."""
+
+    def __init__(self, message: str, exit_code: ExitCode = ExitCode.FAILED) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def _check_destination(path: Path) -> int | None:
+    """The mode of the file to replace (None for a new file); refuses what must stay untouched:
+    a missing folder is never created (a typo would scatter folders), a read-only file is never
+    replaced (even by root, who could), a directory is not a file."""
+    import stat
+
+    if path.is_dir():
+        raise OutputFileRefused(f"{path} is a directory", ExitCode.USAGE)
+    if not path.parent.is_dir():
+        raise OutputFileRefused(f"{path}: no folder {path.parent}; create it first", ExitCode.USAGE)
+    if not path.exists():
+        return None
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if not mode & stat.S_IWUSR or not os.access(path, os.W_OK):
+        raise OutputFileRefused(
+            f"{path} is read-only (mode {mode:04o}); nothing was changed (chmod u+w {path} to replace it)",
+            ExitCode.USAGE,
+        )
+    return mode
 
 
 def write_file(path: Path, text: str, force: bool = False) -> Path | None:
-    """Write `text` to `path` atomically; an existing different file needs `force` and is kept as
-    FILE.bak. Returns the backup's path, if one was made. Same content: nothing is written."""
+    """Write `text` to `path` atomically; an existing different file needs `force`, is kept as
+    FILE.bak and keeps its mode. Returns the backup's path, if one was made. Same content: nothing
+    is written."""
     from fadi_seldon.runtime.files import PUBLIC, atomic_write
 
-    backup = None
-    if path.is_dir():
-        raise OutputFileRefused(f"{path} is a directory")
-    if path.exists():
-        old = path.read_bytes()
-        if old == text.encode("utf-8"):
-            return None
-        if not force:
-            raise OutputFileRefused(f"{path} exists; pass --force to replace it (a backup is kept)")
-        backup = atomic_write(path.with_name(path.name + ".bak"), old, PUBLIC)
-    atomic_write(path, text, PUBLIC)
+    mode = _check_destination(path)
+    if mode is None:
+        atomic_write(path, text, PUBLIC)
+        return None
+    old = path.read_bytes()
+    if old == text.encode("utf-8"):
+        return None
+    if not force:
+        raise OutputFileRefused(f"{path} exists; pass --force to replace it (a backup is kept)")
+    backup = atomic_write(path.with_name(path.name + ".bak"), old, mode)
+    atomic_write(path, text, mode)
     return backup
 
 
 def deliver(text: str, destination: str | None, force: bool = False) -> ExitCode:
     """Print `text`, or write it to the --output-file `destination` (a note on stderr says so)."""
+    from fadi_seldon.cli.errors import CliError
+
     if not destination or destination == "-":
         sys.stdout.write(text)
         return ExitCode.OK
     try:
         backup = write_file(Path(destination), text, force)
     except OutputFileRefused as err:
-        error(str(err))
-        return ExitCode.FAILED
+        raise CliError(str(err), err.exit_code) from None
     except OSError as err:
-        error(f"cannot write {destination}: {err.strerror or err}")
-        return ExitCode.FAILED
+        raise CliError(f"cannot write {destination}: {err.strerror or err}") from None
     note = f" (previous content kept in {backup})" if backup else ""
     print(f"wrote {destination}{note}", file=sys.stderr)
     return ExitCode.OK

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import re
 import shutil
 import subprocess
 import tempfile
@@ -67,7 +68,38 @@ class Snapshot:
 
 
 class DoctorError(RuntimeError):
-    """The cluster could not be read at all (no kubectl, unreachable, forbidden)."""
+    """The cluster could not be read at all (no kubectl, unreachable, forbidden). `unreachable`:
+    there is no cluster to read (no kubeconfig, nothing answering), as opposed to one refusing."""
+
+    def __init__(self, message: str, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
+
+
+# kubectl's words for "nothing answers there" (no kubeconfig falls back to localhost:8080)
+_UNREACHABLE = (
+    "connection to the server",
+    "unable to connect to the server",
+    "connection refused",
+    "no such host",
+    "i/o timeout",
+    "context deadline exceeded",
+    "handshake timeout",
+    "network is unreachable",
+    "no route to host",
+    "no configuration has been provided",
+)
+# klog's prefix (`E1206 05:14:04.858629   15534 memcache.go:265] ...`): a log line, not the message
+_KLOG_LINE = re.compile(r"^[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+\s")
+
+
+def kubectl_problem(stderr: str) -> tuple[str, bool]:
+    """kubectl's own summary of a failure (its last line that is not a log line, without `error: `),
+    and whether it says the cluster cannot be reached."""
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip() and not _KLOG_LINE.match(ln.strip())]
+    last = lines[-1] if lines else (stderr.strip().splitlines() or ["no message"])[-1]
+    last = re.sub(r"^error:\s*", "", _KLOG_LINE.sub("", last), flags=re.I)
+    return last, any(marker in stderr.lower() for marker in _UNREACHABLE)
 
 
 # ---------------------------------------------------------------------------- gathering
@@ -93,12 +125,18 @@ class Kubectl:
                 timeout=60,
             )
         except subprocess.TimeoutExpired:
-            raise DoctorError(f"`kubectl get {' '.join(args)}` did not answer within 60 s") from None
+            raise DoctorError(
+                f"cannot reach the cluster: `kubectl get {' '.join(args)}` did not answer within 60 s",
+                unreachable=True,
+            ) from None
         if proc.returncode != 0:
             err = proc.stderr.strip()
             if missing_ok and ("NotFound" in err or "not found" in err):
                 return None
-            raise DoctorError(f"`kubectl get {' '.join(args)}` failed: {err[-600:]}")
+            problem, unreachable = kubectl_problem(err)
+            if unreachable:
+                raise DoctorError(f"cannot reach the cluster: {problem}", unreachable=True)
+            raise DoctorError(f"`kubectl get {' '.join(args)}` failed: {problem}")
         return json.loads(proc.stdout)
 
     def logs(self, pod: dict, *, previous: bool, tail: str) -> str:

@@ -50,15 +50,28 @@ class Runtime:
     implementation: str
     # pins of the runtime's own dependencies: what the 1.3.5 image carries, where PyPI's newest breaks it
     constraints: tuple[str, ...] = ()
+    # the files the runtime looks for when --model-uri is a folder (its WELLKNOWN_MODEL_FILENAMES, or
+    # MLflow's MLmodel): a folder with none of them fails only once MLServer loads it, after a venv
+    # install and a start, with an asyncio traceback
+    artifacts: tuple[str, ...] = ()
 
 
 # implementation -> runtime, as the operator's getMLServerModelImplementation maps them (1.17.1)
 RUNTIMES: dict[str, Runtime] = {
-    "SKLEARN_SERVER": Runtime("mlserver-sklearn", "mlserver_sklearn.SKLearnModel"),
+    "SKLEARN_SERVER": Runtime(
+        "mlserver-sklearn",
+        "mlserver_sklearn.SKLearnModel",
+        artifacts=("model.joblib", "model.pickle", "model.pkl"),
+    ),
     # mlserver-xgboost leaves xgboost unpinned: 2.0 (September 2023) postdates the 1.3.5 images, and on
     # x86-64 its 2.x+ wheels pull NVIDIA's NCCL (about 200 MB); 1.7 loads the models those images load
-    "XGBOOST_SERVER": Runtime("mlserver-xgboost", "mlserver_xgboost.XGBoostModel", ("xgboost<2",)),
-    "MLFLOW_SERVER": Runtime("mlserver-mlflow", "mlserver_mlflow.MLflowRuntime"),
+    "XGBOOST_SERVER": Runtime(
+        "mlserver-xgboost",
+        "mlserver_xgboost.XGBoostModel",
+        ("xgboost<2",),
+        artifacts=("model.bst", "model.json", "model.ubj"),
+    ),
+    "MLFLOW_SERVER": Runtime("mlserver-mlflow", "mlserver_mlflow.MLflowRuntime", artifacts=("MLmodel",)),
 }
 # Why the Seldon-protocol variant of each cannot run here (the server of `protocol: seldon`)
 SELDON_PROTOCOL_IMAGE_ONLY = (
@@ -241,8 +254,7 @@ def prepackaged(server: str, model_uri: Path, protocol: str, name: str | None = 
         raise ServeError(
             f"{server} has no MLServer runtime runnable here; local v2 serving knows {', '.join(RUNTIMES)}"
         )
-    if not model_uri.exists():
-        raise ServeError(f"--model-uri {model_uri}: no such file or folder (the trained model's artifact)")
+    check_artifact(server, model_uri)
     node = name or graph_name(model_uri)
     try:
         graph.check_dns_label(node, "--name", "name")
@@ -255,6 +267,21 @@ def prepackaged(server: str, model_uri: Path, protocol: str, name: str | None = 
     (folder / "model-settings.json").write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
     runtime = RUNTIMES[server]
     return MLServer(folder=folder, model_name=node, scratch=scratch, packages=(runtime.package,), **ports)
+
+
+def check_artifact(server: str, model_uri: Path) -> None:
+    """--model-uri must be the artifact, or a folder holding one of the files the runtime loads."""
+    if not model_uri.exists():
+        raise serving.BadServeInput(
+            f"--model-uri {model_uri}: no such file or folder (the trained model's artifact)"
+        )
+    names = RUNTIMES[server].artifacts
+    if model_uri.is_dir() and names and not any((model_uri / name).is_file() for name in names):
+        files = " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+        raise serving.BadServeInput(
+            f"--model-uri {model_uri}: no model artifact in {model_uri} ({server} loads {files} "
+            "from a folder); give the trained model's file or its folder"
+        )
 
 
 def graph_name(path: Path) -> str:

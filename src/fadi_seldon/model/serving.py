@@ -60,6 +60,11 @@ class ServeError(RuntimeError):
     """The model cannot be served; the message says why and what to do."""
 
 
+class BadServeInput(ServeError):
+    """What was given cannot be used as such (an address of another machine, a folder holding no
+    model artifact): found before anything is installed or started, a usage error for the CLI."""
+
+
 def default_venv() -> Path:
     """FADI_SERVE_VENV, else .venv-serve in the checkout, else a per-user cache folder."""
     return versions.local_dir(
@@ -129,6 +134,27 @@ def pip_install(
         tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-15:])
         raise ServeError(f"pip could not install {what} into {venv}:\n{tail}")
     progress(f"installed in {time.monotonic() - started:.0f} s")
+
+
+def check_host(host: str) -> None:
+    """`host` must be an IPv4 address of this machine (or a name for one): the servers bind it.
+
+    Without this check a bind that fails for another reason (no such address) reads as a busy port."""
+    try:
+        address = socket.getaddrinfo(host, None, socket.AF_INET, socket.SOCK_STREAM)[0][4][0]
+    except (socket.gaierror, UnicodeError, IndexError) as err:
+        reason = getattr(err, "strerror", None) or "not an IPv4 address or a known name"
+        raise BadServeInput(
+            f"--host {host} is not a valid local address ({reason}); use 127.0.0.1 or an address of this machine"
+        ) from None
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((address, 0))
+        except OSError as err:
+            raise BadServeInput(
+                f"--host {host} is not a valid local address ({err.strerror or err}); "
+                "use 127.0.0.1 or an address of this machine"
+            ) from None
 
 
 def port_in_use(host: str, port: int) -> bool:

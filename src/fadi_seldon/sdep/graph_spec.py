@@ -75,8 +75,8 @@ class _Reader:
 
     def mapping(self, value: Any, allowed: set[str], path: str, parent: Any, key: Any) -> dict:
         if not isinstance(value, dict):
-            kind = type(value).__name__ if value is not None else "nothing"
-            raise GraphError(f"expected a mapping, got {kind}", self.where(parent, key, path))
+            where = self.where(parent, key, path) if parent is not None else self.where(value, None, path)
+            raise GraphError(f"expected a mapping (key: value), got {_kind(value)}", where)
         for k in value:
             if k not in allowed:
                 raise GraphError(
@@ -247,6 +247,19 @@ class _Reader:
         return dep
 
 
+def _kind(value: Any) -> str:
+    """What a YAML value is, in the words of the spec's documentation (never a Python class name)."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return "a string" if isinstance(value, str) else "a mapping" if isinstance(value, dict) else "a value"
+
+
 def loads(text: str, source: str = "<spec>") -> Deployment:
     """Parse a spec document (YAML or JSON) into a Deployment; GraphError names the failing place."""
     from ruamel.yaml import YAML
@@ -257,7 +270,13 @@ def loads(text: str, source: str = "<spec>") -> Deployment:
     except YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         pos = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-        raise GraphError(f"not valid YAML: {getattr(err, 'problem', None) or err}", pos) from None
+        problem = str(getattr(err, "problem", None) or err)
+        opened = getattr(err, "context_mark", None)
+        if opened is not None and mark is not None and opened.line != mark.line:
+            problem += f" (in what begins at line {opened.line + 1}, column {opened.column + 1})"
+        if "\\t" in problem or "tab" in problem:
+            problem += "; YAML indents with spaces only"
+        raise GraphError(f"not valid YAML: {problem}", pos) from None
     if doc is None:
         raise GraphError("the spec is empty", source)
     return _Reader(source).deployment(doc)
@@ -266,6 +285,10 @@ def loads(text: str, source: str = "<spec>") -> Deployment:
 def load(path: Path) -> Deployment:
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise GraphError(f"cannot read the spec: {err}", str(path)) from None
+    except FileNotFoundError:
+        raise GraphError("cannot read the spec: no such file (see docs/graphs.md)", str(path)) from None
+    except OSError as err:
+        raise GraphError(f"cannot read the spec: {(err.strerror or str(err)).lower()}", str(path)) from None
+    except UnicodeDecodeError as err:
+        raise GraphError(f"not UTF-8 text (invalid byte at offset {err.start})", str(path)) from None
     return loads(text, str(path))

@@ -18,7 +18,7 @@ from typing import Any
 import jsonschema
 
 from fadi_seldon.runtime import versions
-from fadi_seldon.values.document import ValuesDocument, format_path, location, to_plain
+from fadi_seldon.values.document import SELDON_KEY, ValuesDocument, format_path, location, to_plain
 
 SCHEMA_IN_CHECKOUT = Path("fadi") / "values.schema.json"
 SCHEMA_PACKAGED = Path(__file__).parents[1].joinpath("data") / "fadi-values.schema.json"
@@ -69,6 +69,20 @@ def check(doc: ValuesDocument, schema: dict[str, Any]) -> list[Finding]:
     findings.extend(_top_level(doc, schema))
     unique = {(f.line, f.column, f.path, f.severity, f.message): f for f in findings}
     return sorted(unique.values(), key=lambda f: (f.line, f.column, f.path, f.message))
+
+
+def operator_errors(doc: ValuesDocument, schema: dict[str, Any]) -> list[Finding]:
+    """The errors that concern the operator chart's values, in a FADI file (under
+    `seldon-core-operator`, and the `global` Helm hands down) or in the operator chart's own file
+    (checked against the umbrella's `seldon-core-operator` schema). For readers of those values
+    (`fadi-seldon images`): a value of the wrong type would otherwise end up in what they print."""
+    operator = (schema.get("properties") or {}).get(SELDON_KEY)
+    if SELDON_KEY in doc.data or not isinstance(operator, dict):
+        found = [f for f in check(doc, schema) if f.path.split(".")[0] in (SELDON_KEY, "global")]
+    else:
+        validator = jsonschema.Draft7Validator(operator)
+        found = [f for e in validator.iter_errors(to_plain(doc.data)) for f in _findings(doc, e)]
+    return sorted((f for f in found if f.severity == "error"), key=lambda f: (f.line, f.column, f.path))
 
 
 def _findings(doc: ValuesDocument, error: jsonschema.ValidationError) -> list[Finding]:

@@ -19,6 +19,7 @@ import difflib
 import io
 import os
 import stat
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,9 +86,7 @@ def read(path: Path) -> ValuesDocument:
     """Load a values file; any problem becomes a ValuesFileError naming the file and line."""
     path = Path(path)
     if not path.exists():
-        raise ValuesFileError(
-            f"{path}: no such file (give the FADI values file, e.g. --file fadi/values.yaml)"
-        )
+        raise ValuesFileError(f"{path}: no such file (give the FADI values file, e.g. -f fadi/values.yaml)")
     if path.is_dir():
         raise ValuesFileError(f"{path}: is a directory, expected a YAML values file")
     try:
@@ -112,7 +111,7 @@ def read_text(doc: ValuesDocument, text: str) -> ValuesDocument:
 
 def _document(path: Path, text: str, newline: str, bom: bool) -> ValuesDocument:
     data = _parse(text, str(path))
-    indent, offset = _guess_layout(text)
+    indent, offset = _guess_layout(data, text)
     indent = _block_indent(data, SELDON_KEY) or indent
     first = next((ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")), "")
     return ValuesDocument(
@@ -134,6 +133,8 @@ def _parse(text: str, source: str) -> CommentedMap:
         mark = err.problem_mark or err.context_mark
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
         problem = err.problem or err.context or "malformed YAML"
+        if "\\t" in problem or "tab" in problem:
+            problem += " (YAML indents with spaces only)"
         raise ValuesFileError(f"{where}: invalid YAML: {problem}; fix the file and retry") from None
     except YAMLError as err:
         raise ValuesFileError(f"{source}: invalid YAML: {err}") from None
@@ -165,13 +166,45 @@ def _block_indent(data: CommentedMap, key: str) -> int | None:
     return indent if indent > 0 else None
 
 
-def _guess_layout(text: str) -> tuple[int, int]:
-    """Mapping indentation and sequence dash offset the file already uses, for the lines we add."""
-    try:
-        _, indent, offset = load_yaml_guess_indent(text)
-    except Exception:  # best effort only: the file already parsed above
-        indent, offset = None, None
+def _guess_layout(data: CommentedMap, text: str) -> tuple[int, int]:
+    """Mapping indentation and sequence dash offset the file already uses, for the lines we add:
+    the most common step from a key to the keys under it, and from a key to the dashes of its list.
+
+    Counted over the whole file, from the parsed positions. (ruamel's load_yaml_guess_indent
+    reads one list's layout as the mapping indentation: `hosts:` then `  - a` gave 4 for a
+    2-space file.) A file with no nested block mapping falls back to that guess, then to 2."""
+    steps: Counter[int] = Counter()
+    offsets: Counter[int] = Counter()
+    _count_layout(data, steps, offsets)
+    indent = steps.most_common(1)[0][0] if steps else None
+    offset = offsets.most_common(1)[0][0] if offsets else None
+    if indent is None or offset is None:
+        try:
+            _, guessed_indent, guessed_offset = load_yaml_guess_indent(text)
+        except Exception:  # best effort only: the file already parsed above
+            guessed_indent, guessed_offset = None, None
+        indent = indent or guessed_indent
+        offset = guessed_offset if offset is None else offset
     return (indent if indent and indent > 0 else 2), (offset or 0)
+
+
+def _count_layout(node: Any, steps: Counter[int], offsets: Counter[int]) -> None:
+    """Add the indentation steps of `node`'s block children (a mapping's) to the counters."""
+    if not isinstance(node, CommentedMap):
+        if isinstance(node, CommentedSeq):
+            for item in node:
+                _count_layout(item, steps, offsets)
+        return
+    for key, value in node.items():
+        try:
+            key_col = node.lc.key(key)[1]
+            if isinstance(value, CommentedMap) and value and not value.fa.flow_style():
+                steps[value.lc.key(next(iter(value)))[1] - key_col] += 1
+            elif isinstance(value, CommentedSeq) and value and not value.fa.flow_style():
+                offsets[value.lc.item(0)[1] - 2 - key_col] += 1  # the item's column is after `- `
+        except (AttributeError, KeyError, TypeError, IndexError):
+            pass
+        _count_layout(value, steps, offsets)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -231,9 +264,19 @@ def parse_scalar(text: str) -> Any:
         return text  # not YAML on its own (e.g. `a: b: c`): keep it as the string typed
     if isinstance(value, str) and value == text.strip():
         return _yaml11_bool(value, quoted=False)
+    if isinstance(value, str) and text.strip()[:1] in ("'", '"'):
+        # quoted on the command line (`'true'`, `"3"`): a string whatever it reads as, and written
+        # with the same quotes; a plain str would read back as Helm's YAML 1.1 boolean
+        return _quoted(value, text.strip()[0])
     if isinstance(value, datetime.date):  # Helm sees timestamps as strings
         return text
     return value
+
+
+def _quoted(value: str, quote: str) -> ScalarString:
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
+
+    return SingleQuotedScalarString(value) if quote == "'" else DoubleQuotedScalarString(value)
 
 
 def _yaml11_bool(value: str, quoted: bool) -> Any:
@@ -530,11 +573,19 @@ def dump(doc: ValuesDocument, data: Any) -> str:
 
 
 def render(doc: ValuesDocument) -> str:
-    """The file's new text: the original with only the lines the edit changed replaced."""
+    """The file's new text: the original with only the lines the edit changed replaced, ending
+    with a newline only if the original did."""
     if not doc.structural and doc.scalar_edits:
         inline = _edit_scalars_inline(doc)
         if inline is not None:
             return inline
+    text = _patched(doc)
+    if doc.text and not doc.text.endswith("\n") and text.endswith("\n"):
+        text = text[:-1]
+    return text
+
+
+def _patched(doc: ValuesDocument) -> str:
     edited = dump(doc, doc.data)
     baseline_doc = _parse(doc.text, str(doc.path))
     baseline = dump(doc, baseline_doc)
@@ -543,7 +594,9 @@ def render(doc: ValuesDocument) -> str:
     original = doc.text if doc.text.endswith("\n") or not doc.text else doc.text + "\n"
     patched = line_patch.carry_over(original, baseline, edited)
     try:
-        same = to_plain(_parse(patched, str(doc.path))) == to_plain(doc.data)
+        # both sides read from text, as Helm will read the file (a value set from the command line
+        # is a Python str in doc.data, a ScalarString once read back)
+        same = to_plain(_parse(patched, str(doc.path))) == to_plain(_parse(edited, str(doc.path)))
     except ValuesFileError:
         same = False
     # The patch keeps the user's layout; should it ever not reproduce the edit, ruamel's own output is

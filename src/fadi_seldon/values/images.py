@@ -60,8 +60,14 @@ def read_file(path: str | Path) -> dict[str, Any]:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except OSError as err:
         raise ImagesError(f"{path}: cannot read the values file: {err.strerror or err}") from None
-    except (UnicodeDecodeError, yaml.YAMLError) as err:
-        raise ImagesError(f"{path}: not a YAML values file: {err}") from None
+    except yaml.MarkedYAMLError as err:  # one line, at the place (PyYAML's str() is a drawing)
+        mark = err.problem_mark or err.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise ImagesError(f"{where}: not valid YAML: {err.problem or err.context}") from None
+    except UnicodeDecodeError as err:
+        raise ImagesError(f"{path}: not UTF-8 text (invalid byte at offset {err.start})") from None
+    except yaml.YAMLError as err:
+        raise ImagesError(f"{path}: not a YAML values file: {' '.join(str(err).split())}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

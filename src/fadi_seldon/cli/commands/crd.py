@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from fadi_seldon.cli import output
+from fadi_seldon.cli.errors import usage
 from fadi_seldon.cli.exit_codes import ExitCode
 
 
@@ -22,6 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from fadi_seldon.sdep import crd, k8s_openapi
 
+    if args.compact and (args.output != "json" or args.chart_template):
+        raise usage("--compact needs -o json (it prints the JSON on one line)")
     try:
         if args.chart_template:
             text = crd.chart_template()

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from fadi_seldon.cli import exit_codes, output
+from fadi_seldon.cli.errors import CliError, usage
 from fadi_seldon.cli.exit_codes import ExitCode
 
 EPILOG = exit_codes.notes(
     {
         ExitCode.OK: "no errors (warnings allowed unless --strict)",
         ExitCode.FAILED: "errors (or warnings, with --strict)",
-        ExitCode.USAGE: "the cluster cannot be read (no kubectl, no kubeconfig, unreachable, forbidden)",
+        ExitCode.USAGE: "the cluster cannot be read: no kubectl, --kubeconfig names no file, access refused",
+        ExitCode.NOTHING: "no cluster to diagnose: no kubeconfig, or nothing answers at its address",
     }
 )
 
@@ -51,18 +54,30 @@ def _operator_states(given: list[str] | None) -> list[Path]:
     return [local] if (local / "state.json").is_file() else []
 
 
+def _no_kubeconfig(args: argparse.Namespace) -> str | None:
+    """What to do when kubectl had no kubeconfig at all (it then tries localhost:8080)."""
+    env = [p for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p]
+    found = any(Path(p).is_file() for p in env) if env else (Path.home() / ".kube" / "config").is_file()
+    if args.kubeconfig or found:
+        return None
+    return (
+        "no kubeconfig found (KUBECONFIG, ~/.kube/config): pass --kubeconfig or set KUBECONFIG "
+        '(the local cluster\'s: eval "$(fadi-seldon cluster env)")'
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     from fadi_seldon import doctor
 
     if args.kubeconfig and not Path(args.kubeconfig).is_file():
-        output.error(f"cannot read the cluster: no kubeconfig at {args.kubeconfig}")
-        return ExitCode.USAGE
+        raise usage(f"cannot read the cluster: no kubeconfig at {args.kubeconfig}")
     try:
         kubectl = doctor.Kubectl(kubeconfig=args.kubeconfig, context=args.context)
         snap = doctor.gather(kubectl, _operator_states(args.operator_state), args.stale_after)
     except doctor.DoctorError as err:
-        output.error(f"cannot read the cluster: {err}")
-        return ExitCode.USAGE
+        if err.unreachable:
+            raise CliError(str(err), ExitCode.NOTHING, hint=_no_kubeconfig(args)) from None
+        raise usage(f"cannot read the cluster: {err}") from None
     findings = doctor.diagnose(snap)
     counts = doctor.summary(findings)
     server = kubectl.server()

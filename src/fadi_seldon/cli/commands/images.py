@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from fadi_seldon.cli import exit_codes, output
+from fadi_seldon.cli.errors import usage
 from fadi_seldon.cli.exit_codes import ExitCode
 
 
@@ -20,7 +22,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "A values file is a FADI umbrella file (the operator under `seldon-core-operator:`) or the\n"
         "operator chart's own; global.imageRegistry and digests apply as the chart renders them.\n"
         "example: fadi-seldon images -f values.yaml | xargs -n1 -I{} crane copy {} mirror.example.com/...\n\n"
-        + exit_codes.notes({ExitCode.USAGE: "a values file is missing, malformed or of the wrong shape"})
+        + exit_codes.notes(
+            {
+                ExitCode.USAGE: "a values file is missing, malformed, of the wrong shape, or has operator "
+                "values the chart's schema refuses (as `fadi-seldon values check` reports them)"
+            }
+        )
     )
     parser.add_argument(
         "-f",
@@ -38,19 +45,40 @@ def _text(result: list[dict[str, str]]) -> str:
     return "\n".join(sorted({r["image"] for r in result}))
 
 
+def _check_files(paths: list[str]) -> None:
+    """Each -f file read with positions and checked against the chart's schema (as `values check`
+    does) before any image is computed: a value of the wrong type would end up in a reference."""
+    from fadi_seldon.values import check
+    from fadi_seldon.values import document as vf
+
+    schema = check.load_schema()
+    for path in paths:
+        try:
+            doc = vf.read(Path(path))
+        except vf.ValuesFileError as err:  # the message starts with FILE[:LINE[:COL]]
+            raise usage(str(err)) from None
+        errors = check.operator_errors(doc, schema)
+        if errors:
+            first, more = errors[0], len(errors) - 1
+            hint = f"{more} more error(s)" if more else None
+            if vf.SELDON_KEY in doc.data:  # a FADI file: `values check` lists everything, with fixes
+                hint = f"{hint}; " if hint else ""
+                hint += f"`fadi-seldon values check -f {path}` lists every problem"
+            raise usage(f"{first.path}: {first.message}", file=first.file, line=first.line, hint=hint)
+
+
 def run(args: argparse.Namespace) -> int:
     from fadi_seldon.values import images
 
+    _check_files(args.values)
     try:
         values = images.load(args.values)
     except images.ImagesError as err:  # the message starts with the file's name
-        output.error(str(err))
-        return ExitCode.USAGE
+        raise usage(str(err)) from None
     try:
         refs = images.references(values)
     except images.ImagesError as err:  # a key of the merged values: name the files it comes from
-        output.error(f"{', '.join(args.values) or 'the chart defaults'}: {err}")
-        return ExitCode.USAGE
+        raise usage(f"{', '.join(args.values) or 'the chart defaults'}: {err}") from None
     if values.umbrella and not values.enabled:
         print(
             f"note: {images.UMBRELLA_KEY}.enabled is not true: these images are pulled once it is",

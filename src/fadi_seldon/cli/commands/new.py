@@ -13,6 +13,7 @@ import argparse
 import sys
 
 from fadi_seldon.cli import exit_codes, output, server_options
+from fadi_seldon.cli.errors import CliError, usage
 from fadi_seldon.cli.exit_codes import ExitCode
 from fadi_seldon.sdep import graph, options
 from fadi_seldon.sdep.graph import GraphError
@@ -33,8 +34,9 @@ examples:
 """ + exit_codes.notes(
     {
         ExitCode.OK: "printed (or written); validator warnings are shown on stderr",
-        ExitCode.FAILED: "the validator found errors (nothing printed), or --output-file was refused",
-        ExitCode.USAGE: "the flags or the spec do not describe a valid graph, or a bad --values/--servers",
+        ExitCode.FAILED: "the validator found errors (nothing printed), or --output-file exists (no --force)",
+        ExitCode.USAGE: "the flags or the spec do not describe a valid graph, a flag without the one it "
+        "needs, a bad --values/--servers, or an --output-file in no folder or read-only",
     }
 )
 
@@ -69,7 +71,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="a node parameter; the type follows the value (1 INT, 0.5 FLOAT, true BOOL)")  # fmt: skip
     g.add_argument("--canary", metavar="REF", help="a canary predictor running this model instead")
     g.add_argument(
-        "--canary-traffic", type=int, default=10, metavar="PCT", help="canary share of traffic (10)"
+        "--canary-traffic", type=int, metavar="PCT", help="with --canary: the canary's share of traffic (10)"
     )
     g.add_argument("--shadow", metavar="REF", help="a shadow predictor that gets a copy of every request")
     d = parser.add_argument_group("deployment")
@@ -94,11 +96,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def to_options(args: argparse.Namespace) -> options.DeploymentOptions:
-    """The parsed flags as the domain's options (every destination is named after its option)."""
-    return options.DeploymentOptions(**{name: getattr(args, name) for name in options.option_names()})
+    """The parsed flags as the domain's options (every destination is named after its option; a
+    flag not given, None, leaves the domain's default where it has one)."""
+    given = {name: getattr(args, name) for name in options.option_names()}
+    if given.get("canary_traffic") is None:
+        given.pop("canary_traffic", None)
+    return options.DeploymentOptions(**given)
+
+
+def check_usage(args: argparse.Namespace) -> None:
+    """Flags that mean something only with another one: refused alone rather than ignored."""
+    if args.canary_traffic is not None and not args.canary:
+        raise usage("--canary-traffic needs --canary REF (the canary predictor it gives traffic to)")
 
 
 def run(args: argparse.Namespace) -> int:
+    check_usage(args)
     try:
         servers = server_options.load(args)
     except server_options.ServersOptionError:
@@ -106,10 +119,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         manifest = graph.to_manifest(options.build(to_options(args)), servers)
     except GraphError as err:
-        output.error(str(err))
         # the validator refusing what the flags built is a finding; anything else is bad usage
         refused = getattr(graph, "ManifestRefused", ())
-        return ExitCode.FAILED if refused and isinstance(err, refused) else ExitCode.USAGE
+        code = ExitCode.FAILED if refused and isinstance(err, refused) else ExitCode.USAGE
+        raise CliError(str(err), code) from None
     if _validate(manifest, servers):
         return ExitCode.FAILED
     return output.deliver(output.render(manifest, args.output), args.output_file, args.force)

@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 
 from fadi_seldon.cli import exit_codes, output
-from fadi_seldon.cli.commands.package import add_model_arguments, check_folder
+from fadi_seldon.cli.commands.package import add_model_arguments
+from fadi_seldon.cli.errors import CliError, usage
 from fadi_seldon.cli.exit_codes import ExitCode
 
 EPILOG = exit_codes.notes(
@@ -26,7 +27,8 @@ EPILOG = exit_codes.notes(
         ExitCode.OK: "stopped by Ctrl-C or SIGTERM, every server process ended",
         ExitCode.FAILED: "a problem with the model, a busy port, a protocol the server does not speak, "
         "or the server failed or exited",
-        ExitCode.USAGE: "DIR is not a folder, DIR and --server together (or neither), or a bad "
+        ExitCode.USAGE: "DIR is not a folder, DIR and --server together (or neither), no model artifact "
+        "at --model-uri, a --host that is not a local address, a port out of range, or a bad "
         "--workers/--parameters",
     }
 )
@@ -91,39 +93,43 @@ class _Stop(Exception):
     """Raised from the SIGTERM handler to leave the wait loop through the cleanup path."""
 
 
-def _usable(args: argparse.Namespace) -> bool:
+def _check_usage(args: argparse.Namespace) -> None:
+    """Refuse flags that cannot work together or values out of range, before anything starts."""
     if args.server or args.model_uri:
         if args.folder or not (args.server and args.model_uri):
-            output.error("--server NAME and --model-uri PATH go together, without DIR")
-            return False
+            raise usage("--server NAME and --model-uri PATH go together, without DIR")
     elif args.folder is None:
-        output.error("give a model folder DIR, or --server NAME --model-uri PATH")
-        return False
-    elif not check_folder(Path(args.folder)):
-        return False
+        raise usage("give a model folder DIR, or --server NAME --model-uri PATH")
+    elif not Path(args.folder).is_dir():
+        raise usage(f"{args.folder}: not a directory")
+    for flag, port in (
+        ("--port", args.port),
+        ("--grpc-port", args.grpc_port),
+        ("--metrics-port", args.metrics_port),
+    ):
+        if port is not None and not 0 < port < 65536:
+            raise usage(f"{flag} {port} is not a port number (1 to 65535)")
     if args.workers < 1:
-        output.error(f"--workers must be 1 or more, got {args.workers}")
-        return False
+        raise usage(f"--workers must be 1 or more, got {args.workers}")
     if args.parameters:
         try:
             if not isinstance(json.loads(args.parameters), list):
                 raise ValueError("not a list")
         except ValueError as err:
-            output.error(f"--parameters must be a JSON list of {{name, value, type}}: {err}")
-            return False
-    return True
+            raise usage(f"--parameters must be a JSON list of {{name, value, type}}: {err}") from None
 
 
 def run(args: argparse.Namespace) -> int:
     from fadi_seldon.model import packaging, serving
 
-    if not _usable(args):
-        return ExitCode.USAGE
+    _check_usage(args)
     try:
+        serving.check_host(args.host)
         server, what = _server(args)
+    except serving.BadServeInput as err:  # an address or an artifact that cannot be used as given
+        raise usage(str(err)) from None
     except (packaging.PackageError, serving.ServeError) as err:
-        output.error(str(err))
-        return ExitCode.FAILED
+        raise CliError(str(err)) from None
     return _serve(args, server, what)
 
 

@@ -17,9 +17,14 @@ docs/validation-rules.md.
     {
         ExitCode.OK: "no errors (warnings allowed unless --strict)",
         ExitCode.FAILED: "errors (or warnings, with --strict)",
-        ExitCode.USAGE: "usage error or unreadable input (a missing path, a binary file, a bad --servers or --values)",
+        ExitCode.USAGE: "usage error or unreadable input (a missing path, a binary file, a YAML or JSON "
+        "syntax error, a bad --servers or --values)",
     }
 )
+
+
+# rules of a file that cannot be parsed at all (the loader's), as opposed to findings in its content
+UNPARSABLE = frozenset({"yaml-syntax", "unreadable"})
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,7 +50,9 @@ def run(args: argparse.Namespace) -> int:
         return ExitCode.USAGE
     report = validator.validate_paths(args.paths, servers=servers)
     output.emit(report.as_dict(), args.output, lambda _: _text(report))
-    if report.unreadable:
+    # a file that does not parse is unreadable input, as for every other command: its findings
+    # (file:line of the syntax error) are printed like the others, the exit code says "unusable"
+    if report.unreadable or any(f.rule in UNPARSABLE for f in report.findings):
         return ExitCode.USAGE
     if report.errors or (args.strict and report.warnings):
         return ExitCode.FAILED
