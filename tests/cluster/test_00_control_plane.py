@@ -89,10 +89,26 @@ def test_up_recovers_from_a_crashed_api_server_and_keeps_the_data(plane):
     kubectl(plane, "wait", "deployment/after-restart", "--for=condition=Available", "--timeout=30s")
 
 
+def test_a_simulated_cluster_keeps_its_ranges_on_a_sink_of_its_own(plane):
+    """Nothing of a kwok-only cluster owns the Service and pod ranges: they go onto a port-less bridge
+    of its own (metric 100: a real node's bridge wins while both run), never the default route."""
+    from fadi_seldon.localkube import host, node, node_lifecycle
+
+    sink = node_lifecycle.sink_name(plane.layout)
+    routes = subprocess.run(["ip", "route", "show", "dev", sink], capture_output=True, text=True).stdout
+    assert "10.96.0.0/16" in routes and "10.244.0.0/16" in routes and "metric 100" in routes, routes
+    for address in ("10.96.3.4", "10.244.9.9"):
+        assert host.route_device(address) in (sink, node.BRIDGE)
+
+
 def test_down_leaves_no_process_and_no_state(plane):
+    from fadi_seldon.localkube import node_lifecycle
+
     recs = plane.records()
+    sink = node_lifecycle.sink_name(plane.layout)
     proc = cli(plane.layout.root, "down", "--output", "json")
     assert proc.returncode == 0, proc.stderr
+    assert not os.path.exists(f"/sys/class/net/{sink}")  # the sink, and its routes with it
     assert len(json.loads(proc.stdout)["stopped"]) >= len(COMPONENTS)
     assert not any(processes.is_running(r.pid, r.start_time) for r in recs.values())
     assert processes.processes_mentioning(str(plane.layout.root), COMPONENTS) == []
