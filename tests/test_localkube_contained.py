@@ -140,3 +140,14 @@ def test_a_simulated_cluster_sinks_the_ranges_under_a_valid_interface_name(monke
 
 def test_the_egress_chain_is_removed_with_the_node_chains():
     assert host.EGRESS_CHAIN.startswith(host.CHAIN_PREFIXES)
+
+
+def test_the_node_pulls_from_no_registry_unless_pods_may_reach_out(tmp_path):
+    containerd = next(c for c in node.components() if c.name == "containerd")
+    closed = containerd.files(_ctx(tmp_path, False))
+    hosts = node.registry_dir(Layout(tmp_path)) / "_default" / "hosts.toml"
+    assert f'server = "{node.NO_PULLS_SERVER}"' in closed[hosts]
+    assert node.NO_PULLS_SERVER.startswith("http://127.0.0.1:")
+    config = next(text for path, text in closed.items() if path.name == "containerd.toml")
+    assert f'config_path = "{node.registry_dir(Layout(tmp_path))}"' in config
+    assert hosts not in containerd.files(_ctx(tmp_path, True))

@@ -214,6 +214,28 @@ def test_pods_reach_the_host_but_nothing_beyond_it(plane, outside):
     assert "No route to host" in outcome, outcome  # FADI-EGRESS's icmp-admin-prohibited, at once
 
 
+def test_an_image_the_node_lacks_is_never_pulled_from_off_the_machine(plane):
+    """A pull goes to the loopback port of the node's `_default` registry host and is refused at
+    once: no name resolved, no registry called (`cluster up --pod-egress` lets the node pull)."""
+    manifest = json.dumps(
+        pod("wants-a-pull", "docker.io/library/not-loaded:1.0", imagePullPolicy="IfNotPresent")
+    )
+    subprocess.run([str(TOOLS_BIN / "kubectl"), "--kubeconfig", str(plane.layout.kubeconfig), "apply", "-f", "-"],
+                   input=manifest, text=True, check=True, capture_output=True)  # fmt: skip
+
+    def pull_failures() -> str:
+        events = json.loads(kubectl(plane, "get", "events", "--field-selector",
+                                    "involvedObject.name=wants-a-pull", "-o", "json"))["items"]  # fmt: skip
+        return " ".join(e["message"] for e in events if "Failed to pull" in e.get("message", ""))
+
+    from fadi_seldon.runtime.polling import wait_until
+
+    message = wait_until("the pull to fail", pull_failures, 60, every=0.5)
+    assert "127.0.0.1:1: connect: connection refused" in message, message
+    assert "registry-1.docker.io" not in message
+    kubectl(plane, "delete", "pod", "wants-a-pull", "--wait=false")
+
+
 def test_up_after_sigkill_of_everything_cleans_up_and_starts_again(plane):
     kubectl(plane, "get", "pod", "sleeper")
     records = plane.records()

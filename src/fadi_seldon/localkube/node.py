@@ -71,8 +71,11 @@ class Containerd(Component):
         return ctx.layout.config / "containerd.toml"
 
     def files(self, ctx: Context) -> dict[Path, str]:
-        return {self.config(ctx): containerd_config(ctx.layout, self.pause_image, self.runc, self.cni_bin),
-                cni_config_path(ctx.layout): json.dumps(cni_config(ctx.layout), indent=2)}  # fmt: skip
+        files = {self.config(ctx): containerd_config(ctx.layout, self.pause_image, self.runc, self.cni_bin),
+                 cni_config_path(ctx.layout): json.dumps(cni_config(ctx.layout), indent=2)}  # fmt: skip
+        if not ctx.pod_egress:
+            files[registry_dir(ctx.layout) / "_default" / "hosts.toml"] = NO_PULLS
+        return files
 
     def args(self, ctx: Context) -> list[str]:
         return ["--config", str(self.config(ctx))]
@@ -91,6 +94,24 @@ class Containerd(Component):
             except OSError as err:
                 return False, f"socket: {err}"
         return True, "serving"
+
+
+# Every registry (`_default`: no host has a folder of its own) answered by a loopback port nothing
+# listens on: a pull of an image the node lacks fails at once (`connection refused`, ErrImagePull)
+# instead of resolving and calling a registry off the machine. `cluster up --pod-egress` leaves the
+# file out, and the node pulls as usual.
+NO_PULLS_SERVER = "http://127.0.0.1:1"
+NO_PULLS = f"""# written by `fadi-seldon cluster up`: this node pulls from no registry (images are loaded)
+server = "{NO_PULLS_SERVER}"
+
+[host."{NO_PULLS_SERVER}"]
+  capabilities = ["pull", "resolve"]
+"""
+
+
+def registry_dir(layout: Layout) -> Path:
+    """containerd's registry hosts folder (`config_path`), one `<host>/hosts.toml` per registry."""
+    return folder(layout) / "registry"
 
 
 def _toml(value) -> str:
@@ -125,6 +146,7 @@ def containerd_config(layout: Layout, pause_image: str, runc: str, cni_bin: str)
             "SystemdCgroup": False,
         },
         "plugins.'io.containerd.cri.v1.images'.pinned_images": {"sandbox": pause_image},
+        "plugins.'io.containerd.cri.v1.images'.registry": {"config_path": str(registry_dir(layout))},
         "plugins.'io.containerd.nri.v1.nri'": {"disable": True},
         "plugins.'io.containerd.internal.v1.opt'": {"path": str(base / "opt")},
     }  # fmt: skip

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import inspect
 import json
 import re
 from collections.abc import Callable
@@ -148,6 +149,10 @@ SERVICE_TYPES: dict[str, tuple[tuple[str, ...], str]] = {
 }
 # the combiner gets the list of its children's outputs
 _FIRST_ARG = {"aggregate": "Xs"}
+# The wrapper's calls (seldon_core.user_model, 1.17.1): X and the feature names by position, plus
+# `meta=` by keyword, retried without it on a TypeError; aggregate() never gets `meta`; a *_raw
+# method gets the whole message.
+_META_CALL = {"predict", "transform_input", "transform_output", "route"}
 # the SeldonComponent base of the wrapper defines every method as "not implemented"
 _NEUTRAL_BASES = {"object", "SeldonComponent"}
 
@@ -170,6 +175,10 @@ class ModelClass:
     line: int
     methods: set[str] = field(default_factory=set)
     external_bases: list[str] = field(default_factory=list)
+    # method name -> its definition (None: bound by an assignment such as `route = _pick`)
+    defs: dict[str, ast.FunctionDef | ast.AsyncFunctionDef | None] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @property
     def interface_name(self) -> str:
@@ -188,6 +197,24 @@ def _base_name(node: ast.expr) -> str:
     return ast.unparse(node)
 
 
+_Defs = dict[str, ast.FunctionDef | ast.AsyncFunctionDef | None]
+
+
+def _own_methods(cls: ast.ClassDef) -> _Defs:
+    """The methods a class body defines: its functions, and a wrapper method bound by an assignment
+    (`route = staticmethod(_pick)`, whose signature is unknown here)."""
+    wrapper_methods = {m for methods, _ in SERVICE_TYPES.values() for m in methods}
+    out: _Defs = {}
+    for node in cls.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            out[node.name] = node
+        elif isinstance(node, ast.Assign) and not isinstance(node.value, ast.Constant):
+            out.update(
+                {t.id: None for t in node.targets if isinstance(t, ast.Name) and t.id in wrapper_methods}
+            )
+    return out
+
+
 def classes_in(path: Path, module: str) -> list[ModelClass]:
     """Top-level classes of one file with their methods (bases defined in the same file included)."""
     try:
@@ -198,23 +225,25 @@ def classes_in(path: Path, module: str) -> list[ModelClass]:
         raise PackageError(f"{path}: cannot read: {err}") from None
     local = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
 
-    def methods(cls: ast.ClassDef, seen: set[str]) -> tuple[set[str], list[str]]:
-        names = {n.name for n in cls.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+    def methods(cls: ast.ClassDef, seen: set[str]) -> tuple[_Defs, list[str]]:
+        defs: _Defs = {}
         external = []
-        for base in cls.bases:
+        # the first base wins over the later ones, the class itself over its bases (Python's MRO)
+        for base in reversed(cls.bases):
             bname = _base_name(base)
             if bname in local and bname not in seen:
                 more, ext = methods(local[bname], seen | {bname})
-                names |= more
-                external += ext
+                defs.update(more)
+                external = ext + external
             elif bname not in _NEUTRAL_BASES:
-                external.append(bname)
-        return names, external
+                external.insert(0, bname)
+        defs.update(_own_methods(cls))
+        return defs, external
 
     out = []
     for cls in local.values():
-        names, external = methods(cls, {cls.name})
-        out.append(ModelClass(module, cls.name, path, cls.lineno, names, external))
+        defs, external = methods(cls, {cls.name})
+        out.append(ModelClass(module, cls.name, path, cls.lineno, set(defs), external, defs))
     return out
 
 
@@ -279,7 +308,8 @@ def find_class(folder: Path, class_ref: str | None, service_type: str) -> ModelC
             lambda c: bool(c.methods & set(needed)),
             lambda seen: (
                 f"no class defines {needed[0]}() for service type {service_type}; classes seen: {seen}. "
-                "Add the method, or name the class with --class"
+                f"Add `{_stub(needed[0])}: ...` to your class, or name the class with --class"
+                + "".join(f". {hint}" for hint in _folder_hints(folder))
             ),
             lambda listing: f"several classes could serve {service_type}: {listing}; choose with --class",
             lambda c: c.interface_name,
@@ -288,19 +318,99 @@ def find_class(folder: Path, class_ref: str | None, service_type: str) -> ModelC
     return cls
 
 
+def _stub(method: str) -> str:
+    """The signature to write for `method`, as the wrapper calls it."""
+    if method.endswith("_raw"):
+        return f"def {method}(self, msg)"
+    return f"def {method}(self, {_FIRST_ARG.get(method, 'X')}, features_names=None)"
+
+
+def _type_hint(cls: ModelClass) -> str | None:
+    """Which other service type the class is written for, if its methods say so."""
+    for service_type, (methods, _) in SERVICE_TYPES.items():
+        found = [m for m in methods if m in cls.methods]
+        if found:
+            return f"{cls.name} defines {found[0]}(): package it with --service-type {service_type}"
+    return None
+
+
+def _folder_hints(folder: Path) -> list[str]:
+    hints = []
+    for path in sorted(folder.glob("*.py")):
+        try:
+            hints += [h for c in classes_in(path, path.stem) if (h := _type_hint(c))]
+        except PackageError:
+            continue
+    return hints
+
+
 def check_methods(cls: ModelClass, service_type: str) -> None:
+    """Refuse a class the wrapper could not call for `service_type`: the method is missing, or its
+    parameters cannot take the wrapper's call. A method that may come from a base class defined
+    elsewhere is left to the wrapper."""
     needed = SERVICE_TYPES[service_type][0]
-    if cls.methods & set(needed):
-        return
-    if cls.external_bases:
-        return  # the method may come from a base class defined elsewhere; the wrapper will tell at run time
-    defined = ", ".join(sorted(cls.methods)) or "none"
-    raise PackageError(
-        f"{cls.where()}: class {cls.name} has no {needed[0]}() method, which service type {service_type} needs "
-        f"(methods defined: {defined}). Add `def {needed[0]}(self, {_FIRST_ARG.get(needed[0], 'X')}, "
-        "features_names=None): ...` "
-        "or choose the matching --service-type"
-    )
+    if not cls.methods & set(needed):
+        if cls.external_bases:
+            return
+        defined = ", ".join(sorted(cls.methods)) or "none"
+        hint = _type_hint(cls)
+        raise PackageError(
+            f"{cls.where()}: class {cls.name} has no {needed[0]}() method, which service type {service_type} "
+            f"needs (methods defined: {defined}). Add `{_stub(needed[0])}: ...` to the class, "
+            "or choose the matching --service-type" + (f" ({hint})" if hint else "")
+        )
+    for method in needed:
+        fn = cls.defs.get(method)
+        if fn is not None and (problem := _call_problem(method, fn)):
+            raise PackageError(
+                f"{cls.file}:{fn.lineno}: {cls.name}.{method}() {problem}, so the wrapper cannot call it "
+                f"for service type {service_type}. Write `{_stub(method)}`"
+            )
+
+
+def _signature(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> inspect.Signature:
+    """The parameters of a method as written (default values replaced by None: only their presence counts)."""
+    args, param = fn.args, inspect.Parameter
+    positional = [*args.posonlyargs, *args.args]
+    first_default = len(positional) - len(args.defaults)
+    params = [
+        param(
+            a.arg,
+            param.POSITIONAL_ONLY if i < len(args.posonlyargs) else param.POSITIONAL_OR_KEYWORD,
+            default=None if i >= first_default else param.empty,
+        )
+        for i, a in enumerate(positional)
+    ]
+    if args.vararg:
+        params.append(param(args.vararg.arg, param.VAR_POSITIONAL))
+    for a, default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
+        params.append(param(a.arg, param.KEYWORD_ONLY, default=param.empty if default is None else None))
+    if args.kwarg:
+        params.append(param(args.kwarg.arg, param.VAR_KEYWORD))
+    return inspect.Signature(params)
+
+
+def _call_problem(method: str, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
+    """Why the wrapper's call of `method` would fail on `fn`'s parameters, or None when one of its calls binds."""
+    if isinstance(fn, ast.AsyncFunctionDef):
+        return "is `async def`, and the wrapper calls it without awaiting the result"
+    signature = _signature(fn)
+    static = any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in fn.decorator_list)
+    receiver = () if static else ("self",)
+    if method.endswith("_raw"):
+        calls = [((*receiver, "msg"), {})]
+    else:
+        calls = [((*receiver, "X", "names"), {})]
+        if method in _META_CALL:
+            calls.insert(0, ((*receiver, "X", "names"), {"meta": {}}))
+    for positional, keywords in calls:
+        try:
+            signature.bind(*positional, **keywords)
+            return None
+        except TypeError:
+            continue
+    arguments = "(msg)" if method.endswith("_raw") else f"({_FIRST_ARG.get(method, 'X')}, features_names)"
+    return f"has the parameters {signature}, which cannot take the arguments {arguments}"
 
 
 @dataclass

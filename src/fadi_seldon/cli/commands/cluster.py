@@ -45,7 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     up.add_argument(
         "--pod-egress",
         action="store_true",
-        help="let pods reach beyond this machine (and resolve names outside the cluster); off by default: "
+        help="let pods reach beyond this machine, resolve names outside the cluster, and the node pull images "
+        "from registries; off by default: "
         "pods reach each other, Services and this host only, so nothing a pod runs sends traffic off "
         "the machine (docs/local-cluster.md, 'What may leave the host')",
     )

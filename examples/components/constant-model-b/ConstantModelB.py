@@ -1,0 +1,23 @@
+"""A model for trying routers and combiners: whatever it is asked, it answers the same scores.
+
+Each request row gets the row [0.1, 0.3, 0.6], shaped like examples/iris-model's answer with
+class 2 (virginica) winning. The answer's tags name this model, so a test can tell which child served.
+"""
+
+import numpy as np
+
+
+class ConstantModelB:
+    """Seldon MODEL component with a fixed answer."""
+
+    row = [0.1, 0.3, 0.6]
+
+    def predict(self, X, features_names=None):
+        rows = np.atleast_2d(np.asarray(X)).shape[0]
+        return np.tile(self.row, (rows, 1))
+
+    def class_names(self):
+        return ["setosa", "versicolor", "virginica"]
+
+    def tags(self):
+        return {"served_by": "constant-model-b"}
