@@ -54,7 +54,12 @@ def running_operator(kube: Kube, state_dir: Path, release: str, namespace: str, 
 def host_operator(
     kube: Kube, state_dir: Path, release: str, namespace: str, values: list[str]
 ) -> tuple[OperatorRunner, StartOptions]:
-    """The runner and start options of a host-process operator for `release` (not started yet)."""
+    """The runner and start options of a host-process operator for `release` (not started yet).
+
+    The release's namespace sends its pods to the simulated nodes: the chart's own controller
+    Deployment must not run a second, real operator on the real node (its image is loaded there
+    under upstream's name) beside the host process."""
+    Kube(kube.kubeconfig, kube.env, kube.charts, simulated=True).namespace(namespace)
     runner = OperatorRunner(kube.kubeconfig, state_dir, bin_dir=TOOLS_BIN, out=sys.stderr)
     opts = StartOptions(
         release=release,

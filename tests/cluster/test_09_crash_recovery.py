@@ -74,6 +74,21 @@ def operator(kube, umbrella, webhook_off, tmp_path_factory):
     runner.stop(uninstall=True)
 
 
+@pytest.fixture(autouse=True)
+def no_culprit_left(kube):
+    """A test that fails half-way must not leave the object that kills every operator (the next
+    tests' and modules' operators would die on it too)."""
+    yield
+    kube.kubectl("delete", "seldondeployment", "bad", "-n", MODELS, "--ignore-not-found", check=False)
+
+
+def host_crashes(report: dict) -> list[dict]:
+    """The doctor's crash findings about this module's host operator (an operator pod elsewhere in the
+    cluster that dies on the same object is a finding of its own)."""
+    return [f for f in report["findings"]
+            if f["check"] == "operator-crashed" and f["subject"].startswith("host process")]  # fmt: skip
+
+
 def running(runner) -> bool:
     return all(p["running"] for p in runner.status()["processes"])
 
@@ -96,7 +111,7 @@ def test_doctor_names_the_culprit_and_the_operator_recovers_once_it_is_removed(k
     kube.apply([model("late")])  # admitted (no webhook), never reconciled while the operator is down
 
     report = doctor_report(kube, "--operator-state", str(runner.state_dir), "--stale-after", "0")
-    [crashed] = [f for f in report["findings"] if f["check"] == "operator-crashed"]
+    [crashed] = host_crashes(report)
     assert f"while reconciling SeldonDeployment {MODELS}/bad" in crashed["message"]
     assert "index out of range [0] with length 0" in crashed["message"]
     assert "controllers/seldondeployment_controller.go:" in crashed["message"]
@@ -127,7 +142,7 @@ def test_doctor_names_the_culprit_and_the_operator_recovers_once_it_is_removed(k
     wait_until("every other SeldonDeployment to be reconciled again", lambda: {*GOOD, "late"} <= reconciled())
     assert running(runner)
     report = doctor_report(kube, "--operator-state", str(runner.state_dir))
-    assert "operator-crashed" not in {f["check"] for f in report["findings"]}
+    assert host_crashes(report) == []
 
 
 def test_without_the_crd_rule_the_crash_search_finds_the_crash(kube, operator):
