@@ -148,3 +148,20 @@ def fake_base(tmp_path, monkeypatch) -> FakeBase:
 
     monkeypatch.setattr(base, "rootfs", rootfs)
     return fake
+
+
+@pytest.fixture(scope="session")
+def serve_venv() -> Path:
+    """The real Seldon wrapper's environment (`.venv-serve`), created once per session."""
+    import sys
+
+    from fadi_seldon.model import serving
+
+    venv = serving.default_venv()
+    try:
+        serving.ensure_venv(
+            venv, install=True, progress=lambda msg: print(f"[serve venv] {msg}", file=sys.stderr)
+        )
+    except serving.ServeError as err:
+        pytest.skip(f"the Seldon wrapper cannot be installed here: {err}")
+    return venv

@@ -15,7 +15,6 @@ import json
 import shlex
 import shutil
 import signal
-import sys
 import textwrap
 import urllib.error
 import urllib.request
@@ -26,7 +25,7 @@ import yaml
 
 from fadi_seldon import cli
 from fadi_seldon.dev import examples
-from fadi_seldon.model import packaging, serving
+from fadi_seldon.model import packaging
 from fadi_seldon.sdep.validator import validate_object
 from served import ServeProcess
 
@@ -221,19 +220,7 @@ def test_the_documented_graphs_use_the_packaged_images(capsys):
 
 
 @pytest.fixture(scope="module")
-def wrapper_venv() -> Path:
-    venv = serving.default_venv()
-    try:
-        serving.ensure_venv(
-            venv, install=True, progress=lambda msg: print(f"[serve venv] {msg}", file=sys.stderr)
-        )
-    except serving.ServeError as err:
-        pytest.skip(f"the Seldon wrapper cannot be installed here: {err}")
-    return venv
-
-
-@pytest.fixture(scope="module")
-def served(wrapper_venv) -> dict[str, str]:
+def served(serve_venv) -> dict[str, str]:
     """image -> URL of `fadi-seldon serve` running it (all started together, without gRPC)."""
     types = {f"examples/components/{f}": t for f, (t, _) in EXPECTED.items()}
     servers = {}
@@ -241,7 +228,7 @@ def served(wrapper_venv) -> dict[str, str]:
         for image, folder in _images().items():
             service_type = types.get(str(folder.relative_to(ROOT)), "MODEL")
             servers[image] = ServeProcess(
-                "FADI_SERVE_VENV", wrapper_venv, str(folder), "--service-type", service_type, "--no-grpc"
+                "FADI_SERVE_VENV", serve_venv, str(folder), "--service-type", service_type, "--no-grpc"
             )
         for server in servers.values():
             server.wait_for("/health/ping", lambda status, body: body.strip() == b"pong", 90)

@@ -26,18 +26,6 @@ from served import ServeProcess
 from served import tree as process_tree
 
 
-@pytest.fixture(scope="session")
-def serve_venv() -> Path:
-    venv = serving.default_venv()
-    try:
-        serving.ensure_venv(
-            venv, install=True, progress=lambda msg: print(f"[serve venv] {msg}", file=sys.stderr)
-        )
-    except serving.ServeError as err:
-        pytest.skip(f"the Seldon wrapper cannot be installed here: {err}")
-    return venv
-
-
 def _free_ports(n: int) -> list[int]:
     socks = []
     for _ in range(n):
