@@ -57,7 +57,8 @@ def _background_job() -> None:
 class ServeProcess:
     """`fadi-seldon serve ARGV` on free loopback ports; `venv_env` names the server's venv variable."""
 
-    def __init__(self, venv_env: str, venv: Path, *argv: str):
+    def __init__(self, venv_env: str, venv: Path, *argv: str, log: Path | None = None):
+        """`log`: a file for the server's output (a test reads the wrapper's log), else pipes."""
         self.http, self.grpc, self.metrics = (processes.free_port() for _ in range(3))
         # a TMPDIR of the test's own, removed by close(): a server killed by the test (not stopped
         # by serve) leaves its session's temporary files there, not in /tmp
@@ -65,14 +66,16 @@ class ServeProcess:
         env = dict(os.environ, TMPDIR=str(self.tmp), **{venv_env: str(venv)})
         cmd = [sys.executable, "-m", "fadi_seldon", "serve", *argv, "--port", str(self.http)]
         cmd += ["--grpc-port", str(self.grpc), "--metrics-port", str(self.metrics)]
-        self.proc = subprocess.Popen(
-            cmd,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            preexec_fn=_background_job,
-        )
+        self.log = log
+        with log.open("w") if log else contextlib.nullcontext(subprocess.PIPE) as out:
+            self.proc = subprocess.Popen(
+                cmd,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT if log else subprocess.PIPE,
+                text=True,
+                preexec_fn=_background_job,
+            )
         self.url = f"http://127.0.0.1:{self.http}"
         self.sessions: set[int] = set()
 
@@ -81,7 +84,8 @@ class ServeProcess:
         start = time.monotonic()
         while time.monotonic() - start < timeout:
             if self.proc.poll() is not None:
-                raise AssertionError(f"serve exited early: {self.proc.communicate()[1][-3000:]}")
+                output = self.log.read_text() if self.log else self.proc.communicate()[1]
+                raise AssertionError(f"serve exited early: {output[-3000:]}")
             try:
                 with urllib.request.urlopen(f"{self.url}{path}", timeout=1) as resp:
                     if answered(resp.status, resp.read()):

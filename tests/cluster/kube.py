@@ -65,14 +65,14 @@ class Kube:
             raise CommandFailed(proc.stderr)
         return json.loads(proc.stdout)
 
-    def service_url(self, name: str, namespace: str, timeout: float = 90) -> str:
+    def service_url(self, name: str, namespace: str, timeout: float = 90, port: str | None = None) -> str:
         """The URL of a Service's ClusterIP once calling it reaches a ready endpoint: the one wait every
         test and bench goes through before calling a ClusterIP (kube-proxy's rules checked on the
         local real node; against FADI_TEST_KUBECONFIG's cluster, ready endpoints)."""
         from fadi_seldon.localkube import services
 
         local = not os.environ.get("FADI_TEST_KUBECONFIG")
-        return services.wait_ready(self, namespace, name, timeout=timeout, local_proxy=local).url
+        return services.wait_ready(self, namespace, name, port=port, timeout=timeout, local_proxy=local).url
 
     def apply(self, docs: list[dict] | str, *args: str, check: bool = True):
         text = docs if isinstance(docs, str) else yaml.safe_dump_all(docs)

@@ -63,6 +63,9 @@ class Snapshot:
     image_waits: list[dict] = field(
         default_factory=list
     )  # containers waiting for an image (doctor/images.py)
+    graph_pods: list[dict] = field(
+        default_factory=list
+    )  # executor pods: graph, executor and component logs (doctor/graphs.py)
     stale_after: float = 120.0  # seconds without a state before a SeldonDeployment is reported
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
@@ -139,18 +142,16 @@ class Kubectl:
             raise DoctorError(f"`kubectl get {' '.join(args)}` failed: {problem}")
         return json.loads(proc.stdout)
 
-    def logs(self, pod: dict, *, previous: bool, tail: str) -> str:
-        """A pod's log ("" when there is none, e.g. no previous container)."""
+    def logs(
+        self, pod: dict, *, previous: bool, tail: str, container: str | None = None, since: str | None = None
+    ) -> str:
+        """A pod's log, all its containers' or one's ("" when there is none: no previous container,
+        a container not started or absent)."""
         meta = pod["metadata"]
-        argv = [
-            *self.base,
-            "logs",
-            meta["name"],
-            "-n",
-            meta["namespace"],
-            f"--tail={tail}",
-            "--all-containers",
-        ]
+        argv = [*self.base, "logs", meta["name"], "-n", meta["namespace"], f"--tail={tail}"]
+        argv += ["-c", container] if container else ["--all-containers"]
+        if since:
+            argv.append(f"--since={since}")
         if previous:
             argv.append("--previous")
         try:
@@ -188,12 +189,13 @@ def gather(
     kubectl: Kubectl, host_state_dirs: list[Path] | None = None, stale_after: float = 120.0
 ) -> Snapshot:
     """What the checks need; `host_state_dirs` hold the state of operators run as host processes."""
-    from fadi_seldon.doctor import crashes, images
+    from fadi_seldon.doctor import crashes, graphs, images
 
     snap = Snapshot(stale_after=stale_after)
     _gather_install(kubectl, snap)
     crashes.gather_runtime(kubectl, snap, host_state_dirs or [])
     images.gather(kubectl, snap)
+    graphs.gather(kubectl, snap)  # after the SeldonDeployments: their graphs are the fallback
     return snap
 
 
@@ -239,11 +241,12 @@ def _mounted_secrets(deployment: dict) -> list[str]:
 
 # ---------------------------------------------------------------------------- checks
 def diagnose(snap: Snapshot, openssl: str | None = None) -> list[Finding]:
-    from fadi_seldon.doctor import crashes, images
+    from fadi_seldon.doctor import crashes, graphs, images
 
     findings: list[Finding] = []
     findings += check_crd(snap)
     findings += images.check_images(snap)
+    findings += graphs.check_graphs(snap)
     findings += crashes.check_crd_guard(snap.crd)
     findings += crashes.check_crashes(snap)
     findings += crashes.check_stateless(snap)

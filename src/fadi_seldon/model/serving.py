@@ -96,17 +96,22 @@ def ensure_venv(venv: Path, install: bool = True, progress: Callable[[str], None
     python = venv / "bin" / "python"
     if have == want:
         return python
-    reqs = requirements()
-    command = f"{sys.executable} -m venv {venv} && {python} -m pip install " + " ".join(
-        f"'{r}'" for r in reqs
-    )
     if not install:
         state = f"has seldon-core {have}" if have else "does not have the Seldon wrapper"
-        raise ServeError(f"{venv} {state}; {want} is needed. Run without --no-install, or: {command}")
+        raise ServeError(
+            f"{venv} {state}; {want} is needed. Run without --no-install, or: {install_command(venv)}"
+        )
     if not python.is_file():
         create_venv(venv, "the wrapper's pins clash with fadi-seldon's own", progress)
-    pip_install(python, reqs, "the Seldon wrapper", progress, "about 20-30 s, once")
+    pip_install(python, requirements(), "the Seldon wrapper", progress, "about 20-30 s, once")
     return python
+
+
+def install_command(venv: Path) -> str:
+    """The shell command that does what `ensure_venv` does, for messages that leave it to the user."""
+    python = venv / "bin" / "python"
+    reqs = " ".join(f"'{r}'" for r in requirements())
+    return f"{sys.executable} -m venv {venv} && {python} -m pip install {reqs}"
 
 
 def create_venv(venv: Path, why: str, progress: Callable[[str], None]) -> Path:

@@ -310,7 +310,11 @@ def _paths(node: Node, path: str):
 
 
 def _node_dict(node: Node) -> dict[str, Any]:
-    out: dict[str, Any] = {"name": node.name, "type": node.type}
+    """The node as the SeldonDeployment's graph; an engine built-in gets no `type`, since the executor
+    calls a container for any node with `type: ROUTER` (or COMBINER, MODEL), and a built-in has none."""
+    out: dict[str, Any] = {"name": node.name}
+    if node.implementation not in BUILTIN_IMPLEMENTATIONS:
+        out["type"] = node.type
     if node.implementation:
         out["implementation"] = node.implementation
     if node.model_uri:

@@ -1,4 +1,5 @@
-"""`fadi-seldon predict`: send one request in Seldon's protocol (or the V2 protocol) and print the answer."""
+"""`fadi-seldon predict`: send one request in Seldon's protocol (REST or gRPC, or the V2 protocol over
+REST) and print the answer."""
 
 from __future__ import annotations
 
@@ -13,8 +14,13 @@ from fadi_seldon.cli.exit_codes import ExitCode
 
 DEFAULT_URL = "http://127.0.0.1:9000"
 DEFAULT_V2_URL = "http://127.0.0.1:8080"  # MLServer's HTTP port
+DEFAULT_GRPC_TARGET = "127.0.0.1:5000"  # the wrapper's gRPC port (serving.WRAPPER_GRPC_PORT)
 SELDON_HINT = "is the model running? `fadi-seldon serve DIR` starts one"
 V2_HINT = "is the V2 server running? `mlserver start DIR` serves one on port 8080"
+GRPC_HINT = (
+    "is the model running? `fadi-seldon serve DIR` serves gRPC on port 5000, "
+    "a SeldonDeployment's predictor Service on port 5001"
+)
 SELDON_ONLY = {
     "--tensor": "tensor",
     "--json-data": "json_data",
@@ -30,6 +36,11 @@ examples:
   fadi-seldon predict http://INGRESS/seldon/NAMESPACE/DEPLOYMENT --json-data '{"text": "hello"}'
   fadi-seldon predict --file request.json -o json
 
+gRPC (Seldon's protocol, seldon.protos.Seldon/Predict, through the stubs of the serve venv):
+  fadi-seldon predict --transport grpc --ndarray '[[5.1, 3.5, 1.4, 0.2]]'
+  fadi-seldon predict --transport grpc 127.0.0.1:5000 --tensor '[[5.1, 3.5, 1.4, 0.2]]' -o json
+  fadi-seldon predict --transport grpc grpc://CLUSTER-IP:5001 --file request.json
+
 V2 (Open Inference Protocol, MLServer; POST URL/v2/models/NAME/infer):
   fadi-seldon predict --protocol v2 --model iris --ndarray '[[5.1, 3.5, 1.4, 0.2]]'
   fadi-seldon predict --protocol v2 --model iris --ndarray '[[1, 2]]' --datatype FP32 --input-name x
@@ -40,13 +51,18 @@ V2 (Open Inference Protocol, MLServer; POST URL/v2/models/NAME/infer):
 The answer goes to stdout: -o text lays it out with array rows on one line (V2: one line per output
 tensor: name, shape, datatype, data), -o json and -o yaml print it as such; an answer that is not
 JSON is printed as it came. A V2 error is reported on stderr with the server's `error` field.
+gRPC: TARGET is HOST:PORT, grpc://HOST:PORT or an http(s) URL (its host and port as given); the
+answer is the SeldonMessage as JSON, and a gRPC error status is reported as `TARGET answered gRPC
+CODE: details`. The stubs come from seldon-core 1.17.1 in the serve venv (FADI_SERVE_VENV or
+.venv-serve), created on first use unless --no-install.
 
 """ + exit_codes.notes(
     {
-        ExitCode.OK: "the server answered with HTTP 2xx (--ready: server and model are ready)",
-        ExitCode.FAILED: "an HTTP error (Seldon: the answer is still printed), a V2 server or model not ready,"
-        " or no server could be reached",
-        ExitCode.USAGE: "a bad payload option, URL or --file, an invalid V2 tensor, a missing --model",
+        ExitCode.OK: "the server answered with HTTP 2xx or gRPC OK (--ready: server and model are ready)",
+        ExitCode.FAILED: "an HTTP error (Seldon: the answer is still printed), a gRPC error status, a V2 "
+        "server or model not ready, no server could be reached, or no gRPC stubs with --no-install",
+        ExitCode.USAGE: "a bad payload option, URL, gRPC target or --file, an invalid V2 tensor, a missing "
+        "--model, --transport grpc with --protocol v2",
     }
 )
 
@@ -55,7 +71,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = EPILOG
     parser.add_argument(
-        "url", nargs="?", help=f"server or ingress URL ({DEFAULT_URL}; with --protocol v2 {DEFAULT_V2_URL})"
+        "url",
+        nargs="?",
+        metavar="TARGET",
+        help=f"server or ingress URL ({DEFAULT_URL}; with --protocol v2 {DEFAULT_V2_URL}); "
+        f"with --transport grpc HOST:PORT ({DEFAULT_GRPC_TARGET})",
     )
     data = parser.add_mutually_exclusive_group()
     data.add_argument("--ndarray", metavar="JSON", help="data.ndarray, a JSON array (v2: one input tensor)")
@@ -75,6 +95,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--names", help="comma-separated feature names (data.names) for --ndarray/--tensor")
     parser.add_argument(
         "--protocol", choices=("seldon", "v2"), default="seldon", help="seldon (default) or v2 (MLServer)"
+    )
+    parser.add_argument(
+        "--transport",
+        choices=("rest", "grpc"),
+        default="rest",
+        help="rest (default) or grpc (Seldon's protocol only)",
+    )
+    parser.add_argument(
+        "--no-install",
+        action="store_true",
+        help="grpc: fail instead of creating or completing the serve venv that holds the stubs",
     )
     parser.add_argument("--model", metavar="NAME", help="v2: the model's name on the server (required)")
     parser.add_argument("--input-name", metavar="NAME", help="v2: the --ndarray tensor's name (input-0)")
@@ -97,6 +128,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def check_options(args: argparse.Namespace, error: type[Exception]) -> None:
     """Options of one protocol refused with the other, and exactly one thing to send or ask."""
+    if args.transport == "grpc" and args.protocol == "v2":
+        raise error("--transport grpc speaks Seldon's protocol; --protocol v2 goes over REST only")
+    if args.no_install and args.transport != "grpc":
+        raise error("--no-install goes with --transport grpc")
     if args.protocol == "v2":
         _check_v2_options(args, error)
     else:
@@ -190,6 +225,8 @@ def run(args: argparse.Namespace) -> int:
         check_options(args, payloads.PayloadError)
         if args.protocol == "v2":
             return _run_v2(args)
+        if args.transport == "grpc":
+            return _run_grpc(args)
         url = payloads.endpoint(args.url or DEFAULT_URL)
         payload = build_payload(args)
     except payloads.PayloadError as err:
@@ -206,6 +243,29 @@ def run(args: argparse.Namespace) -> int:
         output.error(f"{url} answered HTTP {resp.status}{_reason(resp)}")
         return ExitCode.FAILED
     return ExitCode.OK
+
+
+def _run_grpc(args: argparse.Namespace) -> int:
+    """Seldon's protocol over gRPC, by the serve venv's interpreter. Usage errors raise PayloadError."""
+    from fadi_seldon.model import grpc_predict
+
+    target = grpc_predict.target(args.url or DEFAULT_GRPC_TARGET)
+    payload = build_payload(args)
+    try:
+        python = grpc_predict.client_python(install=not args.no_install, progress=_progress)
+        send = lambda: grpc_predict.predict(python, target, payload, timeout=args.timeout)  # noqa: E731
+        answer = _call(send, args.wait, GRPC_HINT)
+    except grpc_predict.GrpcError as err:  # a status, no stubs, the client failing
+        output.error(str(err))
+        return ExitCode.FAILED
+    if answer is None:
+        return ExitCode.FAILED
+    output.emit(answer, args.output, pretty)
+    return ExitCode.OK
+
+
+def _progress(text: str) -> None:
+    print(f"[predict] {text}", file=sys.stderr, flush=True)
 
 
 def _run_v2(args: argparse.Namespace) -> int:

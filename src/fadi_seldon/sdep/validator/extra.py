@@ -35,6 +35,7 @@ OPERATOR_CONTAINERS = frozenset({"seldon-container-engine", "tfserving"})
 ROUTERS = ("ROUTER",)
 ROUTER_IMPLEMENTATIONS = ("SIMPLE_ROUTER", "RANDOM_ABTEST")
 COMBINER_IMPLEMENTATIONS = ("AVERAGE_COMBINER",)
+BUILTINS = (*ROUTER_IMPLEMENTATIONS, *COMBINER_IMPLEMENTATIONS, "SIMPLE_MODEL")
 
 
 def check(obj: dict) -> list[Issue]:
@@ -212,6 +213,13 @@ def _check_node(node: dict, path: tuple, depth: int, seen: dict[str, tuple]) -> 
             (*path, "children"),
             "graph-children",
             f"a combiner ({impl or kind}) merges the outputs of its children but has none; add children",
+        )
+    if impl in BUILTINS and kind is not None:
+        yield Issue(
+            (*path, "type"),
+            "builtin-with-type",
+            f"{impl} runs inside the executor and has no container, but `type: {kind}` makes the executor "
+            "call this node's container (its requests fail): remove `type` from the node",
         )
     uri = node.get("modelUri")
     if isinstance(uri, str) and uri and not MODEL_URI.match(uri):

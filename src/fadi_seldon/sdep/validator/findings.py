@@ -81,6 +81,10 @@ RULES: dict[str, tuple[str, str]] = {
     "duplicate-node-name": (WARNING, "two graph nodes of one predictor share a name"),
     "unused-container": (WARNING, "a container no graph node uses"),
     "graph-children": (WARNING, "a router or combiner without the children it needs"),
+    "builtin-with-type": (
+        WARNING,
+        "an engine built-in (RANDOM_ABTEST...) with a type the executor calls a container for",
+    ),
     "graph-depth": (WARNING, "graph nodes deeper than the CRD types"),
     "model-uri-scheme": (WARNING, "modelUri has no storage scheme"),
     # the API server refuses the Deployments the operator builds (pod template validation)
