@@ -11,19 +11,16 @@ Services do not depend on the operator, and the new operator must not disturb th
 
 from __future__ import annotations
 
-import json
 import sys
 import tarfile
-import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
 
 from cluster.kube import Kube, wait_until
+from cluster.traffic import Traffic
 from conftest import ROOT
 
 RELEASE, NS, MODELS = "seldon-moving", "seldon-moving", "models-moving"
@@ -45,29 +42,6 @@ def upstream_chart(dest: Path) -> Path:
         members = [m for m in tar.getmembers() if m.name.startswith(prefix)]
         tar.extractall(dest, members=members, filter="data")
     return dest / prefix
-
-
-class Client(threading.Thread):
-    """Calls the model every 50 ms and counts answers and failures (with what failed)."""
-
-    def __init__(self, url: str) -> None:
-        super().__init__(daemon=True)
-        self.url = url + "/api/v1.0/predictions"
-        self.ok, self.failed, self.errors = 0, 0, []
-        self.stopping = threading.Event()
-
-    def run(self) -> None:
-        body = json.dumps({"data": {"ndarray": [[1.0, 2.0, 3.0, 4.0]]}}).encode()
-        while not self.stopping.is_set():
-            request = urllib.request.Request(self.url, body, {"Content-Type": "application/json"})
-            try:
-                with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310 - a ClusterIP of ours
-                    json.load(resp)
-                self.ok += 1
-            except (urllib.error.URLError, OSError, ValueError) as err:
-                self.failed += 1
-                self.errors.append(f"{time.strftime('%X')} {err}")
-            time.sleep(0.05)
 
 
 def states(kube: Kube) -> dict[str, str]:
@@ -107,7 +81,7 @@ def moving(kube: Kube, webhook_off, operator_image, seldon_images, tmp_path_fact
 def test_moving_to_our_chart_keeps_every_model_and_every_request(moving: Kube):
     upstream = moving.get("deployment", "seldon-controller-manager", "-n", NS)
     assert upstream["spec"]["selector"]["matchLabels"].get("control-plane") == "seldon-controller-manager"
-    client = Client(moving.service_url("seldon-model-example", MODELS))
+    client = Traffic(moving.service_url("seldon-model-example", MODELS))
     client.start()
     try:
         time.sleep(3)

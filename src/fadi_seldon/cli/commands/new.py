@@ -48,32 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--from", dest="spec", metavar="SPEC", help="build from a graph spec file (docs/graphs.md)"
     )
-    g = parser.add_argument_group("graph")
-    g.add_argument("--image", help="image of the single model")
-    g.add_argument(
-        "--server", metavar="SERVER", help="prepackaged server of the single model (SKLEARN_SERVER, ...)"
-    )
-    g.add_argument(
-        "--model-uri", metavar="URI", help="model location for --server (gs://, s3://, pvc://, https://)"
-    )
-    g.add_argument("--model-name", metavar="NAME", help="graph node (and container) name of --image/--server")
-    g.add_argument(
-        "--model", dest="models", action="append", default=[], metavar="REF", help="a model (repeat)"
-    )
-    g.add_argument("--transformer", dest="transformers", action="append", default=[], metavar="REF",
-                   help="input transformer, applied in the order given (repeat)")  # fmt: skip
-    g.add_argument("--output-transformer", dest="output_transformers", action="append", default=[], metavar="REF",
-                   help="output transformer, applied to the response in the order given (repeat)")  # fmt: skip
-    g.add_argument("--router", metavar="REF", help="route between the models: RANDOM_ABTEST or NAME=IMAGE")
-    g.add_argument("--ratio-a", type=float, metavar="R", help="RANDOM_ABTEST share for the first model, 0..1")
-    g.add_argument("--combiner", metavar="REF", help="combine the outputs of all models: NAME=IMAGE")
-    g.add_argument("--param", dest="params", action="append", default=[], metavar="NODE.NAME=VALUE",
-                   help="a node parameter; the type follows the value (1 INT, 0.5 FLOAT, true BOOL)")  # fmt: skip
-    g.add_argument("--canary", metavar="REF", help="a canary predictor running this model instead")
-    g.add_argument(
-        "--canary-traffic", type=int, metavar="PCT", help="with --canary: the canary's share of traffic (10)"
-    )
-    g.add_argument("--shadow", metavar="REF", help="a shadow predictor that gets a copy of every request")
+    _add_graph_arguments(parser.add_argument_group("graph"))
     d = parser.add_argument_group("deployment")
     d.add_argument("--predictor", default="default", metavar="NAME", help="main predictor name (default)")
     d.add_argument("--replicas", type=int, metavar="N", help="replicas of every predictor")
@@ -93,6 +68,49 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     o = parser.add_argument_group("output")
     output.add_output_argument(o, output.DOCUMENT_FORMATS, file_hint=True)
     output.add_output_file_argument(o, "the SeldonDeployment")
+
+
+def _add_graph_arguments(g) -> None:
+    """The graph's nodes; each role's help names the method its class defines (docs/graphs.md)."""
+    g.add_argument("--image", help="image of the single model")
+    g.add_argument(
+        "--server", metavar="SERVER", help="prepackaged server of the single model (SKLEARN_SERVER, ...)"
+    )
+    g.add_argument(
+        "--model-uri", metavar="URI", help="model location for --server (gs://, s3://, pvc://, https://)"
+    )
+    g.add_argument("--model-name", metavar="NAME", help="graph node (and container) name of --image/--server")
+    g.add_argument(
+        "--model",
+        dest="models",
+        action="append",
+        default=[],
+        metavar="REF",
+        help="a model (repeat); an image's class defines predict()",
+    )
+    g.add_argument("--transformer", dest="transformers", action="append", default=[], metavar="REF",
+                   help="input transformer, applied in the order given; its class defines transform_input() (repeat)")  # fmt: skip
+    g.add_argument("--output-transformer", dest="output_transformers", action="append", default=[], metavar="REF",
+                   help="output transformer, applied to the response in the order given; its class defines "
+                        "transform_output() (repeat)")  # fmt: skip
+    g.add_argument(
+        "--router",
+        metavar="REF",
+        help="route between the models: RANDOM_ABTEST, or NAME=IMAGE whose class defines route()",
+    )
+    g.add_argument("--ratio-a", type=float, metavar="R", help="RANDOM_ABTEST share for the first model, 0..1")
+    g.add_argument(
+        "--combiner",
+        metavar="REF",
+        help="combine the outputs of all models: NAME=IMAGE whose class defines aggregate()",
+    )
+    g.add_argument("--param", dest="params", action="append", default=[], metavar="NODE.NAME=VALUE",
+                   help="a node parameter; the type follows the value (1 INT, 0.5 FLOAT, true BOOL)")  # fmt: skip
+    g.add_argument("--canary", metavar="REF", help="a canary predictor running this model instead")
+    g.add_argument(
+        "--canary-traffic", type=int, metavar="PCT", help="with --canary: the canary's share of traffic (10)"
+    )
+    g.add_argument("--shadow", metavar="REF", help="a shadow predictor that gets a copy of every request")
 
 
 def to_options(args: argparse.Namespace) -> options.DeploymentOptions:
