@@ -96,8 +96,11 @@ test-unit: setup needed-tools ## fast Python tests (no cluster)
 test-chart: setup needed-tools lint-charts ## helm lint (lint-charts), helm-unittest, ct lint, rendered-manifest validation
 	scripts/test-chart.sh
 
-test-cluster: setup needed-tools ## the cluster suite against the local control plane
-	scripts/pytest.sh -m cluster $(PYTEST_ARGS)
+test-cluster: setup needed-tools ## the cluster suite against the local control plane (one case of each fault group)
+	scripts/pytest.sh -m "cluster and not faults" $(PYTEST_ARGS)
+
+test-faults: setup needed-tools ## every fault and rollout case, with traffic (tests/cluster/test_15_faults.py; not in `make test`)
+	scripts/pytest.sh -m cluster tests/cluster/test_15_faults.py $(PYTEST_ARGS)
 
 # the oldest Kubernetes minor the chart claims that builds here, and the pinned one (README, "Kubernetes versions")
 COMPAT_KUBERNETES ?= v1.28.15 $(KUBERNETES_VERSION)

@@ -27,6 +27,7 @@ class Traffic(threading.Thread):
         self.body = json.dumps({"data": {"ndarray": rows}}).encode()
         self.ok, self.failed = 0, 0
         self.errors: list[str] = []
+        self.failed_at: list[float] = []  # monotonic times of the failures
         self.answers: list[dict] = []
         self.longest_gap = 0.0
         self.slowest = 0.0
@@ -47,6 +48,7 @@ class Traffic(threading.Thread):
                 last_answer = now
             except (urllib.error.URLError, OSError, ValueError) as err:
                 self.failed += 1
+                self.failed_at.append(time.monotonic())
                 self.errors.append(f"{time.strftime('%X')} {err}")
             time.sleep(max(0.0, self.every - (time.monotonic() - started)))
 
@@ -55,9 +57,23 @@ class Traffic(threading.Thread):
         self.join(timeout=30)
         return self
 
+    def failure_window(self) -> float:
+        """Seconds from the first failure to the last (0 with one or none)."""
+        return self.failed_at[-1] - self.failed_at[0] if self.failed_at else 0.0
+
+    def failure_windows(self, apart: float = 3.0) -> list[float]:
+        """The length of each run of failures, runs being more than `apart` seconds from each other."""
+        runs: list[list[float]] = []
+        for at in self.failed_at:
+            if runs and at - runs[-1][1] <= apart:
+                runs[-1][1] = at
+            else:
+                runs.append([at, at])
+        return [end - start for start, end in runs]
+
     def summary(self) -> str:
-        return (f"{self.ok + self.failed} sent, {self.failed} failed, longest gap {self.longest_gap:.2f} s, "
-                f"slowest answer {self.slowest:.2f} s {self.errors[:5]}")  # fmt: skip
+        return (f"{self.ok + self.failed} sent, {self.failed} failed (windows of {', '.join(f'{w:.2f}' for w in self.failure_windows()) or '-'} s), "
+                f"longest gap {self.longest_gap:.2f} s, slowest answer {self.slowest:.2f} s {self.errors[:5]}")  # fmt: skip
 
     def __enter__(self) -> Traffic:
         self.start()
