@@ -165,3 +165,21 @@ def serve_venv() -> Path:
     except serving.ServeError as err:
         pytest.skip(f"the Seldon wrapper cannot be installed here: {err}")
     return venv
+
+
+@pytest.fixture(scope="session")
+def mlserver_venv() -> Path:
+    """MLServer 1.3.5 with the sklearn runtime (`.venv-mlserver`), created once per session; the
+    tests that need it are skipped only when pip cannot install it, with pip's error as the reason."""
+    import sys
+
+    from fadi_seldon.model import mlserver
+
+    venv = mlserver.default_venv()
+    try:
+        mlserver.ensure_venv(
+            venv, ("mlserver-sklearn",), progress=lambda msg: print(f"[mlserver venv] {msg}", file=sys.stderr)
+        )
+    except mlserver.ServeError as err:
+        pytest.skip(f"MLServer cannot be installed here: {err}")
+    return venv

@@ -7,13 +7,17 @@ prints it once (one line on stderr; a JSON object on stdout too under `-o json`)
 
 from __future__ import annotations
 
+import hashlib
 import json
 import stat
+import time
 from pathlib import Path
 
 import pytest
 
 from conftest import run_cli
+from fadi_seldon import cli
+from fadi_seldon.cli import completion
 from fadi_seldon.cli.exit_codes import ExitCode
 
 EXAMPLE_MODEL = Path(__file__).resolve().parents[1] / "examples" / "iris-model"
@@ -206,30 +210,48 @@ The connection to the server localhost:8080 was refused - did you specify the ri
 
 @pytest.fixture
 def refusing_kubectl(tmp_path: Path, monkeypatch) -> Path:
-    """A kubectl that fails as the real one does when nothing answers; no kubeconfig anywhere."""
+    """A kubectl that fails as the real one does when nothing answers at the kubeconfig's address."""
     from fadi_seldon import doctor
 
     (tmp_path / "stderr.txt").write_text(KUBECTL_REFUSED)
     exe = tmp_path / "kubectl"
-    exe.write_text(f"#!/bin/sh\ncat {tmp_path / 'stderr.txt'} >&2\nexit 1\n")
+    exe.write_text(
+        f"#!/bin/sh\necho run >> {tmp_path / 'calls'}\ncat {tmp_path / 'stderr.txt'} >&2\nexit 1\n"
+    )
     exe.chmod(exe.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setattr(doctor, "_kubectl", lambda: str(exe))
     monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
     return exe
 
 
-def test_doctor_without_a_cluster_has_nothing_to_act_on(capsys, refusing_kubectl):
+def test_doctor_without_a_kubeconfig_has_nothing_to_act_on_and_runs_no_kubectl(capsys, refusing_kubectl):
+    argv = ["doctor", "--operator-state", str(refusing_kubectl.parent / "none")]
+    code, out, err = run_cli(capsys, argv)
+    assert code == ExitCode.NOTHING and out == ""
+    line = _one_line(err)
+    assert "no cluster to diagnose: no kubeconfig" in line and "--kubeconfig" in line
+    code, out, err = run_cli(capsys, [*argv, "-o", "json"])
+    assert code == ExitCode.NOTHING
+    report = json.loads(out)
+    assert report["exit_code"] == 3 and report["error"].startswith("no cluster to diagnose")
+    # kubectl would have tried localhost:8080, whatever listens there
+    assert not (refusing_kubectl.parent / "calls").exists()
+
+
+def test_doctor_when_nothing_answers_has_nothing_to_act_on(capsys, refusing_kubectl):
+    (refusing_kubectl.parent / ".kube").mkdir()
+    (refusing_kubectl.parent / ".kube" / "config").write_text("apiVersion: v1\nkind: Config\n")
     argv = ["doctor", "--operator-state", str(refusing_kubectl.parent / "none")]
     code, out, err = run_cli(capsys, argv)
     assert code == ExitCode.NOTHING and out == ""
     line = _one_line(err)
     assert "cannot reach the cluster: The connection to the server localhost:8080 was refused" in line
-    assert "memcache.go" not in line and "no kubeconfig found" in line
+    assert "memcache.go" not in line
     code, out, err = run_cli(capsys, [*argv, "-o", "json"])
     assert code == ExitCode.NOTHING
-    report = json.loads(out)
-    assert report["exit_code"] == 3 and report["error"].startswith("cannot reach the cluster")
+    assert json.loads(out)["error"].startswith("cannot reach the cluster")
 
 
 def test_kubectl_problem_keeps_kubectls_summary():
@@ -321,3 +343,190 @@ def test_a_cli_error_is_one_line_even_from_a_multi_line_message():
         "line": 3,
         "hint": "do this",
     }
+
+
+# --------------------------------------------------------------------------- every command, bad input
+#
+# Every command of the table (fadi_seldon.cli.COMMANDS, walked through its parser) gets what a user
+# gets wrong: a file that is missing, a folder, invalid YAML, tabs, a list instead of a mapping,
+# binary content, an unknown flag, a wrong -o; and, with no cluster configured (KUBECONFIG naming
+# nothing, an empty FADI_CLUSTER_DIR), every command that needs one. Each answer is one line on
+# stderr with the exit code of the table, a JSON error object under -o json, and no file changed.
+
+LEVELS = {level.path: level for level in completion.walk(cli.build_parser(full=True))}
+KINDS = ("missing", "directory", "invalid-yaml", "tabs", "list", "binary")
+FILES = {  # kind -> (name in the work folder, content; None: absent, a folder for "directory")
+    "missing": ("missing.yaml", None),
+    "directory": ("adir", None),
+    "invalid-yaml": ("invalid.yaml", b"a: [1\n"),
+    "tabs": ("tabs.yaml", b"a: 1\n\tb: 2\n"),
+    "list": ("list.yaml", b"- a\n- b\n"),
+    "binary": ("binary.yaml", b"\x00\x01\xff\xfePK\x03\x04\x00"),
+}
+MODEL = "class Model:\n    def predict(self, X, names=None):\n        return X\n"
+
+
+def _file_cases(path: str, argv: list[str], codes: dict[str, ExitCode] | None = None, kinds=KINDS):
+    """One case per kind of bad file, put where `argv` has @; exit 2 unless `codes` says otherwise."""
+    for kind in kinds:
+        code = (codes or {}).get(kind, ExitCode.USAGE)
+        yield pytest.param(path, argv, kind, code, id=f"{path}: {' '.join(argv)} [{kind}]")
+
+
+def _cases():
+    """(command path, argv, kind of bad file or None, expected exit code)."""
+    no_model = {"directory": ExitCode.FAILED}  # an empty folder: no class (a problem with the model)
+    yield from _file_cases("validate", ["validate", "m.yaml", "--values", "@"])
+    yield from _file_cases("new", ["new", "--from", "@"])
+    yield from _file_cases("new", ["new", "m", "--image", "a:1", "--values", "@"])
+    for action in ("enable", "disable", "get", "check"):
+        yield from _file_cases(f"values {action}", ["values", action, "-f", "@"])
+    yield from _file_cases("values set", ["values", "set", "-f", "@", "singleNamespace=true"])
+    yield from _file_cases("values check", ["values", "check", "-f", "v.yaml", "--schema", "@"])
+    yield from _file_cases("images", ["images", "-f", "@"])
+    yield from _file_cases("package", ["package", "@"], no_model)
+    yield from _file_cases("serve", ["serve", "@"], no_model)
+    yield from _file_cases(
+        "serve", ["serve", "--server", "SKLEARN_SERVER", "--protocol", "v2", "--model-uri", "@"]
+    )
+    yield from _file_cases("predict", ["predict", "--file", "@"])
+    yield from _file_cases("predict", ["predict", "--protocol", "v2", "--model", "m", "--file", "@"])
+    yield from _file_cases("predict", ["predict", "--bin-file", "@"], kinds=("missing", "directory"))
+    yield from _file_cases("cluster load", ["cluster", "load", "@"])
+    yield from _file_cases("cluster operator start", ["cluster", "operator", "start", "--kubeconfig", "@"])
+    yield from _file_cases(
+        "cluster operator start", ["cluster", "operator", "start", "--kubeconfig", "kubeconfig", "-f", "@"]
+    )
+    yield from _file_cases("doctor", ["doctor", "--kubeconfig", "@"])
+    # output files: never in a missing folder, never a folder, never over a read-only file
+    for path, argv in (("new", ["new", "m", "--image", "a:1"]), ("crd", ["crd"])):
+        for where in ("missing.yaml/out.yaml", "adir", "readonly.yaml"):
+            yield pytest.param(
+                path, [*argv, "--output-file", where, "--force"], None, ExitCode.USAGE, id=f"{path} > {where}"
+            )
+    # no cluster configured: exit 3, fast, nothing built or started
+    for path, argv in (
+        ("cluster status", ["cluster", "status"]),
+        ("cluster env", ["cluster", "env"]),
+        ("cluster service", ["cluster", "service", "x"]),
+        ("cluster load", ["cluster", "load", "--operator"]),
+        ("cluster operator start", ["cluster", "operator", "start"]),
+        ("cluster operator status", ["cluster", "operator", "status"]),
+        ("doctor", ["doctor"]),
+        ("package", ["package", "model", "--load"]),
+    ):
+        yield pytest.param(path, argv, None, ExitCode.NOTHING, id=f"no cluster: {' '.join(argv)}")
+
+
+CASES = list(_cases())
+
+
+@pytest.fixture
+def walk(tmp_path: Path, monkeypatch) -> Path:
+    """The bad files, a valid values file, manifest, model folder and kubeconfig; no cluster anywhere."""
+    for name, content in FILES.values():
+        if name == "adir":
+            (tmp_path / name).mkdir()
+        elif content is not None:
+            (tmp_path / name).write_bytes(content)
+    (tmp_path / "v.yaml").write_text("seldon-core-operator:\n  enabled: false\n")
+    (tmp_path / "m.yaml").write_text(
+        "apiVersion: machinelearning.seldon.io/v1\nkind: SeldonDeployment\nmetadata: {name: m}\n"
+        "spec:\n  predictors:\n  - name: default\n    graph: {name: m, type: MODEL, implementation: SKLEARN_SERVER,"
+        " modelUri: 'gs://b/m'}\n"
+    )
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "Model.py").write_text(MODEL)
+    (tmp_path / "kubeconfig").write_text("apiVersion: v1\nkind: Config\n")
+    (tmp_path / "readonly.yaml").write_text("mine\n")
+    (tmp_path / "readonly.yaml").chmod(0o444)
+    (tmp_path / "cluster").mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.kube/config
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
+    monkeypatch.setenv("FADI_CLUSTER_DIR", str(tmp_path / "cluster"))
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    return tmp_path
+
+
+def _snapshot(root: Path) -> dict[str, tuple[str, int]]:
+    """Every file and folder below `root`: content hash (folders: "dir") and mode."""
+    found = {}
+    for path in sorted(root.rglob("*")):
+        digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "dir"
+        found[str(path.relative_to(root))] = (digest, stat.S_IMODE(path.lstat().st_mode))
+    return found
+
+
+def _takes_json(path: str) -> bool:
+    """The command takes -o json for a failure too (serve's -o goes with --setup only)."""
+    level = LEVELS[path]
+    return path != "serve" and any("--output" in o.strings for o in level.options)
+
+
+def test_every_command_is_walked():
+    """Each command of the table has bad-input cases here (groups get the unknown-flag case below)."""
+    leaves = {p for p, level in LEVELS.items() if p and not level.subcommands}
+    walked = {path for path, *_ in (c.values for c in CASES)}
+    assert leaves - walked == {"cluster up", "cluster down", "cluster operator stop", "tools install",
+                               "tools status", "tools env", "completion"}  # fmt: skip
+    # those: only usage errors can be given without starting a cluster or installing tools (below)
+
+
+@pytest.mark.parametrize(("path", "argv", "kind", "expected"), CASES)
+def test_bad_input_is_one_line_with_the_code_of_the_table_and_changes_nothing(
+    capsys, walk, path, argv, kind, expected
+):
+    name = FILES[kind][0] if kind else None
+    argv = [name if a == "@" else a for a in argv]
+    before = _snapshot(walk)
+    started = time.monotonic()
+    code, out, err = run_cli(capsys, argv)
+    took = time.monotonic() - started
+    assert code == expected, err
+    line = _one_line(err)
+    assert "<unicode string>" not in line and "codec can't" not in line
+    if name:
+        assert name in line, line
+    if expected == ExitCode.NOTHING:
+        assert took < 10, f"{took:.1f} s to say there is no cluster"
+    assert out == ""
+    if _takes_json(path):
+        code, out, _ = run_cli(capsys, [*argv, "-o", "json"])
+        report = json.loads(out)
+        assert code == expected and report["exit_code"] == expected and report["error"], out
+    assert _snapshot(walk) == before
+
+
+@pytest.mark.parametrize("path", sorted(LEVELS), ids=lambda p: p or "fadi-seldon")
+def test_an_unknown_flag_and_a_wrong_format_are_usage_errors(capsys, walk, path):
+    before = _snapshot(walk)
+    code, out, err = run_cli(capsys, [*path.split(), "--bogus"])
+    assert code == ExitCode.USAGE and out == "" and "Traceback" not in err
+    assert err.startswith(f"usage: fadi-seldon {path}".rstrip()), err
+    assert (
+        err.splitlines()[-1].startswith(f"fadi-seldon {path}".rstrip()) and "error:" in err.splitlines()[-1]
+    )
+    if any("--output" in o.strings for o in LEVELS[path].options):
+        code, out, err = run_cli(capsys, [*path.split(), "-o", "xml"])
+        assert code == ExitCode.USAGE and out == ""
+        assert "'xml' is not an output format" in err.splitlines()[-1]
+    assert _snapshot(walk) == before
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["cluster", "down"],
+        ["cluster", "down", "--keep-state"],
+        ["cluster", "operator", "stop"],
+    ],
+)
+def test_stopping_what_is_not_there_succeeds_and_removes_nothing(capsys, walk, argv):
+    """`down` removes only a folder holding a cluster's state: never one named by mistake."""
+    (walk / "cluster" / "notes.txt").write_text("not a cluster\n")
+    before = _snapshot(walk)
+    code, out, err = run_cli(capsys, [*argv, "-o", "json"])
+    assert code == ExitCode.OK, err
+    assert json.loads(out).get("removed", False) is False
+    assert _snapshot(walk) == before

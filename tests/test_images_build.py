@@ -234,6 +234,7 @@ def test_package_load_builds_and_imports(iris, tools_dir, fake_base, fake_pip, t
 
     imported = []
     monkeypatch.setattr(node_images, "import_archive", lambda archive: imported.append(archive) or ["x"])
+    monkeypatch.setattr(node_images, "check_node", lambda layout=None: tmp_path / "containerd.sock")
     archive = tmp_path / "out" / "iris.oci.tar"
     code = cli.main(["package", str(iris), "--load", "--archive", str(archive), "-o", "json"])
     out = json.loads(capsys.readouterr().out)

@@ -147,6 +147,9 @@ def fake_builds(tmp_path, monkeypatch):
         "import_archive",
         lambda archive, layout=None: imported.append(archive.name) or [archive.stem],
     )
+    # a running node, and archives given on the command line taken as they are named
+    monkeypatch.setattr(node_images, "check_node", lambda layout=None: tmp_path / "containerd.sock")
+    monkeypatch.setattr(node_images, "archive_names", lambda archive: [Path(archive).stem])
     return imported
 
 

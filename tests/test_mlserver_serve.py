@@ -30,18 +30,6 @@ IRIS = "[[5.1, 3.5, 1.4, 0.2], [6.3, 3.3, 6.0, 2.5]]"
 
 
 @pytest.fixture(scope="session")
-def mlserver_venv() -> Path:
-    venv = mlserver.default_venv()
-    try:
-        mlserver.ensure_venv(
-            venv, ("mlserver-sklearn",), progress=lambda msg: print(f"[mlserver venv] {msg}", file=sys.stderr)
-        )
-    except mlserver.ServeError as err:
-        pytest.skip(f"MLServer cannot be installed here: {err}")
-    return venv
-
-
-@pytest.fixture(scope="session")
 def iris_artifact(mlserver_venv, repo_root, tmp_path_factory) -> Path:
     """examples/sklearn-iris/train.py run by the serving venv's scikit-learn, into a temporary folder."""
     out = tmp_path_factory.mktemp("iris")

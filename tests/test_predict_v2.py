@@ -364,7 +364,10 @@ def test_ready(server, capsys):
     assert code == 0 and out.startswith("server  ready  HTTP 200") and "model" not in out
     code, out, err = _predict(capsys, url, "--protocol", "v2", "--ready", "--model", "nope")
     assert code == 1
-    assert "model   NOT READY  HTTP 404" in out and "Model nope with version  not found" in err
+    # not ready is the answer (exit 1), the server's reason under it
+    assert "model   NOT READY  HTTP 404" in out and "Model nope with version  not found" in out
+    code, out, err = _predict(capsys, url, "--protocol", "v2", "--ready", "--model", "nope", "-o", "json")
+    assert code == 1 and "Model nope with version  not found" in json.loads(out)["model"]["error"]
 
 
 def test_metadata(server, capsys):
@@ -386,7 +389,16 @@ def test_connection_refused_names_the_v2_server(capsys):
         port = sock.getsockname()[1]  # closed again: nothing listens there
     code, out, err = _predict(capsys, f"127.0.0.1:{port}", *V2, "--ndarray", "[[1]]")
     assert code == 1 and out == ""
-    assert f"cannot reach http://127.0.0.1:{port}/v2/models/iris/infer" in err and "mlserver start" in err
+    assert f"cannot reach http://127.0.0.1:{port}/v2/models/iris/infer" in err
+    assert "fadi-seldon serve --server" in err and "port 9000" in err
+
+
+def test_the_default_v2_url_is_where_serve_runs_mlserver():
+    """One default port: `predict --protocol v2` without a URL asks where `serve --protocol v2` listens."""
+    from fadi_seldon.cli.commands import predict
+    from fadi_seldon.model import mlserver
+
+    assert f"http://127.0.0.1:{mlserver.HTTP_PORT}" == predict.DEFAULT_URL
 
 
 @pytest.mark.parametrize(

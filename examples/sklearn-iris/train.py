@@ -2,9 +2,10 @@
 
 No download: `load_iris` reads the copy inside scikit-learn. The artifact is `model.joblib`, the name
 MLServer's sklearn runtime (and Seldon's SKLEARN_SERVER) looks for in a model folder. Train with the
-scikit-learn that serves it, so the pickle's classes match; fadi-seldon's MLServer venv has one:
+scikit-learn that serves it, so the pickle's classes match: MLServer's venv has it, and `serve
+--setup` makes that venv and prints its python:
 
-    .venv-mlserver/bin/python examples/sklearn-iris/train.py OUT_DIR
+    "$(fadi-seldon serve --setup --server SKLEARN_SERVER --protocol v2)" examples/sklearn-iris/train.py OUT_DIR
     fadi-seldon serve --server SKLEARN_SERVER --model-uri OUT_DIR --protocol v2
 
 The artifact is not committed (a binary made in seconds); OUT_DIR defaults to this folder.

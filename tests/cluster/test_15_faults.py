@@ -260,3 +260,40 @@ def test_upgrading_and_rolling_back_the_fadi_release_removes_nothing(faults, kub
     assert len(sdep_uids) == 1 and None not in sdep_uids, sdep_uids
     assert state(faults, "released") == "Available"
     assert traffic.failed == 0, traffic.errors[:10]
+
+
+NODE_PARTS = ["kube-proxy", "kube-apiserver", "etcd", "containerd"]
+
+
+def restart_counts(k: Kube, name: str) -> dict[str, int]:
+    return {
+        f"{p['metadata']['name']}/{c['name']}": c["restartCount"]
+        for p in pods(k, name)
+        for c in p["status"]["containerStatuses"]
+    }
+
+
+@pytest.mark.parametrize(
+    "part", ["kubelet", *(pytest.param(p, marks=pytest.mark.faults) for p in NODE_PARTS)]
+)
+def test_a_node_component_restarted_costs_no_request(faults, cluster_kubeconfig, part):
+    """One component of the node or control plane stopped and started again (as its supervisor would
+    after a crash or an upgrade) while the model serves: no request fails, no container of the model
+    restarts, the node is Ready again and the SeldonDeployment still Available."""
+    from conftest import TOOLS_BIN
+    from fadi_seldon.localkube import ControlPlane
+
+    plane = ControlPlane(cluster_kubeconfig.parent, bin_dir=TOOLS_BIN, out=sys.stderr)
+    name = f"node-{part}".replace("kube-", "")
+    with serving(faults, name, 1) as traffic:
+        before = restart_counts(faults, name)
+        time.sleep(2)
+        took = plane.restart(part, timeout_scale=2.0)
+        wait_until("the node to be Ready again",
+                   lambda: plane.status()["ready"], timeout=120)  # fmt: skip
+        time.sleep(5)
+    report(f"{part} restarted", traffic, back_in=took)
+    assert state(faults, name) == "Available"
+    assert restart_counts(faults, name) == before
+    assert traffic.ok > 50
+    assert traffic.failed == 0, traffic.errors[:10]

@@ -132,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         return ExitCode.INTERRUPTED
     except BrokenPipeError:  # `fadi-seldon ... | head`: the reader has what it wanted
         return ExitCode.OK
+    except OSError as err:  # a file no command expected to fail on: still one line, never a traceback
+        return errors.report(errors.from_os_error(err), getattr(args, "output", None))
 
 
 if __name__ == "__main__":

@@ -41,6 +41,8 @@ def add_output_argument(
     """`-o/--output FORMAT`. `aliases` keep old spellings working (`--output sh` of the env commands)."""
     default = default or formats[0]
     others = [f for f in formats if f != default]
+    # a document's text form is its YAML (DOCUMENT_FORMATS): the help says so rather than surprise
+    same = " (text is the YAML form: a manifest has no other layout)" if formats == DOCUMENT_FORMATS else ""
     parser.add_argument(
         "-o",
         "--output",
@@ -48,7 +50,7 @@ def add_output_argument(
         choices=formats,
         default=default,
         metavar="FORMAT",
-        help=f"format of the result on stdout: {default} (default), {' or '.join(others)}",
+        help=f"format of the result on stdout: {default} (default), {' or '.join(others)}{same}",
     )
 
 
@@ -71,6 +73,14 @@ def _format_type(formats: tuple[str, ...], aliases: Mapping[str, str], file_hint
 # `helm -f values.yaml`, our `values -f`), so the destination gets a long option with no short form,
 # named after what it replaces (stdout, the default, also spelled `-`). `--force` replaces an existing
 # file (a FILE.bak backup is kept); without it an existing, different file is never touched.
+def check_output_file_arguments(args: argparse.Namespace) -> None:
+    """--force without a file to replace would be ignored: refused, as every ignored flag is."""
+    from fadi_seldon.cli.errors import usage
+
+    if args.force and args.output_file in (None, "-"):
+        raise usage("--force goes with --output-file PATH (it replaces that file; stdout needs no --force)")
+
+
 def add_output_file_argument(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument(
         "--output-file",
@@ -119,14 +129,10 @@ def render(result: Any, fmt: str, text: TextLayout | None = None, compact: bool 
 
 
 def emit(result: Any, fmt: str, text: TextLayout | None = None, compact: bool = False) -> None:
-    """Print the result on stdout in the format asked for."""
+    """Print the result on stdout in the format asked for. (A failure is not printed here: commands
+    raise fadi_seldon.cli.errors.CliError, which `main` reports.)"""
     sys.stdout.write(render(result, fmt, text, compact))
     sys.stdout.flush()
-
-
-def error(message: str) -> None:
-    """An error message, on stderr, the one way every command writes it."""
-    print(f"error: {message}", file=sys.stderr)
 
 
 # --------------------------------------------------------------------------- shell exports

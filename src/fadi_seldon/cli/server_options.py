@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 
-from fadi_seldon.cli import output
+from fadi_seldon.cli import errors
+from fadi_seldon.cli.exit_codes import ExitCode
 
 
-class ServersOptionError(Exception):
+class ServersOptionError(errors.CliError):
     """A --values or --servers file that cannot be read; the message names the option and the file."""
 
 
@@ -32,8 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def load(args: argparse.Namespace) -> set[str] | None:
-    """The configured server names, or None for the chart's defaults; prints and raises on a bad file."""
+def servers(args: argparse.Namespace) -> set[str] | None:
+    """The configured server names, or None for the chart's defaults; a file that cannot be read
+    raises ServersOptionError (a CliError, exit 2), which `main` reports."""
     from fadi_seldon.sdep import predictor_servers
 
     option, path = ("--values", args.values) if args.values else ("--servers", args.servers)
@@ -43,5 +45,14 @@ def load(args: argparse.Namespace) -> set[str] | None:
     try:
         return read(path)
     except predictor_servers.ServersFileError as err:
-        output.error(f"{option} {err}")
-        raise ServersOptionError(str(err)) from err
+        raise ServersOptionError(f"{option} {err}", ExitCode.USAGE) from None
+
+
+def load(args: argparse.Namespace) -> set[str] | None:
+    """servers(), for a caller that returns its own exit code: the error is reported here (one line,
+    JSON under -o json), then raised."""
+    try:
+        return servers(args)
+    except ServersOptionError as err:
+        errors.report(err, getattr(args, "output", None))
+        raise

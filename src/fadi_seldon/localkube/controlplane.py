@@ -206,8 +206,9 @@ class ControlPlane:
 
     # ------------------------------------------------------------------ down
     def down(self, *, keep_state: bool = False) -> list[str]:
-        """Stop every process this state folder started; remove the folder. Returns what was stopped."""
-        if not self.layout.root.exists():
+        """Stop every process this state folder started; remove the folder. Returns what was stopped.
+        A folder holding no state of ours (missing, empty, or any other folder) is left as it is."""
+        if not self.layout.root.is_dir() or not self.layout.holds_state():
             return []
         with self.locked():
             stopped = self._stop_companions() + self._stop_all(self.load_state())
@@ -230,6 +231,23 @@ class ControlPlane:
                 if processes.stop(record):
                     stopped.append(f"{record.name} (pid {record.pid})")
         return stopped
+
+    def restart(self, name: str, *, timeout_scale: float = 1.0) -> float:
+        """Stop one running component and start it again with the same flags and port, as a node's
+        supervisor would after a crash or an upgrade; seconds until its probe answers again. The other
+        components and the pods keep running (the fault suite measures what a model notices)."""
+        with self.locked():
+            state = self.load_state()
+            comp = self.component(name)
+            rec = self.records(state).get(name)
+            if rec is None or not processes.is_running(rec.pid, rec.start_time):
+                raise ClusterError(f"{name} is not running: `fadi-seldon cluster up` starts the cluster")
+            started = time.monotonic()
+            processes.stop(rec)
+            ctx = self.context(state)
+            fresh = self._spawn(comp, self.binary(comp.program), ctx, state)
+            self._wait_healthy([comp], {name: fresh}, ctx, timeout_scale)
+            return time.monotonic() - started
 
     def _stop_all(self, state: dict) -> list[str]:
         stopped = []

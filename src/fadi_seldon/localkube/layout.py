@@ -60,6 +60,12 @@ class Layout:
     def log(self, component: str) -> Path:
         return self.logs / f"{component}.log"
 
+    def holds_state(self) -> bool:
+        """Whether the folder is one this package wrote (a cluster's, or a companion's such as the
+        host operator's): `down` removes only such a folder, never one named by mistake."""
+        markers = (self.state_file, self.lock_file, self.pki, self.kubeconfig)
+        return any(path.exists() for path in markers) or any(self.root.glob("*/state.json"))
+
     def ensure(self) -> None:
         for d in (self.root, self.pki, self.logs, self.config):
             d.mkdir(parents=True, exist_ok=True)

@@ -20,18 +20,29 @@ class ImageError(RuntimeError):
     """An image could not be imported or listed; the message says why and what to do."""
 
 
+class NoNode(ImageError):
+    """No real node runs (no containerd socket): nothing to load into, which the CLI says at once,
+    before building an image that could not go anywhere."""
+
+
+def check_node(layout: Layout | None = None) -> Path:
+    """The running node's containerd socket; NoNode when there is none."""
+    sock = node.containerd_socket(layout or Layout(default_state_dir().resolve()))
+    if not sock.exists():
+        raise NoNode(
+            f"no real node is running ({sock} is missing): run `fadi-seldon cluster up` on a host that "
+            "can run one (`fadi-seldon cluster status` says which kind of node the cluster has)"
+        )
+    return sock
+
+
 def ctr(layout: Layout, *args: str, timeout: float = 300) -> str:
     exe = toolchain.find_executable("ctr", toolchain.default_tools_dir() / "bin")
     if not exe:
         raise ImageError(
             "`ctr` is not installed: run `make tools TOOLS=node` (or `fadi-seldon tools install node`)"
         )
-    sock = node.containerd_socket(layout)
-    if not sock.exists():
-        raise ImageError(
-            f"no real node is running ({sock} is missing): run `fadi-seldon cluster up` on a host that "
-            "can run one (`fadi-seldon cluster status` says which kind of node the cluster has)"
-        )
+    sock = check_node(layout)
     argv = [exe, "--address", str(sock), "--namespace", node.CONTAINERD_NAMESPACE, *args]
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
@@ -39,13 +50,26 @@ def ctr(layout: Layout, *args: str, timeout: float = 300) -> str:
     return proc.stdout
 
 
+class BadArchive(ImageError):
+    """A file that is not an OCI image archive (or no file): unusable input, found before any import."""
+
+
+def archive_names(archive: Path) -> list[str]:
+    """The image names an OCI archive holds (what containerd calls them once imported)."""
+    if not Path(archive).is_file():
+        state = "not a file" if Path(archive).exists() else "no such file"
+        raise BadArchive(f"{archive}: {state} (an OCI image archive, .oci.tar)")
+    try:
+        return [oci.image_name(Path(archive))]
+    except oci.OCIError as err:
+        raise BadArchive(str(err)) from None
+
+
 def import_archive(archive: Path, layout: Layout | None = None) -> list[str]:
     """Import an OCI image archive into the node; returns the image names it held, each checked
     to be on the node afterwards (`ctr` prints progress, not a list to rely on)."""
     layout = layout or Layout(default_state_dir().resolve())
-    if not Path(archive).is_file():
-        raise ImageError(f"{archive}: no such image archive")
-    names = [oci.image_name(Path(archive))]
+    names = archive_names(archive)
     ctr(layout, "images", "import", str(archive))
     missing = [n for n in names if n not in present(layout)]
     if missing:

@@ -497,6 +497,8 @@ class OperatorRunner:
             ) from None
 
     def stop(self, *, uninstall: bool = False) -> list[str]:
+        if not self.state.state_file.is_file():  # never started here: nothing to stop, no folder made
+            return []
         with self.locked():
             state = self.load_state()
             stopped = self._stop_processes(state)

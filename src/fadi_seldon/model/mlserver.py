@@ -232,13 +232,13 @@ class MLServer(serving.ServerProcess):
                 self.scratch = None
 
 
-def prepackaged(server: str, model_uri: Path, protocol: str, name: str | None = None, **ports) -> MLServer:
-    """An MLServer for a prepackaged server's artifact, with the model settings the operator gives it."""
-    from fadi_seldon.sdep import graph, predictor_servers
+def runtime_for(server: str, protocol: str) -> Runtime:
+    """The MLServer runtime that serves `server` with `protocol` here; ServeError says why none does."""
+    from fadi_seldon.sdep import predictor_servers
 
     known = predictor_servers.DEFAULT_SERVERS
-    if server not in known:
-        raise ServeError(
+    if server not in known:  # a name given wrong: unusable input, found before anything is installed
+        raise serving.BadServeInput(
             f"--server {server!r} is not a prepackaged server; one of {', '.join(sorted(known))}"
         )
     if protocol != "v2":
@@ -254,6 +254,23 @@ def prepackaged(server: str, model_uri: Path, protocol: str, name: str | None = 
         raise ServeError(
             f"{server} has no MLServer runtime runnable here; local v2 serving knows {', '.join(RUNTIMES)}"
         )
+    return RUNTIMES[server]
+
+
+def prepackaged_venv(
+    server: str, protocol: str, venv: Path | None, progress: Callable[[str], None] = print
+) -> Path:
+    """The python of the venv that serves `server` (MLServer and its runtime), created or completed:
+    what `serve --server` would run, ready before there is a model (train.py runs with it)."""
+    runtime = runtime_for(server, protocol)
+    return ensure_venv(venv or default_venv(), (runtime.package,), install=True, progress=progress)
+
+
+def prepackaged(server: str, model_uri: Path, protocol: str, name: str | None = None, **ports) -> MLServer:
+    """An MLServer for a prepackaged server's artifact, with the model settings the operator gives it."""
+    from fadi_seldon.sdep import graph
+
+    runtime = runtime_for(server, protocol)
     check_artifact(server, model_uri)
     node = name or graph_name(model_uri)
     try:
@@ -263,9 +280,8 @@ def prepackaged(server: str, model_uri: Path, protocol: str, name: str | None = 
     scratch = Path(tempfile.mkdtemp(prefix="fadi-mlserver-"))
     folder = scratch / "models" / node
     folder.mkdir(parents=True)
-    settings = model_settings(node, RUNTIMES[server].implementation, str(model_uri.resolve()))
+    settings = model_settings(node, runtime.implementation, str(model_uri.resolve()))
     (folder / "model-settings.json").write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
-    runtime = RUNTIMES[server]
     return MLServer(folder=folder, model_name=node, scratch=scratch, packages=(runtime.package,), **ports)
 
 
@@ -276,11 +292,19 @@ def check_artifact(server: str, model_uri: Path) -> None:
             f"--model-uri {model_uri}: no such file or folder (the trained model's artifact)"
         )
     names = RUNTIMES[server].artifacts
+    files = " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
     if model_uri.is_dir() and names and not any((model_uri / name).is_file() for name in names):
-        files = " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
         raise serving.BadServeInput(
             f"--model-uri {model_uri}: no model artifact in {model_uri} ({server} loads {files} "
             "from a folder); give the trained model's file or its folder"
+        )
+    # a file of another kind (a YAML file, notes) would be handed to the runtime, which fails only
+    # after MLServer started, with its traceback: the file's kind is in its name, as for a folder
+    kinds = {Path(name).suffix or name for name in names}
+    if model_uri.is_file() and names and not ({model_uri.suffix, model_uri.name} & kinds):
+        raise serving.BadServeInput(
+            f"--model-uri {model_uri}: not a model artifact ({server} loads {files}); give the trained "
+            "model's file or its folder"
         )
 
 

@@ -25,12 +25,16 @@ class PayloadError(ValueError):
 
 
 def parse_json(text: str, option: str) -> Any:
+    """`text` as JSON. `option` is where it came from: an option (`--ndarray`), whose value the
+    message quotes, or a file, which it names with the line and column, as an editor wants them."""
     try:
         return json.loads(text)
-    except ValueError as err:
-        raise PayloadError(
-            f"{option}: not valid JSON ({err.msg} at column {err.colno}): {text[:80]!r}"
-        ) from None
+    except json.JSONDecodeError as err:
+        if option.startswith("-") and option != "-":
+            message = f"{option}: not valid JSON ({err.msg} at column {err.colno}): {text[:80]!r}"
+        else:
+            message = f"{option}:{err.lineno}:{err.colno}: not valid JSON ({err.msg})"
+        raise PayloadError(message) from None
 
 
 def is_number(value: Any) -> bool:
@@ -183,6 +187,14 @@ def _send(request: urllib.request.Request, timeout: float) -> Response:
     except urllib.error.HTTPError as err:
         return Response(err.code, err.read().decode("utf-8", errors="replace"))
     except urllib.error.URLError as err:
-        raise TransportError(f"cannot reach {url}: {err.reason}") from None
+        raise TransportError(f"cannot reach {url}: {_reason(err.reason)}") from None
     except (TimeoutError, OSError) as err:
-        raise TransportError(f"cannot reach {url}: {err}") from None
+        raise TransportError(f"cannot reach {url}: {_reason(err)}") from None
+
+
+def _reason(err: object) -> str:
+    """The system's words for a failed connection (`connection refused`), not `[Errno 111] ...`."""
+    if isinstance(err, TimeoutError) or str(err) == "timed out":
+        return "timed out"
+    strerror = getattr(err, "strerror", None)
+    return strerror.lower() if isinstance(strerror, str) else str(err)

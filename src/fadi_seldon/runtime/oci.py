@@ -358,8 +358,21 @@ def _member(tar: tarfile.TarFile, name: str) -> bytes:
 
 
 def read_index(archive: Path) -> dict:
-    with tarfile.open(archive) as tar:
-        return json.loads(_member(tar, "index.json"))
+    """The archive's index.json; OCIError (plain words, no tarfile internals) when it is no archive."""
+    try:
+        with tarfile.open(archive) as tar:
+            index = json.loads(_member(tar, "index.json"))
+    except tarfile.TarError:
+        raise OCIError(
+            f"{archive}: not a tar archive; an OCI image archive (.oci.tar) was expected"
+        ) from None
+    except ValueError as err:  # a broken index.json (OCIError from _member passes through as such)
+        if isinstance(err, OCIError):
+            raise
+        raise OCIError(f"{archive}: its index.json is not valid JSON") from None
+    if not isinstance(index, dict) or not index.get("manifests"):
+        raise OCIError(f"{archive}: its index.json lists no image")
+    return index
 
 
 def read_manifest(archive: Path) -> dict:

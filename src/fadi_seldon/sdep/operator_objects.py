@@ -45,7 +45,7 @@ NO_ENGINE = "seldon.io/no-engine"
 SEPARATE_ENGINE = "seldon.io/engine-separate-pod"
 
 
-@dataclass
+@dataclass(slots=True)
 class Mount:
     """A volumeMount; `path` is the user's mount (None when the operator adds it)."""
 
@@ -54,13 +54,13 @@ class Mount:
     path: tuple | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Volume:
     name: Any
     path: tuple | None = None  # the user's volume, or None when the operator adds it
 
 
-@dataclass
+@dataclass(slots=True)
 class Container:
     """A container of the pod; `spec` is the user's container mapping ({} for operator-added ones)."""
 
@@ -71,7 +71,7 @@ class Container:
     mounts: list[Mount] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class PodTemplate:
     """The pod template of one Deployment the operator creates for a componentSpec."""
 
@@ -106,19 +106,29 @@ def deployment_name(
     return hashed(f"{sdep}-{predictor}-{index}-{suffix}")
 
 
-def pod_templates(obj: dict) -> list[PodTemplate]:
-    """The pod templates of all Deployments the operator would create for the model graph."""
+def pod_templates(obj: dict, engines: dict[int, str | None] | None = None) -> list[PodTemplate]:
+    """The pod templates of all Deployments the operator would create for the model graph.
+
+    `engines`, when given, receives for each predictor whose executor runs in a model pod the graph
+    node whose pod gets it (engine_node, None when there is none: the operator fails), computed once
+    here for the pod-template checks."""
     spec = as_dict(obj.get("spec"))
     sdep = as_str(as_dict(obj.get("metadata")).get("name"))
     separate = separate_engine(obj)
     out: list[PodTemplate] = []
     for i, predictor in enumerate(as_list(spec.get("predictors"))):
         if isinstance(predictor, dict):
-            out.extend(_predictor_pods(sdep, i, predictor, as_str(spec.get("protocol")), separate))
+            engine = engine_node(predictor) if runs_engine(predictor, separate) else _NO_EXECUTOR
+            if engines is not None and engine is not _NO_EXECUTOR:
+                engines[i] = engine
+            out.extend(_predictor_pods(sdep, i, predictor, as_str(spec.get("protocol")), engine))
     return out
 
 
-def _predictor_pods(sdep: str, i: int, predictor: dict, protocol: str, separate: bool) -> list[PodTemplate]:
+_NO_EXECUTOR = object()  # the predictor's executor runs in no model pod (no-engine, or a pod of its own)
+
+
+def _predictor_pods(sdep: str, i: int, predictor: dict, protocol: str, engine: object) -> list[PodTemplate]:
     base = ("spec", "predictors", i)
     nodes = list(walk_graph(predictor.get("graph"), (*base, "graph")))
     node_names = {n.get("name") for n, _, _ in nodes if isinstance(n.get("name"), str)}
@@ -128,10 +138,9 @@ def _predictor_pods(sdep: str, i: int, predictor: dict, protocol: str, separate:
     for node, path, _ in nodes:
         if is_prepackaged(as_str(node.get("implementation"))) and as_str(node.get("modelUri")):
             _add_model_initializer(built, node, path, protocol)
-    if runs_engine(predictor, separate):
-        engine = engine_node(predictor)
+    if isinstance(engine, str):
         for pod in built:
-            if engine is not None and pod.container(engine):
+            if pod.container(engine):
                 _add_engine(pod, node_names, base)
                 break
     return built

@@ -125,27 +125,32 @@ def values_server_names(values: Any) -> set[str]:
 
 def load_values_file(path: str | Path) -> set[str]:
     """The configured server names of a FADI or operator chart values file (see `values_server_names`)."""
-    import yaml
+    from fadi_seldon.runtime import yamlfile
 
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = yamlfile.load(path, "a values file", mapping=True)
+    except yamlfile.YamlFileError as err:  # FILE:LINE: in plain words
+        raise ServersFileError(str(err)) from None
+    try:
         return values_server_names(data)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-        raise ServersFileError(f"{path}: cannot read the values file: {err}") from None
     except ServersFileError as err:
         raise ServersFileError(f"{path}: {err}") from None
 
 
 def load_servers_file(path: str | Path) -> set[str]:
     """The configured server names in a YAML or JSON file (see `server_names`)."""
-    import yaml
+    from fadi_seldon.runtime import yamlfile
 
     try:
-        text = Path(path).read_text(encoding="utf-8")
-        data = yaml.safe_load(text)
+        data = yamlfile.load(path, "a list or map of predictor servers")
+    except yamlfile.YamlFileError as err:  # FILE:LINE: in plain words
+        raise ServersFileError(str(err)) from None
+    try:
         names = server_names(data)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, json.JSONDecodeError) as err:
-        raise ServersFileError(f"{path}: cannot read server names: {err}") from None
+    except json.JSONDecodeError as err:  # a ConfigMap's predictor_servers value is JSON in a string
+        raise ServersFileError(
+            f"{path}: the ConfigMap's predictor_servers is not valid JSON: {err.msg}"
+        ) from None
     except ServersFileError as err:
         raise ServersFileError(f"{path}: {err}") from None
     if not names:

@@ -52,11 +52,18 @@ def schema_path() -> Path:
 def load_schema(path: Path | None = None) -> dict[str, Any]:
     path = path or schema_path()
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        schema = json.loads(path.read_text(encoding="utf-8"))
     except OSError as err:
         raise FileNotFoundError(f"{path}: cannot read the values schema: {err.strerror or err}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: the values schema is not UTF-8 text (a JSON Schema file)") from None
     except json.JSONDecodeError as err:
         raise ValueError(f"{path}:{err.lineno}: the values schema is not valid JSON: {err.msg}") from None
+    if not isinstance(schema, dict):  # jsonschema would fail on it with a traceback
+        names = {list: "a list", str: "a string", bool: "a boolean", type(None): "null"}
+        kind = names.get(type(schema), "a number")
+        raise ValueError(f"{path}:1: the values schema must be a JSON object (a JSON Schema), got {kind}")
+    return schema
 
 
 def check(doc: ValuesDocument, schema: dict[str, Any]) -> list[Finding]:

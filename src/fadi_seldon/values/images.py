@@ -54,25 +54,12 @@ class Values:
 
 def read_file(path: str | Path) -> dict[str, Any]:
     """One values file as a mapping (an empty file is no values, as for Helm)."""
-    import yaml
+    from fadi_seldon.runtime import yamlfile
 
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as err:
-        raise ImagesError(f"{path}: cannot read the values file: {err.strerror or err}") from None
-    except yaml.MarkedYAMLError as err:  # one line, at the place (PyYAML's str() is a drawing)
-        mark = err.problem_mark or err.context_mark
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise ImagesError(f"{where}: not valid YAML: {err.problem or err.context}") from None
-    except UnicodeDecodeError as err:
-        raise ImagesError(f"{path}: not UTF-8 text (invalid byte at offset {err.start})") from None
-    except yaml.YAMLError as err:
-        raise ImagesError(f"{path}: not a YAML values file: {' '.join(str(err).split())}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ImagesError(f"{path}: expected a mapping of values, got {type(data).__name__}")
-    return data
+        return yamlfile.load(path, "a values file", mapping=True)
+    except yamlfile.YamlFileError as err:  # FILE:LINE: in plain words (PyYAML's str() is a drawing)
+        raise ImagesError(str(err)) from None
 
 
 def chart_defaults() -> dict[str, Any]:

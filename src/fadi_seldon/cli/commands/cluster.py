@@ -1,4 +1,5 @@
-"""`fadi-seldon cluster up|down|status|env|operator`: the local Kubernetes control plane (no containers)."""
+"""`fadi-seldon cluster up|down|status|env|service|load|operator`: the local Kubernetes (control plane,
+real or simulated nodes) and what runs beside it."""
 
 from __future__ import annotations
 
@@ -6,14 +7,17 @@ import argparse
 from pathlib import Path
 
 from fadi_seldon.cli import exit_codes, output
+from fadi_seldon.cli.errors import CliError, usage
 from fadi_seldon.cli.exit_codes import ExitCode
 
 EPILOG = exit_codes.notes(
     {
         ExitCode.OK: "ready / stopped / exported (`down` with nothing running is fine too)",
         ExitCode.FAILED: "start-up failed, or the cluster is started but not healthy",
-        ExitCode.USAGE: "usage error (e.g. `operator start` without a chart, `up --nodes 0`)",
-        ExitCode.NOTHING: "no local cluster (`status`, `env`, `operator start`) or no operator running",
+        ExitCode.USAGE: "usage error (e.g. `operator start` without a chart, `up --nodes 0`, `load` of a "
+        "file that is not there)",
+        ExitCode.NOTHING: "no local cluster (`status`, `env`, `service`, `operator start`), no real node "
+        "(`load`), or no operator started (`operator status`)",
     }
 )
 
@@ -148,8 +152,7 @@ def run(args: argparse.Namespace) -> int:
                     count=args.nodes, cpu=args.node_cpu, memory=args.node_memory, pods=args.node_pods
                 )
             except ValueError as err:
-                output.error(str(err))
-                return ExitCode.USAGE
+                raise usage(str(err)) from None
             status = plane.up(
                 timeout_scale=args.timeout_scale, nodes=spec, node_kind=args.node, pod_egress=args.pod_egress
             )
@@ -162,13 +165,23 @@ def run(args: argparse.Namespace) -> int:
         if args.action == "service":
             return _service(plane, args)
         if args.action == "status":
-            status = plane.status()
-            output.emit(status, args.output, _status_text)
-            return _status_code(status)
+            return _status(plane, args.output)
         return _env(plane, args.output)
     except (ClusterError, PKIError) as err:
-        output.error(str(err))
-        return ExitCode.FAILED
+        raise CliError(str(err)) from None
+
+
+def _status(plane, fmt: str) -> int:
+    """The cluster's status; a cluster never started is nothing to report on (exit 3, one line)."""
+    status = plane.status()
+    if not status["started"]:
+        raise CliError(
+            f"no local cluster in {status['state_dir']}: run `fadi-seldon cluster up` (or `make cluster-up`)",
+            ExitCode.NOTHING,
+            details={key: status[key] for key in ("state_dir", "kubeconfig", "started", "ready")},
+        )
+    output.emit(status, fmt, _status_text)
+    return _status_code(status)
 
 
 def _service(plane, args: argparse.Namespace) -> int:
@@ -176,16 +189,14 @@ def _service(plane, args: argparse.Namespace) -> int:
     from fadi_seldon.localkube import services
 
     if not plane.layout.kubeconfig.is_file():
-        output.error(f"no local cluster in {plane.layout.root} (make cluster-up)")
-        return ExitCode.NOTHING
+        raise CliError(f"no local cluster in {plane.layout.root} (make cluster-up)", ExitCode.NOTHING)
     try:
         kubectl = Kubectl(kubeconfig=str(plane.layout.kubeconfig))
         state = services.wait_ready(
             kubectl, args.namespace, args.name, port=args.port, timeout=args.wait, local_proxy=plane.real_node
         )
     except (services.ServiceError, DoctorError) as err:
-        output.error(str(err))
-        return ExitCode.FAILED
+        raise CliError(str(err)) from None
     output.emit(state.to_json(), args.output, lambda s: s["url"])
     return ExitCode.OK
 
@@ -200,8 +211,16 @@ def _load(plane, args: argparse.Namespace) -> int:
         (args.mock_classifier, lambda: (mock_classifier.build().archive, [])),
     ]
     if not args.archives and not any(wanted for wanted, _ in builders):
-        output.error("nothing to load: name OCI archives, or --operator, --executor, --mock-classifier")
-        return ExitCode.USAGE
+        raise usage("nothing to load: name OCI archives, or --operator, --executor, --mock-classifier")
+    try:  # each archive read before anything else: a wrong file is the answer, whatever the node
+        for archive in args.archives:
+            node_images.archive_names(Path(archive))
+    except node_images.BadArchive as err:
+        raise usage(str(err)) from None
+    try:  # before any build: an image that could not go anywhere is not built
+        node_images.check_node(plane.layout)
+    except node_images.NoNode as err:
+        raise CliError(str(err), ExitCode.NOTHING) from None
     loaded = []
     try:
         archives = [(Path(a), []) for a in args.archives]
@@ -210,8 +229,7 @@ def _load(plane, args: argparse.Namespace) -> int:
             names = node_images.import_archive(archive, plane.layout)
             loaded.append({"archive": str(archive), "images": names, "chart_sets": sets})
     except (node_images.ImageError, ImageError) as err:
-        output.error(str(err))
-        return ExitCode.FAILED
+        raise CliError(str(err), details={"loaded": loaded}) from None
     output.emit(loaded, args.output, _load_text)
     return ExitCode.OK
 
@@ -227,12 +245,17 @@ def _load_text(loaded: list[dict]) -> str:
 
 def _down(plane, args: argparse.Namespace) -> int:
     # also stops the host operator processes of `cluster operator start` (ControlPlane.down)
+    held = plane.layout.root.is_dir() and plane.layout.holds_state()
     stopped = plane.down(keep_state=args.keep_state)
-    result = {"stopped": stopped, "state_dir": str(plane.layout.root), "removed": not args.keep_state}
+    result = {
+        "stopped": stopped,
+        "state_dir": str(plane.layout.root),
+        "removed": held and not args.keep_state,
+    }
 
     def text(_) -> str:
         lines = [f"[cluster] stopped: {', '.join(stopped) if stopped else 'nothing was running'}"]
-        if not args.keep_state:
+        if result["removed"]:
             lines.append(f"[cluster] removed {plane.layout.root}")
         return "\n".join(lines)
 
@@ -282,9 +305,9 @@ def _status_code(status: dict) -> ExitCode:
 def _env(plane, fmt: str) -> int:
     path = plane.layout.kubeconfig
     if not path.is_file():
-        output.error(
-            f"no local cluster in {plane.layout.root}: run `fadi-seldon cluster up` (or `make cluster-up`)"
+        raise CliError(
+            f"no local cluster in {plane.layout.root}: run `fadi-seldon cluster up` (or `make cluster-up`)",
+            ExitCode.NOTHING,
         )
-        return ExitCode.NOTHING
     output.emit_exports({"KUBECONFIG": str(path)}, fmt)
     return ExitCode.OK

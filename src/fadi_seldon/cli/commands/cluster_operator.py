@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from fadi_seldon.cli import output
+from fadi_seldon.cli.errors import CliError, usage
 from fadi_seldon.cli.exit_codes import ExitCode
 
 HELP = "run the real Seldon operator as a host process, configured by the installed chart"
@@ -57,12 +58,18 @@ def run(args: argparse.Namespace, plane) -> int:
     from fadi_seldon.localkube.operator import OperatorError, OperatorRunner
 
     kubeconfig = Path(args.kubeconfig or os.environ.get("KUBECONFIG") or plane.layout.kubeconfig)
+    if args.kubeconfig and not kubeconfig.is_file():  # named, but unusable: as doctor --kubeconfig
+        raise usage(f"--kubeconfig {kubeconfig}: {'not a file' if kubeconfig.exists() else 'no such file'}")
     if args.operator_action == "start" and not kubeconfig.is_file():
-        output.error(
+        raise CliError(
             f"no kubeconfig at {kubeconfig}: start the local cluster (`fadi-seldon cluster up`) "
-            "or pass --kubeconfig"
+            "or pass --kubeconfig",
+            ExitCode.NOTHING,
         )
-        return ExitCode.NOTHING
+    if args.operator_action == "start":
+        from fadi_seldon.cli.commands.doctor import check_kubeconfig
+
+        check_kubeconfig(str(kubeconfig))
     runner = OperatorRunner(kubeconfig, plane.layout.root / "operator", out=sys.stderr)
     try:
         if args.operator_action == "start":
@@ -77,19 +84,22 @@ def run(args: argparse.Namespace, plane) -> int:
             return ExitCode.OK
         return _print(runner.status(), args.output)
     except OperatorError as err:
-        output.error(str(err))
-        return ExitCode.FAILED
+        raise CliError(str(err)) from None
 
 
 def _start(runner, args: argparse.Namespace) -> int:
     from fadi_seldon.localkube.operator import StartOptions
-    from fadi_seldon.runtime import versions
+    from fadi_seldon.runtime import versions, yamlfile
 
     root = versions.repo_root()
     chart = Path(args.chart) if args.chart else (root / "charts" / "seldon-core-operator" if root else None)
     if chart is None or not (chart / "Chart.yaml").is_file():
-        output.error(f"no chart at {chart}: pass --chart PATH")
-        return ExitCode.USAGE
+        raise usage(f"no chart at {chart}: pass --chart PATH")
+    for path in args.values:  # helm would say it later, in its words, after the cluster was touched
+        try:
+            yamlfile.load(path, "a values file", mapping=True)
+        except yamlfile.YamlFileError as err:
+            raise usage(err.problem, file=err.file, line=err.line) from None
     opts = StartOptions(
         release=args.release,
         namespace=args.namespace,
@@ -114,7 +124,12 @@ def _text(status: dict) -> str:
 
 
 def _print(status: dict, fmt: str) -> int:
+    """The operator's status; none started at all is nothing to report on (exit 3, one line)."""
+    if not status["processes"]:
+        raise CliError(
+            f"no operator started from {status['state_dir']}: `fadi-seldon cluster operator start` runs one",
+            ExitCode.NOTHING,
+            details=status,
+        )
     output.emit(status, fmt, _text)
-    if status["running"]:
-        return ExitCode.OK
-    return ExitCode.FAILED if status["processes"] else ExitCode.NOTHING
+    return ExitCode.OK if status["running"] else ExitCode.FAILED

@@ -10,12 +10,20 @@ from fadi_seldon.cli import exit_codes, output
 from fadi_seldon.cli.errors import CliError, usage
 from fadi_seldon.cli.exit_codes import ExitCode
 
-EPILOG = exit_codes.notes(
+EPILOG = """\
+examples:
+  fadi-seldon doctor                                   # the current kube context
+  fadi-seldon doctor --all                             # the checks that passed too
+  fadi-seldon doctor --kubeconfig .cluster/kubeconfig -o json | jq '.findings[] | select(.severity=="error")'
+  fadi-seldon doctor --context prod --strict           # in CI: warnings fail too
+
+""" + exit_codes.notes(
     {
         ExitCode.OK: "no errors (warnings allowed unless --strict)",
         ExitCode.FAILED: "errors (or warnings, with --strict)",
         ExitCode.USAGE: "the cluster cannot be read: no kubectl, --kubeconfig names no file, access refused",
-        ExitCode.NOTHING: "no cluster to diagnose: no kubeconfig, or nothing answers at its address",
+        ExitCode.NOTHING: "no cluster to diagnose: no kubeconfig (kubectl is not even run), or nothing "
+        "answers at its address",
     }
 )
 
@@ -54,16 +62,28 @@ def _operator_states(given: list[str] | None) -> list[Path]:
     return [local] if (local / "state.json").is_file() else []
 
 
-def _no_kubeconfig(args: argparse.Namespace) -> str | None:
-    """What to do when kubectl had no kubeconfig at all (it then tries localhost:8080)."""
+def _kubeconfig_found(args: argparse.Namespace) -> bool:
+    """Whether kubectl has a cluster to talk to: --kubeconfig, a KUBECONFIG file, ~/.kube/config, or
+    the service account of a pod. Without any, kubectl would try localhost:8080, whatever listens there."""
     env = [p for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p]
     found = any(Path(p).is_file() for p in env) if env else (Path.home() / ".kube" / "config").is_file()
-    if args.kubeconfig or found:
-        return None
-    return (
-        "no kubeconfig found (KUBECONFIG, ~/.kube/config): pass --kubeconfig or set KUBECONFIG "
-        '(the local cluster\'s: eval "$(fadi-seldon cluster env)")'
-    )
+    return bool(args.kubeconfig or found or os.environ.get("KUBERNETES_SERVICE_HOST"))
+
+
+def check_kubeconfig(path: str) -> None:
+    """A --kubeconfig must at least be a YAML mapping: kubectl's and helm's own complaints come later,
+    after other work, and in their words. FILE:LINE and plain words here, exit 2."""
+    from fadi_seldon.runtime import yamlfile
+
+    try:
+        yamlfile.load(path, "a kubeconfig", mapping=True)
+    except yamlfile.YamlFileError as err:
+        raise usage(err.problem, file=err.file, line=err.line) from None
+
+
+NO_KUBECONFIG_HINT = (
+    'pass --kubeconfig or set KUBECONFIG (the local cluster\'s: eval "$(fadi-seldon cluster env)")'
+)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -71,12 +91,21 @@ def run(args: argparse.Namespace) -> int:
 
     if args.kubeconfig and not Path(args.kubeconfig).is_file():
         raise usage(f"cannot read the cluster: no kubeconfig at {args.kubeconfig}")
+    if args.kubeconfig:
+        check_kubeconfig(args.kubeconfig)
+    if not _kubeconfig_found(args):
+        where = os.environ.get("KUBECONFIG") or str(Path.home() / ".kube" / "config")
+        raise CliError(
+            f"no cluster to diagnose: no kubeconfig ({where} names no file)",
+            ExitCode.NOTHING,
+            hint=NO_KUBECONFIG_HINT,
+        )
     try:
         kubectl = doctor.Kubectl(kubeconfig=args.kubeconfig, context=args.context)
         snap = doctor.gather(kubectl, _operator_states(args.operator_state), args.stale_after)
     except doctor.DoctorError as err:
         if err.unreachable:
-            raise CliError(str(err), ExitCode.NOTHING, hint=_no_kubeconfig(args)) from None
+            raise CliError(str(err), ExitCode.NOTHING) from None
         raise usage(f"cannot read the cluster: {err}") from None
     findings = doctor.diagnose(snap)
     counts = doctor.summary(findings)

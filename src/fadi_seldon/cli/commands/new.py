@@ -126,14 +126,12 @@ def check_usage(args: argparse.Namespace) -> None:
     """Flags that mean something only with another one: refused alone rather than ignored."""
     if args.canary_traffic is not None and not args.canary:
         raise usage("--canary-traffic needs --canary REF (the canary predictor it gives traffic to)")
+    output.check_output_file_arguments(args)
 
 
 def run(args: argparse.Namespace) -> int:
     check_usage(args)
-    try:
-        servers = server_options.load(args)
-    except server_options.ServersOptionError:
-        return ExitCode.USAGE
+    servers = server_options.servers(args)
     try:
         manifest = graph.to_manifest(options.build(to_options(args)), servers)
     except GraphError as err:
@@ -141,17 +139,21 @@ def run(args: argparse.Namespace) -> int:
         refused = getattr(graph, "ManifestRefused", ())
         code = ExitCode.FAILED if refused and isinstance(err, refused) else ExitCode.USAGE
         raise CliError(str(err), code) from None
-    if _validate(manifest, servers):
-        return ExitCode.FAILED
+    _validate(manifest, servers)
     return output.deliver(output.render(manifest, args.output), args.output_file, args.force)
 
 
-def _validate(manifest: dict, servers: set[str] | None) -> int:
-    """Run the offline validator; print its findings. Returns the number of errors."""
+def _validate(manifest: dict, servers: set[str] | None) -> None:
+    """Run the offline validator: warnings go to stderr, errors fail the command (nothing printed,
+    the findings in one line, and as a list under -o json)."""
     from fadi_seldon.sdep.validator import validate_object
 
-    errors = 0
-    for f in validate_object(manifest, servers):
-        print(f"{f.severity}: {f.path}: {f.message} [{f.rule}]", file=sys.stderr)
-        errors += f.severity == "error"
-    return errors
+    found = validate_object(manifest, servers)
+    for f in found:
+        if f.severity != "error":
+            print(f"{f.severity}: {f.path}: {f.message} [{f.rule}]", file=sys.stderr)
+    errors = [f for f in found if f.severity == "error"]
+    if errors:
+        words = "; ".join(f"{f.path}: {f.message} [{f.rule}]" for f in errors)
+        findings = [{"path": f.path, "message": f.message, "rule": f.rule} for f in errors]
+        raise CliError(f"the validator refuses what was built: {words}", details={"findings": findings})

@@ -15,14 +15,25 @@ import sys
 from pathlib import Path
 
 from fadi_seldon.cli import exit_codes, output
+from fadi_seldon.cli.errors import CliError, usage
 from fadi_seldon.cli.exit_codes import ExitCode
 
-EPILOG = exit_codes.notes(
+EPILOG = """\
+examples:
+  fadi-seldon package examples/iris-model --dry-run
+  fadi-seldon package examples/iris-model --image fadi-seldon/iris:0.1.0 --build
+  fadi-seldon package examples/iris-model --no-engine --load       # into the local cluster's node
+  fadi-seldon package examples/components/router --service-type ROUTER -o json
+  fadi-seldon package examples/sklearn-iris/runtime --runtime mlserver
+
+""" + exit_codes.notes(
     {
-        ExitCode.OK: "written (or, with --dry-run, nothing would conflict)",
+        ExitCode.OK: "written (or, with --dry-run, what would be written listed)",
         ExitCode.FAILED: "a problem with the model (no class, a missing method, a syntax error), a file "
-        "of yours would be replaced without --force, or --build failed",
-        ExitCode.USAGE: "DIR is not a folder, or --image/--name is not valid",
+        "of yours would be replaced without --force, or the build or the import failed",
+        ExitCode.USAGE: "DIR is not a folder, --image/--name is not valid, or --dry-run with "
+        "--build/--load/--archive (which it would skip)",
+        ExitCode.NOTHING: "--load with no real node running (nothing is built then)",
     }
 )
 
@@ -96,27 +107,27 @@ def docker_available() -> bool:
         return False
 
 
-def check_folder(folder: Path) -> bool:
+def check_folder(folder: Path) -> None:
     """DIR must be a folder (a usage error otherwise, the same for `package` and `serve`)."""
-    if folder.is_dir():
-        return True
-    output.error(f"{folder}: not a directory")
-    return False
+    if not folder.is_dir():
+        raise usage(f"{folder}: {'not a directory' if folder.exists() else 'no such folder'}")
 
 
-def _check_flags(args: argparse.Namespace) -> bool:
+def _check_flags(args: argparse.Namespace) -> None:
     from fadi_seldon.sdep import graph
 
+    building = [
+        f for f, on in (("--build", args.build), ("--load", args.load), ("--archive", args.archive)) if on
+    ]
+    if args.dry_run and building:
+        raise usage(f"{building[0]} builds an image; --dry-run writes and builds nothing (drop one of them)")
     if args.image and not graph.is_image(args.image):
-        output.error(f"--image {args.image!r} is not an image reference (lower-case repo/name:tag)")
-        return False
+        raise usage(f"--image {args.image!r} is not an image reference (lower-case repo/name:tag)")
     try:
         if args.name:
             graph.check_dns_label(args.name, "--name", "name")
     except graph.GraphError as err:
-        output.error(str(err))
-        return False
-    return True
+        raise usage(str(err)) from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -124,8 +135,15 @@ def run(args: argparse.Namespace) -> int:
     from fadi_seldon.sdep.graph import GraphError
 
     folder = Path(args.folder)
-    if not check_folder(folder) or not _check_flags(args):
-        return ExitCode.USAGE
+    check_folder(folder)
+    _check_flags(args)
+    if args.load:  # before any work: an image that could not go anywhere is not built
+        from fadi_seldon.localkube import node_images
+
+        try:
+            node_images.check_node()
+        except node_images.NoNode as err:
+            raise CliError(str(err), ExitCode.NOTHING) from None
     opts = packaging.Options(
         folder, args.class_ref, args.service_type, args.image, args.name, no_engine=args.no_engine,
         runtime=args.runtime,
@@ -135,22 +153,20 @@ def run(args: argparse.Namespace) -> int:
         write = packaging.plan if args.dry_run else packaging.write
         steps = write(folder, rendered.files, args.force)
     except (packaging.PackageError, GraphError) as err:
-        output.error(str(err))
-        return ExitCode.FAILED
+        raise CliError(str(err)) from None
     except OSError as err:
-        output.error(f"cannot write into {folder}: {err.strerror or err} ({err.filename or folder})")
-        return ExitCode.FAILED
+        raise CliError(
+            f"cannot write into {folder}: {err.strerror or err} ({err.filename or folder})"
+        ) from None
     build = ["docker", "build", "-t", rendered.image, str(folder)]
-    conflicts = [s.path for s in steps if s.action == "conflict"]
-    if _wants_oci(args) and not conflicts and not args.dry_run:
+    if args.dry_run:  # a file of yours in the way is a finding: the real run would refuse (exit 1)
+        _report(args, rendered, steps, build)
+        return ExitCode.FAILED if any(s.action == "conflict" for s in steps) else ExitCode.OK
+    if _wants_oci(args):
         return _build_oci(args, rendered, steps, build)
-    _report(args, rendered, steps, build)
-    if conflicts:
-        output.error(f"would replace {', '.join(conflicts)}; add --force to do so")
-        return ExitCode.FAILED
-    if args.dry_run:
-        return ExitCode.OK
-    return _build(args.build, build)
+    built = _build(args.build, build)
+    _report(args, rendered, steps, build, built=built)
+    return ExitCode.OK
 
 
 def _wants_oci(args: argparse.Namespace) -> bool:
@@ -169,26 +185,32 @@ def _build_oci(args: argparse.Namespace, rendered, steps, build: list[str]) -> i
             name=args.name, archive=Path(args.archive) if args.archive else None, runtime=args.runtime,
         )  # fmt: skip
     except images.ImageError as err:
-        output.error(str(err))
-        return ExitCode.FAILED
+        raise CliError(str(err)) from None
     except OSError as err:
-        output.error(f"cannot build the image: {err.strerror or err} ({err.filename})")
-        return ExitCode.FAILED
+        raise CliError(f"cannot build the image: {err.strerror or err} ({err.filename})") from None
     image = {"archive": str(built.archive), "ref": built.ref, "digest": built.digest, "size": built.size}
-    code = ExitCode.OK
     if args.load:
         from fadi_seldon.localkube import node_images
 
         try:
             image["loaded"] = node_images.import_archive(built.archive)
         except (node_images.ImageError, OSError) as err:
-            output.error(f"built {built.archive} but could not import it into the local cluster: {err}")
-            code = ExitCode.FAILED
+            raise CliError(
+                f"built {built.archive} but could not import it into the local cluster: {err}",
+                details={"oci_image": image},
+            ) from None
     _report(args, rendered, steps, build, image)
-    return code
+    return ExitCode.OK
 
 
-def _report(args: argparse.Namespace, rendered, steps, build: list[str], image: dict | None = None) -> None:
+def _report(
+    args: argparse.Namespace,
+    rendered,
+    steps,
+    build: list[str],
+    image: dict | None = None,
+    built: bool = False,
+) -> None:
     cls = rendered.model
     result = {
         "class": cls.interface_name,
@@ -201,6 +223,7 @@ def _report(args: argparse.Namespace, rendered, steps, build: list[str], image: 
         "files": [{"path": s.path, "action": s.action} for s in steps],
         "notes": rendered.notes,
         "build_command": shlex.join(build),
+        "built": built or image is not None,
     }
     if image is not None:
         result["oci_image"] = image
@@ -211,6 +234,9 @@ def _report(args: argparse.Namespace, rendered, steps, build: list[str], image: 
         verb = "would write" if args.dry_run else "packaged"
         head = f"{verb} {cls.interface_name} ({args.service_type}, {cls.where()}) into {args.folder}:"
         lines = [head, *(f"  {s.action:<9} {s.path}" for s in steps)]
+        conflicts = [s.path for s in steps if s.action == "conflict"]
+        if conflicts:
+            lines.append(f"would replace {', '.join(conflicts)}: yours; add --force to do so")
         if image is not None:
             lines.append(f"image {image['ref']} ({image['digest']}) in {image['archive']}")
             if "loaded" in image:
@@ -220,10 +246,15 @@ def _report(args: argparse.Namespace, rendered, steps, build: list[str], image: 
     output.emit(result, args.output, text)
 
 
-def _build(requested: bool, build: list[str]) -> int:
-    if requested and docker_available():
-        print(f"building: {shlex.join(build)}", file=sys.stderr)
-        return ExitCode.OK if subprocess.run(build).returncode == 0 else ExitCode.FAILED
-    why = "no Docker engine answers `docker info`; " if requested else ""
-    print(f"{why}build the image with: {shlex.join(build)}", file=sys.stderr)
-    return ExitCode.FAILED if requested else ExitCode.OK
+def _build(requested: bool, build: list[str]) -> bool:
+    """`docker build` when asked for (run only where an engine answers: otherwise the build goes
+    without Docker); its output goes to stderr, stdout holds the result. Not asked for: the command
+    to run. True when an image was built."""
+    if not requested:
+        print(f"build the image with: {shlex.join(build)}", file=sys.stderr)
+        return False
+    print(f"building: {shlex.join(build)}", file=sys.stderr)
+    code = subprocess.run(build, stdout=2).returncode  # fd 2: docker's progress is not the result
+    if code != 0:
+        raise CliError(f"`{shlex.join(build)}` failed (exit {code}); docker's output is above")
+    return True

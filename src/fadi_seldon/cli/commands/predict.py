@@ -10,13 +10,18 @@ import time
 from pathlib import Path
 
 from fadi_seldon.cli import exit_codes, output
+from fadi_seldon.cli.errors import CliError, usage
 from fadi_seldon.cli.exit_codes import ExitCode
 
+# where `fadi-seldon serve` answers, whatever the protocol: the wrapper (serving.WRAPPER_HTTP_PORT) and
+# MLServer (mlserver.HTTP_PORT, the port the operator gives a v2 container) both listen on 9000
 DEFAULT_URL = "http://127.0.0.1:9000"
-DEFAULT_V2_URL = "http://127.0.0.1:8080"  # MLServer's HTTP port
 DEFAULT_GRPC_TARGET = "127.0.0.1:5000"  # the wrapper's gRPC port (serving.WRAPPER_GRPC_PORT)
 SELDON_HINT = "is the model running? `fadi-seldon serve DIR` starts one"
-V2_HINT = "is the V2 server running? `mlserver start DIR` serves one on port 8080"
+V2_HINT = (
+    "is the V2 server running? `fadi-seldon serve --server SKLEARN_SERVER --model-uri DIR --protocol v2` "
+    "serves one on port 9000"
+)
 GRPC_HINT = (
     "is the model running? `fadi-seldon serve DIR` serves gRPC on port 5000, "
     "a SeldonDeployment's predictor Service on port 5001"
@@ -59,8 +64,9 @@ CODE: details`. The stubs come from seldon-core 1.17.1 in the serve venv (FADI_S
 """ + exit_codes.notes(
     {
         ExitCode.OK: "the server answered with HTTP 2xx or gRPC OK (--ready: server and model are ready)",
-        ExitCode.FAILED: "an HTTP error (Seldon: the answer is still printed), a gRPC error status, a V2 "
-        "server or model not ready, no server could be reached, or no gRPC stubs with --no-install",
+        ExitCode.FAILED: "an HTTP error (Seldon: the answer is still printed, in the error object under "
+        "-o json), a gRPC error status, a V2 server or model not ready, no server could be reached, or no "
+        "gRPC stubs with --no-install",
         ExitCode.USAGE: "a bad payload option, URL, gRPC target or --file, an invalid V2 tensor, a missing "
         "--model, --transport grpc with --protocol v2",
     }
@@ -74,8 +80,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "url",
         nargs="?",
         metavar="TARGET",
-        help=f"server or ingress URL ({DEFAULT_URL}; with --protocol v2 {DEFAULT_V2_URL}); "
-        f"with --transport grpc HOST:PORT ({DEFAULT_GRPC_TARGET})",
+        help=f"server or ingress URL ({DEFAULT_URL}, where `fadi-seldon serve` answers with either "
+        f"protocol); with --transport grpc HOST:PORT ({DEFAULT_GRPC_TARGET})",
     )
     data = parser.add_mutually_exclusive_group()
     data.add_argument("--ndarray", metavar="JSON", help="data.ndarray, a JSON array (v2: one input tensor)")
@@ -163,8 +169,12 @@ def _check_seldon_options(args: argparse.Namespace, error: type[Exception]) -> N
 def _read_file(path: str, error: type[Exception]) -> str:
     try:
         return sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise error(f"--file: cannot read {path}: {err}") from None
+    except UnicodeDecodeError as err:
+        raise error(
+            f"--file: cannot read {path}: not UTF-8 text (byte {err.start}); a payload is JSON"
+        ) from None
+    except OSError as err:
+        raise error(f"--file: cannot read {path}: {(err.strerror or str(err)).lower()}") from None
 
 
 def build_payload(args: argparse.Namespace) -> dict:
@@ -200,7 +210,7 @@ def build_v2_request(args: argparse.Namespace) -> dict:
 
 def _call(send, wait: float, hint: str, done=lambda resp: True):
     """`send()`'s answer, retried for `wait` seconds on transport failures and while `done(answer)` is
-    false (a model still loading); the last answer at the deadline, or None (reported) if none came."""
+    false (a model still loading); the last answer at the deadline. No answer at all: CliError."""
     from fadi_seldon.model import payloads
 
     deadline = time.monotonic() + max(wait, 0.0)
@@ -211,8 +221,7 @@ def _call(send, wait: float, hint: str, done=lambda resp: True):
             if time.monotonic() < deadline:
                 time.sleep(0.1)
                 continue
-            output.error(f"{err} ({hint})")
-            return None
+            raise CliError(f"{err} ({hint})") from None
         if done(resp) or time.monotonic() >= deadline:
             return resp
         time.sleep(0.2)
@@ -230,19 +239,31 @@ def run(args: argparse.Namespace) -> int:
         url = payloads.endpoint(args.url or DEFAULT_URL)
         payload = build_payload(args)
     except payloads.PayloadError as err:
-        output.error(str(err))
-        return ExitCode.USAGE
+        raise usage(str(err)) from None
     resp = _call(lambda: payloads.post(url, payload, timeout=args.timeout), args.wait, SELDON_HINT)
-    if resp is None:
-        return ExitCode.FAILED
+    _print_answer(resp, args.output, pretty, failed=not resp.ok)
+    if not resp.ok:
+        raise CliError(f"{url} answered HTTP {resp.status}{_reason(resp)}", details=_answer_of(resp))
+    return ExitCode.OK
+
+
+def _answer_of(resp) -> dict:
+    """A refused request's answer, for the JSON error object (the server's own JSON, or its text)."""
     try:
-        output.emit(resp.json(), args.output, pretty)
+        return {"status": resp.status, "answer": resp.json()}
+    except ValueError:
+        return {"status": resp.status, "answer": resp.body.strip()}
+
+
+def _print_answer(resp, fmt: str, layout, failed: bool = False) -> None:
+    """The server's answer on stdout; a failed one under -o json goes in the error object instead
+    (stdout holds one JSON document). An answer that is not JSON is printed as it came."""
+    if failed and fmt == "json":
+        return
+    try:
+        output.emit(resp.json(), fmt, layout)
     except ValueError:  # not JSON: the server's own words, whatever the format
         print(resp.body.strip())
-    if not resp.ok:
-        output.error(f"{url} answered HTTP {resp.status}{_reason(resp)}")
-        return ExitCode.FAILED
-    return ExitCode.OK
 
 
 def _run_grpc(args: argparse.Namespace) -> int:
@@ -256,10 +277,7 @@ def _run_grpc(args: argparse.Namespace) -> int:
         send = lambda: grpc_predict.predict(python, target, payload, timeout=args.timeout)  # noqa: E731
         answer = _call(send, args.wait, GRPC_HINT)
     except grpc_predict.GrpcError as err:  # a status, no stubs, the client failing
-        output.error(str(err))
-        return ExitCode.FAILED
-    if answer is None:
-        return ExitCode.FAILED
+        raise CliError(str(err)) from None
     output.emit(answer, args.output, pretty)
     return ExitCode.OK
 
@@ -272,7 +290,7 @@ def _run_v2(args: argparse.Namespace) -> int:
     """V2: inference, --ready or --metadata. Usage errors raise PayloadError (run makes them exit 2)."""
     from fadi_seldon.model import payloads, v2
 
-    base = v2.base_url(args.url or DEFAULT_V2_URL)
+    base = v2.base_url(args.url or DEFAULT_URL)
     if args.ready:
         return _v2_ready(args, base)
     if args.wait > 0 and args.model:
@@ -287,22 +305,16 @@ def _run_v2(args: argparse.Namespace) -> int:
         url, body = v2.infer_url(base, args.model), build_v2_request(args)
         resp = _call(lambda: payloads.post(url, body, timeout=args.timeout), args.wait, V2_HINT)
         what, layout = "infer", v2_text
-    if resp is None:
-        return ExitCode.FAILED
     if not resp.ok:
-        return _v2_failed(resp, url, what)
-    try:
-        output.emit(resp.json(), args.output, layout)
-    except ValueError:
-        print(resp.body.strip())
+        raise CliError(_v2_failure(resp, url, what), details=_answer_of(resp))
+    _print_answer(resp, args.output, layout)
     return ExitCode.OK
 
 
-def _v2_failed(resp, url: str, what: str) -> int:
+def _v2_failure(resp, url: str, what: str) -> str:
     from fadi_seldon.model import v2
 
-    output.error(f"{url} answered HTTP {resp.status}: {v2.error_of(resp)}; {v2.hint(resp.status, what)}")
-    return ExitCode.FAILED
+    return f"{url} answered HTTP {resp.status}: {v2.error_of(resp)}; {v2.hint(resp.status, what)}"
 
 
 def _v2_ready(args: argparse.Namespace, base: str) -> int:
@@ -313,21 +325,21 @@ def _v2_ready(args: argparse.Namespace, base: str) -> int:
     for what, url in v2.ready_urls(base, args.model).items():
         get = lambda url=url: payloads.get(url, timeout=args.timeout)  # noqa: E731
         resp = _call(get, args.wait, V2_HINT, lambda r: r.ok)
-        if resp is None:
-            return ExitCode.FAILED
         result[what] = {"url": url, "ready": resp.ok, "status": resp.status}
         if not resp.ok:
-            result[what]["error"] = v2.error_of(resp)
-            _v2_failed(resp, url, "ready")
+            result[what]["error"] = _v2_failure(resp, url, "ready")
+    # not ready is the answer to the question asked: printed as the result, exit 1 (as a finding)
     output.emit(result, args.output, _ready_text)
     return ExitCode.OK if all(r["ready"] for r in result.values()) else ExitCode.FAILED
 
 
 def _ready_text(result: dict) -> str:
-    return "\n".join(
-        f"{what:<6}  {'ready' if r['ready'] else 'NOT READY'}  HTTP {r['status']}  {r['url']}"
-        for what, r in result.items()
-    )
+    lines = []
+    for what, r in result.items():
+        lines.append(f"{what:<6}  {'ready' if r['ready'] else 'NOT READY'}  HTTP {r['status']}  {r['url']}")
+        if "error" in r:
+            lines.append(f"        {r['error']}")
+    return "\n".join(lines)
 
 
 def v2_text(answer) -> str:

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from fadi_seldon.cli import exit_codes, output
+from fadi_seldon.cli.errors import CliError, usage
 from fadi_seldon.cli.exit_codes import ExitCode
 
 EPILOG = exit_codes.notes(
@@ -60,15 +61,13 @@ def run(args: argparse.Namespace) -> int:
         selected = toolchain.select(args.names)
         system = toolchain.select_system(args.names)  # runc, iptables, CNI plugins (group node)
     except toolchain.ToolError as err:  # an unknown name or source: what was asked for is not usable
-        output.error(str(err))
-        return ExitCode.USAGE
+        raise usage(str(err)) from None
     try:
         if args.action == "install":
             return _install(chain, selected, system, args)
         return _status(chain, selected, system, args)
     except toolchain.ToolError as err:
-        output.error(str(err))
-        return ExitCode.FAILED
+        raise CliError(str(err)) from None
 
 
 def _install(chain, selected, system, args) -> int:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from fadi_seldon.cli import exit_codes, output
+from fadi_seldon.cli.errors import CliError, usage
 from fadi_seldon.cli.exit_codes import ExitCode
 from fadi_seldon.values import check as values_check
 from fadi_seldon.values import document as vf
@@ -24,7 +25,8 @@ EPILOG = (
         {
             ExitCode.OK: "done (or nothing to change)",
             ExitCode.FAILED: "check found errors, the key is not set, or the edit was refused",
-            ExitCode.USAGE: "the values file (or --schema) is missing or unusable, or a bad KEY=VALUE",
+            ExitCode.USAGE: "the values file (or --schema) is missing or unusable, a bad KEY=VALUE, or "
+            "--no-backup with --dry-run",
         }
     )
 )
@@ -55,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         p.add_argument("--dry-run", action="store_true", help="print the diff, write nothing")
         p.add_argument("--no-backup", dest="backup", action="store_false", help="do not keep FILE.bak")
         p.add_argument("--force", action="store_true", help="write even if the result fails the schema check")
-    for p in (get, check):
+    for p in (get, check, enable, disable, setp):
         output.add_output_argument(p)
 
 
@@ -67,11 +69,9 @@ def run(args: argparse.Namespace) -> int:
             return _get(args)
         return _edit(args)
     except vf.ValuesFileError as err:
-        output.error(str(err))
-        return ExitCode(err.exit_code)
+        raise CliError(str(err), ExitCode(err.exit_code)) from None
     except (FileNotFoundError, ValueError) as err:  # an unreadable or broken schema file
-        output.error(str(err))
-        return ExitCode.USAGE
+        raise usage(str(err)) from None
 
 
 def _schema(args) -> dict[str, Any]:
@@ -79,16 +79,26 @@ def _schema(args) -> dict[str, Any]:
 
 
 def _edit(args) -> int:
+    if args.dry_run and not args.backup:
+        raise usage("--no-backup goes with a write; --dry-run writes nothing (drop one of them)")
     doc = vf.read(args.file)
     schema = _schema(args)
     before = {_key(f) for f in values_check.check(doc, schema) if f.severity == "error"}
     if not args.dry_run:
         vf.check_writable(args.file)  # fail before any work, the file untouched
     edits = _apply(doc, args)
-    if not any(e.changed for e in edits):
-        for e in edits:
-            print(e.summary)
-        print(f"{args.file}: nothing to change")
+    result: dict[str, Any] = {
+        "file": str(args.file),
+        "action": args.action,
+        "changed": any(e.changed for e in edits),
+        "edits": [e.summary for e in edits],
+        "dry_run": args.dry_run,
+        "written": False,
+    }
+    if not result["changed"]:
+        output.emit(
+            result, args.output, lambda _: "\n".join([*result["edits"], f"{args.file}: nothing to change"])
+        )
         return ExitCode.OK
     new_text = vf.render(doc)
     introduced = [
@@ -97,30 +107,38 @@ def _edit(args) -> int:
         if f.severity == "error" and _key(f) not in before
     ]
     if args.dry_run:
-        return _dry_run(args, doc, new_text, introduced)
+        return _dry_run(args, result, vf.unified_diff(doc, new_text), introduced)
     if introduced and not args.force:
-        for f in introduced:
-            output.error(f.text())
-        output.error(
-            f"{args.file} left unchanged: the edit would fail the chart's schema (--force to write anyway)"
+        raise CliError(
+            f"{args.file} left unchanged: the edit would fail the chart's schema: "
+            + "; ".join(f.text() for f in introduced),
+            hint="--force writes it anyway",
+            details={"findings": [f.as_dict() for f in introduced]},
         )
-        return ExitCode.FAILED
     backup = vf.write(doc, new_text, backup=args.backup)
-    for e in edits:
-        print(e.summary)
-    note = f" (previous content in {backup})" if backup else ""
-    print(f"wrote {args.file}{note}")
-    if args.action == "enable":
-        print(f"next: make install VALUES={args.file}   (helm upgrade --install fadi ./fadi -f {args.file})")
+    result.update(written=True, backup=str(backup) if backup else None)
+    output.emit(result, args.output, _edit_text)
     return ExitCode.OK
 
 
-def _dry_run(args, doc: vf.ValuesDocument, new_text: str, introduced: list) -> int:
-    """The diff on stdout, what would be invalid on stderr; nothing written."""
-    sys.stdout.write(vf.unified_diff(doc, new_text))
+def _edit_text(result: dict[str, Any]) -> str:
+    """What changed, the file written (and its backup), and for `enable` the next step."""
+    path = result["file"]
+    note = f" (previous content in {result['backup']})" if result.get("backup") else ""
+    lines = [*result["edits"], f"wrote {path}{note}"]
+    if result["action"] == "enable":
+        lines.append(f"next: make install VALUES={path}   (helm upgrade --install fadi ./fadi -f {path})")
+    return "\n".join(lines)
+
+
+def _dry_run(args, result: dict[str, Any], diff: str, introduced: list) -> int:
+    """The diff on stdout (in the result under -o json|yaml), what would be invalid on stderr; nothing
+    written. Findings the edit would introduce fail it (exit 1) unless --force, as the write would."""
+    result.update(diff=diff, invalid=[f.as_dict() for f in introduced])
     for f in introduced:
         print(f"would be invalid: {f.text()}", file=sys.stderr)
     print(f"(dry run: {args.file} not written)", file=sys.stderr)
+    output.emit(result, args.output, lambda r: r["diff"])
     return ExitCode.FAILED if introduced and not args.force else ExitCode.OK
 
 

@@ -3,26 +3,32 @@
 In-process API (used by the generator and the cluster tests; names are stable):
     validate_object(obj, servers=None) -> list[Finding]
     validate_text(text, source="<stdin>", servers=None) -> Report
-    validate_paths(paths, servers=None) -> Report
+    validate_paths(paths, servers=None, jobs=1) -> Report
+    stream_paths(paths, servers=None, jobs=1) -> Iterator[Report]  (parts, in input order, as checked)
 `servers` is the set of configured predictor server names (default: the operator chart's defaults).
+Documents are checked as they are read, one at a time; `jobs` > 1 spreads the inputs, large files
+cut at document starts, over that many processes (validator.parallel), with the same findings.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 from fadi_seldon.sdep import predictor_servers, schema
 from fadi_seldon.sdep.validator import crd_rules, embedded, extra, later, webhook
 from fadi_seldon.sdep.validator.findings import ERROR, RULES, WARNING, Finding, Report, format_path
 from fadi_seldon.sdep.validator.loading import (
-    Locator,
+    Document,
+    ParseProblem,
+    Scan,
     Source,
     UnreadableInput,
+    documents,
     expand,
-    parse,
-    read_path,
+    open_path,
     read_stdin,
 )
 from fadi_seldon.sdep.validator.structural import Checker, Issue, compile_schema
@@ -37,6 +43,7 @@ __all__ = [
     "Report",
     "STRICTER_THAN_THE_CLUSTER",
     "is_seldon_deployment",
+    "stream_paths",
     "validate_object",
     "validate_paths",
     "validate_source",
@@ -103,35 +110,56 @@ def validate_object(obj: Any, servers: set[str] | None = None) -> list[Finding]:
 
 def validate_source(source: Source, servers: set[str] | None = None) -> Report:
     report = Report()
-    parsed = parse(source)
-    locator = Locator(source)
-    for problem in parsed.problems:
-        severity = RULES[problem.rule][0]
-        report.findings.append(
-            Finding(
-                source.name,
-                problem.document,
-                problem.line,
-                problem.column,
-                "",
-                problem.rule,
-                severity,
-                problem.message,
-            )
-        )
-    for index, data in parsed.documents:
-        for path_prefix, obj in _objects(data):
-            if obj is None:
-                continue
-            if isinstance(obj, dict) and not is_seldon_deployment(obj):
-                report.skipped += 1
-                continue
-            report.documents += 1
-            for issue in issues(obj, servers):
-                full = Issue((*path_prefix, *issue.path), issue.rule, issue.message)
-                line, column = locator.locate(index, full.path)
-                report.findings.append(_finding(full, source.name, index, line, column))
-    report.findings.sort(key=lambda f: (f.document, f.line, f.column))  # reading order; stable otherwise
+    for _, part in check_source(source, servers):
+        report.merge(part)
+    return report
+
+
+def check_source(source: Source, servers: set[str] | None = None) -> Iterator[tuple[int, Report]]:
+    """(document index, its report) per document as it is read: its duplicate keys and findings in
+    reading order; a syntax error ends the source with a report of its own."""
+    configured = predictor_servers.default_server_names() if servers is None else servers
+    pending: list[Finding] = []  # the parse problems of the document being read
+    for item in documents(source):
+        if isinstance(item, ParseProblem):
+            pending.append(_problem(item, source.name))
+            continue
+        report = _check_document(item, source.name, configured)
+        if pending:
+            report.findings[:0] = pending
+            pending = []
+        if len(report.findings) > 1:
+            report.findings.sort(key=_position)  # stable: a problem before an issue at the same place
+        yield item.index, report
+    if pending:
+        pending.sort(key=_position)
+        yield pending[0].document, Report(findings=pending)
+
+
+def _position(finding: Finding) -> tuple[int, int]:
+    return finding.line, finding.column
+
+
+def _problem(problem: ParseProblem, file: str) -> Finding:
+    severity = RULES[problem.rule][0]
+    return Finding(
+        file, problem.document, problem.line, problem.column, "", problem.rule, severity, problem.message
+    )
+
+
+def _check_document(document: Document, file: str, servers: set[str]) -> Report:
+    report = Report()
+    for path_prefix, obj in _objects(document.data):
+        if obj is None:
+            continue
+        if isinstance(obj, dict) and not is_seldon_deployment(obj):
+            report.skipped += 1
+            continue
+        report.documents += 1
+        for issue in issues(obj, servers):
+            full = Issue((*path_prefix, *issue.path), issue.rule, issue.message)
+            line, column = document.locate(full.path)
+            report.findings.append(_finding(full, file, document.index, line, column))
     return report
 
 
@@ -150,17 +178,55 @@ def validate_text(text: str, source: str = "<stdin>", servers: set[str] | None =
     return validate_source(Source(source, text, is_json), servers)
 
 
-def validate_paths(paths: list[str], servers: set[str] | None = None) -> Report:
+def validate_paths(paths: list[str], servers: set[str] | None = None, jobs: int = 1) -> Report:
     """Validate files, directories (recursively) and '-' (stdin)."""
     report = Report()
+    for part in stream_paths(paths, servers, jobs):
+        report.merge(part)
+    return report
+
+
+# documents per part of the stream in one process (parts are what the CLI prints at once)
+BATCH = 256
+
+
+def stream_paths(paths: list[str], servers: set[str] | None = None, jobs: int = 1) -> Iterator[Report]:
+    """The reports of files, directories and '-' (stdin) in parts, in input order, as they are
+    checked: memory holds one document (per process) and the findings not yet consumed."""
+    if jobs > 1:
+        from fadi_seldon.sdep.validator import parallel
+
+        yield from parallel.stream(paths, servers, jobs)
+        return
+    for item in inputs(paths):
+        if isinstance(item, Report):
+            yield item
+            continue
+        batch = Report()
+        for index, part in check_source(item[0], servers):
+            batch.merge(part)
+            if index % BATCH == 0:
+                yield batch
+                batch = Report()
+        yield batch
+
+
+def inputs(
+    paths: list[str], cut_every: Callable[[Path], int | None] | None = None
+) -> Iterator[Report | tuple[Source, Scan | None]]:
+    """Each input opened (with where it may be cut, `cut_every(path)` bytes apart), or the report of
+    one that cannot be read."""
     for name, path in expand(paths):
         try:
-            source = read_stdin() if path is None else read_path(path)
+            if path is None:
+                yield read_stdin(), None
+            else:
+                yield open_path(path, name, cut_every(path) if cut_every else None)
         except UnreadableInput as err:
-            report.unreadable += 1
-            report.findings.append(
-                Finding(name, 0, 0, 0, "", "unreadable", ERROR, f"cannot read {name}: {err}")
-            )
-            continue
-        report.merge(validate_source(source, servers))
-    return report
+            finding = Finding(name, 0, 0, 0, "", "unreadable", ERROR, f"cannot read {name}: {err}")
+            yield Report(findings=[finding], unreadable=1)
+
+
+def warm() -> None:
+    """Compile what every document needs (once per process; forked workers inherit it)."""
+    _checker()

@@ -83,7 +83,7 @@ def _check_metadata(obj: dict) -> Iterator[Issue]:
 
 def is_placeholder(value: object) -> bool:
     """A value a template engine fills in later (Argo, Helm, envsubst, kubectl $(VAR))."""
-    return isinstance(value, str) and any(mark in value for mark in ("{{", "${", "$("))
+    return isinstance(value, str) and ("{{" in value or "${" in value or "$(" in value)
 
 
 def _check_predictor(obj: dict, i: int, predictor: dict) -> Iterator[Issue]:

@@ -130,20 +130,40 @@ class Report:
     skipped: int = 0  # documents of other kinds
     findings: list[Finding] = field(default_factory=list)
     unreadable: int = 0  # inputs that could not be read at all (exit 2)
+    # findings already printed and let go (`validate -o text` prints as it reads): (rule, severity) -> count
+    released: dict[tuple[str, str], int] = field(default_factory=dict)
 
     @property
     def errors(self) -> int:
-        return sum(1 for f in self.findings if f.severity == ERROR)
+        return self._count(ERROR)
 
     @property
     def warnings(self) -> int:
-        return sum(1 for f in self.findings if f.severity == WARNING)
+        return self._count(WARNING)
 
-    def merge(self, other: Report) -> None:
+    def _count(self, severity: str) -> int:
+        kept = sum(1 for f in self.findings if f.severity == severity)
+        return kept + sum(n for (_, level), n in self.released.items() if level == severity)
+
+    def rules(self) -> set[str]:
+        """The rule ids found, kept or released."""
+        return {f.rule for f in self.findings} | {rule for rule, _ in self.released}
+
+    def merge(self, other: Report, keep: bool = True) -> None:
+        """Add another report's counts and findings (only counted, with keep=False)."""
         self.documents += other.documents
         self.skipped += other.skipped
         self.unreadable += other.unreadable
-        self.findings.extend(other.findings)
+        if keep:
+            self.findings.extend(other.findings)
+        else:
+            for f in other.findings:
+                self._release((f.rule, f.severity), 1)
+        for key, count in other.released.items():
+            self._release(key, count)
+
+    def _release(self, key: tuple[str, str], count: int) -> None:
+        self.released[key] = self.released.get(key, 0) + count
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -47,8 +47,10 @@ PROBE_HANDLERS = ("exec", "httpGet", "tcpSocket", "grpc")
 
 
 def check(obj: dict) -> list[Issue]:
-    out: list[Issue] = [*_check_engine_placement(obj), *_check_images(obj)]
-    for pod in operator_objects.pod_templates(obj):
+    engines: dict[int, str | None] = {}
+    pods = operator_objects.pod_templates(obj, engines)
+    out: list[Issue] = [*_check_engine_placement(engines), *_check_images(obj)]
+    for pod in pods:
         out.extend(_check_container_names(pod))
         out.extend(_check_volumes(pod))
         defined = pod.volume_names()
@@ -59,15 +61,12 @@ def check(obj: dict) -> list[Issue]:
     return out
 
 
-def _check_engine_placement(obj: dict) -> Iterator[Issue]:
+def _check_engine_placement(engines: dict[int, str | None]) -> Iterator[Issue]:
     """The executor goes into the pod of the node defaulting marks `localhost` (componentSpecs[0]);
-    with none, the operator stops: "engine not separate and no pu with localhost service"."""
-    separate = operator_objects.separate_engine(obj)
-    for i, predictor in predictors(obj):
-        if (
-            operator_objects.runs_engine(predictor, separate)
-            and operator_objects.engine_node(predictor) is None
-        ):
+    with none, the operator stops: "engine not separate and no pu with localhost service".
+    `engines`: the executor's node per predictor where it runs in a model pod (pod_templates)."""
+    for i, engine in engines.items():
+        if engine is None:
             yield Issue(
                 ("spec", "predictors", i, "componentSpecs"),
                 "engine-placement",

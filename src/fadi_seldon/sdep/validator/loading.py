@@ -1,63 +1,83 @@
-"""Read manifests from files, directories and stdin; parse them fast; locate findings on demand.
+"""Read manifests from files, directories and stdin; parse each document once, with its positions.
 
-Parsing uses PyYAML's C loader (or the json module for JSON), which builds plain dicts and lists
-without positions. Only when a document has findings is the text composed again into YAML nodes,
-which carry line and column marks, to turn a field path into `file:line:column`. Valid documents,
-the common case, never pay for positions.
+A YAML stream is composed by libyaml (PyYAML's C parser) one document at a time, as it is read:
+`documents` yields each document's values with its node tree (`nodes.build`), which locates its
+findings afterwards, then forgets it; memory stays flat whatever the input's size. A file is read
+in blocks twice: `scan_file` first (is it UTF-8 text, where may it be cut for `--jobs`), then by
+the parser, so an unreadable file yields one finding and no half-checked documents. PyYAML's pure
+Python parser is the fallback when libyaml is missing (slower, same findings). JSON files are read
+by the json module; the rare JSON file with findings is composed as YAML to locate them.
 """
 
 from __future__ import annotations
 
+import codecs
 import json
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from fadi_seldon.sdep.validator import nodes
+
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
-_BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BLOCK = 1 << 20  # bytes read at a time
 
 
-class _Loader(_BASE_LOADER):  # type: ignore[misc, valid-type]
-    """Safe loader that records duplicate keys and keeps timestamps as strings.
+def _loader_class(base: type) -> type:
+    """A safe loader on `base` (libyaml's or PyYAML's parser) that leaves tags to nodes.build (which
+    keeps timestamps as strings) and records duplicate keys when PyYAML's constructor builds a
+    document (nodes.build's fallback).
 
     kubectl converts YAML to JSON, where a date is just a string, and rejects a key given twice;
     PyYAML would build a datetime and silently keep the last value.
     """
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.duplicates: list[tuple[str, int, int]] = []
+    class Loader(base):  # type: ignore[misc, valid-type]
+        def __init__(self, stream: Any) -> None:
+            super().__init__(stream)
+            self.duplicates: list[nodes.Duplicate] = []
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        keys = [k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)]
-        if len(keys) != len(set(keys)) and "<<" not in keys:
-            seen: set[str] = set()
-            for key_node, _ in node.value:
-                if isinstance(key_node, yaml.ScalarNode):
-                    if key_node.value in seen:
-                        mark = key_node.start_mark
-                        self.duplicates.append((key_node.value, mark.line + 1, mark.column + 1))
-                    seen.add(key_node.value)
-        return super().construct_mapping(node, deep)
+        def resolve(self, kind: type, value: Any, implicit: Any) -> Any:
+            """The tag is deferred: nodes.resolved() resolves it, once the node is needed."""
+            return implicit
+
+        def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+            """No path resolvers: nothing to follow (PyYAML calls this for every node)."""
+
+        def ascend_resolver(self) -> None:
+            """See descend_resolver."""
+
+        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+            self.duplicates.extend(nodes.repeated_keys(node))
+            return super().construct_mapping(node, deep)
+
+    return Loader
 
 
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in _BASE_LOADER.yaml_implicit_resolvers.items()
-}
+LIBYAML = getattr(yaml, "CSafeLoader", None) is not None
+PYTHON_LOADER = _loader_class(yaml.SafeLoader)
+LOADER = _loader_class(yaml.CSafeLoader) if LIBYAML else PYTHON_LOADER  # tests swap in PYTHON_LOADER
 
 
 @dataclass
 class Source:
-    """The text of one input (a file or stdin)."""
+    """One input (a file, a byte range of one for `--jobs`, or text already read such as stdin)."""
 
     name: str
-    text: str
+    text: str | None  # None: read from `path` while parsing
     is_json: bool
+    path: Path | None = None
+    start: int = 0  # the byte range of `path` (a cut at a document start)
+    end: int | None = None
+    line_offset: int = 0  # lines of the file before `start`
+    templated: bool | None = None  # '{{' in the input: a syntax error gets the Helm hint
+
+    def is_templated(self) -> bool:
+        return self.templated if self.templated is not None else "{{" in (self.text or "")
 
 
 @dataclass
@@ -72,9 +92,21 @@ class ParseProblem:
 
 
 @dataclass
-class Parsed:
-    documents: list[tuple[int, Any]] = field(default_factory=list)  # (1-based index, data)
-    problems: list[ParseProblem] = field(default_factory=list)
+class Document:
+    """One parsed document: its values and where each field is written."""
+
+    index: int  # 1-based, in its source
+    data: Any
+    locate: Callable[[tuple], tuple[int, int]]  # field path -> (line, column), (0, 0) when unknown
+
+
+@dataclass
+class Scan:
+    """What reading a file through once tells: the Helm hint, and where it may be cut for `--jobs`."""
+
+    size: int
+    templated: bool
+    cuts: list[tuple[int, int]]  # (byte offset of a `---` line, lines before it), in order
 
 
 class UnreadableInput(Exception):
@@ -82,15 +114,28 @@ class UnreadableInput(Exception):
 
 
 def read_path(path: Path) -> Source:
+    """A whole file as text (callers that want it in memory; `validate` streams with open_path)."""
     try:
         raw = path.read_bytes()
-    except FileNotFoundError:
-        raise UnreadableInput("no such file or directory") from None
-    except IsADirectoryError:
-        raise UnreadableInput("is a directory") from None
     except OSError as err:
-        raise UnreadableInput(err.strerror or str(err)) from None
+        raise UnreadableInput(_os_reason(err)) from None
     return Source(str(path), decode(raw), path.suffix.lower() == ".json")
+
+
+def open_path(path: Path, name: str | None = None, cut_every: int | None = None) -> tuple[Source, Scan]:
+    """A file checked to be UTF-8 text, to be parsed from disk (JSON is read: json wants it whole)."""
+    found = scan_file(path, cut_every)
+    is_json = path.suffix.lower() == ".json"
+    text = decode(path.read_bytes()) if is_json else None
+    return Source(name or str(path), text, is_json, path, templated=found.templated), found
+
+
+def _os_reason(err: OSError) -> str:
+    if isinstance(err, FileNotFoundError):
+        return "no such file or directory"
+    if isinstance(err, IsADirectoryError):
+        return "is a directory"
+    return err.strerror or str(err)
 
 
 def read_stdin() -> Source:
@@ -101,13 +146,81 @@ def read_stdin() -> Source:
 
 def decode(raw: bytes) -> str:
     if b"\x00" in raw[:8192]:
-        raise UnreadableInput("binary file (contains NUL bytes), not a YAML or JSON manifest")
+        raise UnreadableInput(_BINARY)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        raise UnreadableInput(
-            f"not UTF-8 text (invalid byte at offset {err.start}); save the file as UTF-8"
-        ) from None
+        raise UnreadableInput(_not_utf8(err.start)) from None
+
+
+_BINARY = "binary file (contains NUL bytes), not a YAML or JSON manifest"
+
+
+def _not_utf8(offset: int) -> str:
+    return f"not UTF-8 text (invalid byte at offset {offset}); save the file as UTF-8"
+
+
+def scan_file(path: Path, cut_every: int | None = None) -> Scan:
+    """Read a file through in blocks of whole lines: refuse what `decode` refuses, note '{{', and
+    (with `cut_every`) the `---` lines where it may be cut, about `cut_every` bytes apart."""
+    try:
+        with path.open("rb") as file:
+            return _scan(file, cut_every)
+    except OSError as err:
+        raise UnreadableInput(_os_reason(err)) from None
+
+
+def _scan(file: Any, cut_every: int | None) -> Scan:
+    found = Scan(0, False, [])
+    pending, lines, cuttable = b"", 0, cut_every is not None
+    block = file.read(_BLOCK)
+    if b"\x00" in block[:8192]:
+        raise UnreadableInput(_BINARY)
+    bom = 3 if block.startswith(codecs.BOM_UTF8) else 0
+    while True:
+        data = pending + block
+        end = data.rfind(b"\n") + 1 if block else len(data)
+        piece, pending = data[:end], data[end:]  # whole lines (a line longer than a block: read on)
+        try:
+            piece.decode("utf-8-sig" if found.size == 0 else "utf-8")
+        except UnicodeDecodeError as err:  # as decode() says it: offsets count after a byte order mark
+            raise UnreadableInput(_not_utf8(found.size + err.start - (bom if found.size else 0))) from None
+        found.templated = found.templated or b"{{" in piece
+        if cuttable and _uncuttable(piece):
+            cuttable, found.cuts = False, []
+        if cuttable:
+            lines = _add_cuts(found, piece, lines, cut_every or 0)
+        found.size += len(piece)
+        if not block:
+            return found
+        block = file.read(_BLOCK)
+
+
+def _add_cuts(found: Scan, piece: bytes, lines: int, every: int) -> int:
+    """Note the `---` lines of a piece (whole lines) at least `every` bytes after the last cut; the
+    count of lines read up to the piece's end is returned."""
+    last = found.cuts[-1][0] if found.cuts else 0
+    counted = 0  # position in the piece up to which lines are counted
+    # a line starts after a newline: a `\n---` found at position p of `lined` is a `---` at p in the piece
+    lined = b"\n" + piece
+    at = max(0, last + every - found.size)
+    while (at := lined.find(b"\n---", at)) >= 0:
+        start = at  # the `---` line, in the piece
+        if piece[start + 3 : start + 4] in (b" ", b"\t", b"\r", b"\n", b""):
+            lines += piece.count(b"\n", counted, start)
+            counted = start
+            found.cuts.append((found.size + start, lines))
+            at = start + every
+        else:
+            at = start + 1
+    return lines + piece.count(b"\n", counted)
+
+
+def _uncuttable(piece: bytes) -> bool:
+    """Line breaks libyaml counts that `\\n` does not (a lone CR, NEL, LS, PS), or a %directive line."""
+    lone_cr = b"\r" in piece and piece.count(b"\r") != piece.count(b"\r\n")
+    other = b"\xc2\x85" in piece or b"\xe2\x80\xa8" in piece or b"\xe2\x80\xa9" in piece
+    return lone_cr or other or piece.startswith(b"%") or b"\n%" in piece
 
 
 def expand(paths: list[str]) -> Iterator[tuple[str, Path | None]]:
@@ -146,49 +259,107 @@ def _in_helm_templates(file: Path, top: Path) -> bool:
     return False
 
 
-def parse(source: Source) -> Parsed:
-    """All documents of a source, and its syntax problems (documents before an error are kept)."""
-    out = Parsed()
+class _FileText:
+    """A byte range of a UTF-8 file (scanned), read in blocks as the parser asks for more.
+
+    Named like a string input, so that PyYAML's messages read as they do for text in memory.
+    """
+
+    name = "<unicode string>"
+
+    def __init__(self, path: Path | None, start: int, end: int | None) -> None:
+        if path is None:
+            raise ValueError("a source without text needs a path")
+        self._file = path.open("rb")
+        self._file.seek(start)
+        self._left = -1 if end is None else end - start  # -1: to the end of the file
+        # a byte order mark is the file's first bytes only; a cut starts at a `---` line
+        self._decoder = codecs.getincrementaldecoder("utf-8-sig" if start == 0 else "utf-8")()
+
+    def read(self, size: int) -> str:
+        """At least one character, or "" at the end (libyaml stops at the first empty read)."""
+        while True:
+            raw = self._file.read(_BLOCK if self._left < 0 else min(_BLOCK, self._left))
+            if self._left > 0:
+                self._left -= len(raw)
+            text = self._decoder.decode(raw, final=not raw)
+            if text or not raw:
+                return text
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def documents(source: Source) -> Iterator[Document | ParseProblem]:
+    """The documents of a source in order, each preceded by its duplicate keys; reading stops at
+    the first syntax error (the problem is the last item; documents before it are kept)."""
     if source.is_json:
-        _parse_json(source.text, out)
-        return out
-    loader = _Loader(source.text)
+        yield from _json_documents(source)
+        return
+    stream = source.text if source.text is not None else _FileText(source.path, source.start, source.end)
+    loader = LOADER(stream)
     index = 0  # the document being read (1-based) once the loop runs
     try:
         while True:
             index += 1
-            if not loader.check_data():
-                break
-            out.documents.append((index, loader.get_data()))
+            if not loader.check_node():
+                return
+            root = loader.get_node()
+            duplicates: list[nodes.Duplicate] = []
+            try:
+                data = nodes.build(root, loader, duplicates)
+            except yaml.YAMLError as err:  # a tag PyYAML cannot build, an unhashable key...
+                yield _syntax_problem(err, index, source)
+                yield from (_duplicate(index, dup, source.line_offset, "mapping") for dup in duplicates)
+                return
+            yield from (_duplicate(index, dup, source.line_offset, "mapping") for dup in duplicates)
+            yield Document(index, data, _locator(root, source.line_offset))
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
-        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        problem = getattr(err, "problem", None) or str(err)
-        context = getattr(err, "context", None)
-        text = f"{context}: {problem}" if context else str(problem)
-        opened = getattr(err, "context_mark", None)
-        unclosed = any(word in (context or "") for word in ("flow", "quoted", "scalar"))
-        if opened is not None and unclosed and opened.line + 1 != line:
-            text += f" (the construct began at line {opened.line + 1}, column {opened.column + 1})"
-        hint = "; YAML indents with spaces only" if "\\t" in text or "tab" in text else ""
-        if "{{" in source.text:
-            hint += "; this looks like a Helm template: render it first (helm template ... | fadi-seldon validate -)"
-        out.problems.append(
-            ParseProblem(index, line, column, "yaml-syntax", f"YAML syntax error: {text}{hint}")
-        )
+        yield _syntax_problem(err, index, source)
     finally:
         loader.dispose()
-    for key, line, column in loader.duplicates:
-        doc = _document_at_line(source.text, line)
-        out.problems.append(
-            ParseProblem(
-                doc, line, column, "duplicate-key", f'key "{key}" is given twice in one mapping; keep one'
-            )
+        if isinstance(stream, _FileText):
+            stream.close()
+
+
+def _locator(root: yaml.Node, shift: int) -> Callable[[tuple], tuple[int, int]]:
+    def locate(path: tuple) -> tuple[int, int]:
+        line, column = nodes.locate(root, path)
+        return (line + shift, column) if line else (line, column)
+
+    return locate
+
+
+def _duplicate(index: int, dup: nodes.Duplicate, shift: int, what: str) -> ParseProblem:
+    key, line, column = dup
+    message = f'key "{key}" is given twice in one {what}; keep one'
+    return ParseProblem(index, line + shift if line else line, column, "duplicate-key", message)
+
+
+def _syntax_problem(err: yaml.YAMLError, index: int, source: Source) -> ParseProblem:
+    """A YAML error as one finding: where the parser stopped, what it expected, where the construct
+    it was reading began (an unclosed quote or bracket), and hints for tabs and Helm templates."""
+    shift = source.line_offset
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    line, column = (mark.line + 1 + shift, mark.column + 1) if mark else (0, 0)
+    problem = getattr(err, "problem", None) or str(err)
+    context = getattr(err, "context", None)
+    text = f"{context}: {problem}" if context else str(problem)
+    opened = getattr(err, "context_mark", None)
+    unclosed = any(word in (context or "") for word in ("flow", "quoted", "scalar"))
+    if opened is not None and unclosed and opened.line + 1 + shift != line:
+        text += f" (the construct began at line {opened.line + 1 + shift}, column {opened.column + 1})"
+    hint = "; YAML indents with spaces only" if "\\t" in text or "tab" in text else ""
+    if source.is_templated():
+        hint += (
+            "; this looks like a Helm template: render it first (helm template ... | fadi-seldon validate -)"
         )
-    return out
+    return ParseProblem(index, line, column, "yaml-syntax", f"YAML syntax error: {text}{hint}")
 
 
-def _parse_json(text: str, out: Parsed) -> None:
+def _json_documents(source: Source) -> Iterator[Document | ParseProblem]:
+    """A JSON file: one document. Positions come from composing the text as YAML, only when asked."""
+    text = source.text or ""
     duplicates: list[str] = []
 
     def pairs_hook(pairs: list[tuple[str, Any]]) -> dict:
@@ -202,28 +373,43 @@ def _parse_json(text: str, out: Parsed) -> None:
         return obj
 
     try:
-        out.documents.append((1, json.loads(text, object_pairs_hook=pairs_hook)))
+        data = json.loads(text, object_pairs_hook=pairs_hook)
     except json.JSONDecodeError as err:
-        out.problems.append(
-            ParseProblem(1, err.lineno, err.colno, "yaml-syntax", f"JSON syntax error: {err.msg}")
-        )
+        yield ParseProblem(1, err.lineno, err.colno, "yaml-syntax", f"JSON syntax error: {err.msg}")
         return
+    tree = _JsonTree(text)
     if duplicates:
-        for key, line, column in _duplicate_keys(text.replace("\t", " ")) or [(k, 0, 0) for k in duplicates]:
-            out.problems.append(
-                ParseProblem(
-                    1, line, column, "duplicate-key", f'key "{key}" is given twice in one object; keep one'
-                )
-            )
+        located = _repeated_json_keys(tree.root()) or [(k, 0, 0) for k in duplicates]
+        for dup in located:
+            yield _duplicate(1, dup, 0, "object")
+    yield Document(1, data, tree.locate)
 
 
-def _duplicate_keys(text: str) -> list[tuple[str, int, int]]:
+class _JsonTree:
+    """The JSON text composed as YAML on first use (JSON allows tabs as whitespace, YAML does not:
+    they become spaces, columns are kept)."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._root: yaml.Node | None = None
+        self._composed = False
+
+    def root(self) -> yaml.Node | None:
+        if not self._composed:
+            self._composed = True
+            try:
+                self._root = next(iter(yaml.compose_all(self._text.replace("\t", " "), Loader=LOADER)), None)
+            except yaml.YAMLError:
+                self._root = None
+        return self._root
+
+    def locate(self, path: tuple) -> tuple[int, int]:
+        return nodes.locate(self.root(), path)
+
+
+def _repeated_json_keys(root: yaml.Node | None) -> list[nodes.Duplicate]:
     """Repeated keys with the position of the repetition, found on the composed node tree."""
-    try:
-        root = yaml.compose(text, Loader=_BASE_LOADER)
-    except yaml.YAMLError:
-        return []
-    found = []
+    found: list[nodes.Duplicate] = []
     stack = [root] if root is not None else []
     while stack:
         node = stack.pop()
@@ -240,65 +426,3 @@ def _duplicate_keys(text: str) -> list[tuple[str, int, int]]:
         elif isinstance(node, yaml.SequenceNode):
             stack.extend(node.value)
     return sorted(found, key=lambda item: item[1:])
-
-
-def _document_at_line(text: str, line: int) -> int:
-    """1-based index of the YAML document containing a line (counting `---` separators)."""
-    doc = 1
-    started = False
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if number >= line:
-            break
-        if raw.startswith("---"):
-            if started:
-                doc += 1
-            started = True
-        elif raw.strip() and not raw.lstrip().startswith("#") and not raw.startswith("%"):
-            started = True
-    return doc
-
-
-class Locator:
-    """Turns (document, field path) into (line, column) by composing the text once, on first use."""
-
-    def __init__(self, source: Source) -> None:
-        self._source = source
-        self._nodes: list[yaml.Node | None] | None = None
-
-    def _compose(self) -> list[yaml.Node | None]:
-        if self._nodes is None:
-            text = self._source.text
-            if self._source.is_json:  # JSON allows tabs as whitespace, YAML does not; columns are kept
-                text = text.replace("\t", " ")
-            nodes: list[yaml.Node | None] = []
-            try:
-                for node in yaml.compose_all(text, Loader=_BASE_LOADER):
-                    nodes.append(node)
-            except yaml.YAMLError:
-                pass  # keep what was composed before the error
-            self._nodes = nodes
-        return self._nodes
-
-    def locate(self, document: int, path: tuple) -> tuple[int, int]:
-        """Position of the field's key (`replicas:`), of a list item, or of the deepest parent found."""
-        nodes = self._compose()
-        if not 0 < document <= len(nodes) or nodes[document - 1] is None:
-            return 0, 0
-        node: yaml.Node = nodes[document - 1]
-        key_node: yaml.Node | None = None
-        for part in path:
-            nxt = None
-            if isinstance(node, yaml.MappingNode) and isinstance(part, str):
-                for k, v in node.value:
-                    if isinstance(k, yaml.ScalarNode) and k.value == part:
-                        key_node, nxt = k, v
-                        break
-            elif (
-                isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value)
-            ):
-                key_node, nxt = None, node.value[part]
-            if nxt is None:
-                break
-            node = nxt
-        target = key_node if key_node is not None else node
-        return target.start_mark.line + 1, target.start_mark.column + 1

@@ -43,13 +43,19 @@ def predictors(obj: dict) -> list[tuple[int, dict]]:
     ]
 
 
-def walk_graph(node: Any, path: tuple, depth: int = 1) -> Iterator[tuple[dict, tuple, int]]:
-    """Every graph node with its field path and level (root = 1), depth first."""
-    if not isinstance(node, dict):
-        return
-    yield node, path, depth
-    for i, child in enumerate(as_list(node.get("children"))):
-        yield from walk_graph(child, (*path, "children", i), depth + 1)
+def walk_graph(
+    node: Any, path: tuple, depth: int = 1, found: list | None = None
+) -> list[tuple[dict, tuple, int]]:
+    """Every graph node with its field path and level (root = 1), depth first (a list: every check
+    walks every graph, a generator per level costs more than the walk)."""
+    out = [] if found is None else found
+    if isinstance(node, dict):
+        out.append((node, path, depth))
+        children = node.get("children")
+        if children and isinstance(children, list):
+            for i, child in enumerate(children):
+                walk_graph(child, (*path, "children", i), depth + 1, out)
+    return out
 
 
 def containers(predictor: dict) -> Iterator[tuple[dict, tuple]]:
@@ -160,12 +166,16 @@ def _check_predictor(i: int, p: dict, seen_names: dict[str, int]) -> Iterator[Is
 
 
 def _check_units(predictor: dict, graph_path: tuple, protocol: str, servers: set[str]) -> Iterator[Issue]:
+    by_name: dict[str, dict] = {}  # find_container for every node, in one pass
+    for container, _ in containers(predictor):
+        if isinstance(container.get("name"), str):  # node names are strings: no other name matches
+            by_name.setdefault(container["name"], container)
     for node, path, _ in walk_graph(predictor.get("graph"), graph_path):
         name = as_str(node.get("name"))
         impl = node.get("implementation")
         impl = impl if isinstance(impl, str) else None
         if impl is None or impl == "UNKNOWN_IMPLEMENTATION":
-            if find_container(predictor, name) is None:
+            if by_name.get(name) is None:
                 yield Issue(
                     path,
                     "webhook-no-container",
@@ -194,7 +204,7 @@ def _check_units(predictor: dict, graph_path: tuple, protocol: str, servers: set
                     "webhook-tensorflow-protocol",
                     f"Prepackaged server does not handle tensorflow protocol {impl}; use protocol seldon or v2",
                 )
-            container = find_container(predictor, name)
+            container = by_name.get(name)
             if (container is None or not as_str(container.get("image"))) and impl not in servers:
                 yield Issue(
                     (*path, "implementation"), "unknown-server", unknown_server_message(impl, name, servers)
