@@ -75,11 +75,12 @@ needed-tools: setup
 generate: setup ## regenerate committed artefacts (CRD template, chart READMEs, schemas)
 	$(VPY) -m fadi_seldon.dev.generate
 
-lint: lint-python lint-charts lint-workflows ## ruff, helm lint --strict of the charts (Helm v3 and v4), actionlint of the workflows
+lint: lint-python lint-charts lint-workflows ## ruff, mypy, helm lint --strict of the charts (Helm v3 and v4), actionlint of the workflows
 
-lint-python: setup ## ruff check and ruff format --check
+lint-python: setup ## ruff check, ruff format --check, mypy of src/ (configured in pyproject.toml)
 	$(VPY) -m ruff check src tests bench scripts
 	$(VPY) -m ruff format --check src tests bench scripts
+	$(VPY) -m mypy
 
 lint-charts: setup needed-tools ## helm lint --strict of every chart and ci values set, Helm v3 and v4
 	scripts/lint-charts.sh

@@ -211,7 +211,7 @@ The connection to the server localhost:8080 was refused - did you specify the ri
 @pytest.fixture
 def refusing_kubectl(tmp_path: Path, monkeypatch) -> Path:
     """A kubectl that fails as the real one does when nothing answers at the kubeconfig's address."""
-    from fadi_seldon import doctor
+    from fadi_seldon.doctor import kubectl
 
     (tmp_path / "stderr.txt").write_text(KUBECTL_REFUSED)
     exe = tmp_path / "kubectl"
@@ -219,7 +219,7 @@ def refusing_kubectl(tmp_path: Path, monkeypatch) -> Path:
         f"#!/bin/sh\necho run >> {tmp_path / 'calls'}\ncat {tmp_path / 'stderr.txt'} >&2\nexit 1\n"
     )
     exe.chmod(exe.stat().st_mode | stat.S_IXUSR)
-    monkeypatch.setattr(doctor, "_kubectl", lambda: str(exe))
+    monkeypatch.setattr(kubectl, "_kubectl", lambda: str(exe))
     monkeypatch.delenv("KUBECONFIG", raising=False)
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
@@ -271,9 +271,9 @@ def test_kubectl_problem_keeps_kubectls_summary():
 
 def test_doctor_against_a_port_nothing_listens_on(capsys, tmp_path, monkeypatch):
     """The real kubectl, a kubeconfig naming 127.0.0.1:1 (nothing listens on port 1)."""
-    from fadi_seldon import doctor
+    from fadi_seldon.doctor import kubectl
 
-    if doctor._kubectl() is None:
+    if kubectl._kubectl() is None:
         pytest.skip("no kubectl: the fake kubectl case above covers the parsing")
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(

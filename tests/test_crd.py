@@ -171,6 +171,24 @@ def test_pod_and_container_come_from_the_pinned_kubernetes(built: dict) -> None:
     }
 
 
+def test_volumes_are_typed_so_a_misspelt_source_is_refused(built: dict) -> None:
+    """Upstream's CRD refuses `volumes[0].volumeSource` under strict field validation; an open Volume
+    would keep it and the operator's pod would get an emptyDir. The two largest sources stay open (size):
+    `validate` checks those (k8s-unknown-field)."""
+    root = built["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    pod = root["properties"]["spec"]["properties"]["predictors"]["items"]["properties"]["componentSpecs"]
+    volume = pod["items"]["properties"]["spec"]["properties"]["volumes"]["items"]
+    assert "x-kubernetes-preserve-unknown-fields" not in volume
+    assert set(volume["properties"]) == set(
+        k8s_openapi.definitions()["io.k8s.api.core.v1.Volume"]["properties"]
+    )
+    assert volume["required"] == ["name"]
+    pvc = volume["properties"]["persistentVolumeClaim"]
+    assert "x-kubernetes-preserve-unknown-fields" not in pvc and pvc["required"] == ["claimName"]
+    for source in ("ephemeral", "projected"):
+        assert volume["properties"][source]["x-kubernetes-preserve-unknown-fields"] is True
+
+
 def test_missing_kubernetes_release_is_a_clear_error() -> None:
     with pytest.raises(k8s_openapi.KubernetesSchemaError, match="bump PY_KUBERNETES_VALIDATE"):
         k8s_openapi.definitions_dir("1.99.0")

@@ -114,7 +114,7 @@ def test_prepare_contains_the_ranges_and_guards_egress_unless_asked(monkeypatch,
         host, "ensure_route", lambda cidr, dev, metric=0: calls.append(("route", cidr, dev)) or True
     )
     monkeypatch.setattr(host, "guard_pod_egress", lambda bridge: calls.append(("guard", bridge)) or True)
-    monkeypatch.setattr(node, "socket_dir", lambda layout: tmp_path / "sockets")
+    monkeypatch.setattr(node_lifecycle, "socket_dir", lambda layout: tmp_path / "sockets")
     node_lifecycle.prepare(Layout(tmp_path), lambda _: None)
     assert ("guard", node.BRIDGE) in calls
     assert {c[1] for c in calls if c[0] == "route"} == set(components.CONTAINED_RANGES)

@@ -6,15 +6,15 @@ import json
 
 from fadi_seldon.localkube import host, node, nodes
 from fadi_seldon.localkube.components import Context
-from fadi_seldon.localkube.layout import Layout
+from fadi_seldon.localkube.layout import Layout, containerd_socket
 from fadi_seldon.localkube.pki import PKI
 
 
 def test_sockets_fit_in_a_unix_socket_path_whatever_the_state_folder(tmp_path):
     deep = Layout(tmp_path / ("a-rather-long-folder-name-" * 8) / "state")
-    sock = node.containerd_socket(deep)
+    sock = containerd_socket(deep)
     assert len(str(sock) + ".ttrpc") <= 104  # containerd's limit
-    assert node.containerd_socket(deep) == sock != node.containerd_socket(Layout(tmp_path / "other"))
+    assert containerd_socket(deep) == sock != containerd_socket(Layout(tmp_path / "other"))
     assert f'address = "{sock}"' in node.containerd_config(deep, "pause:1", "/usr/sbin/runc", "/usr/lib/cni")
 
 

@@ -117,6 +117,7 @@ def test_make_lint_builds_no_cluster_tool():
     assert any("ruff check" in line for line in lines) and any(
         "ruff format --check" in line for line in lines
     )
+    assert any(line.endswith("-m mypy") for line in lines), "make lint type-checks src/ (pyproject.toml)"
 
 
 # --------------------------------------------------------------------------- every step once

@@ -189,7 +189,7 @@ def test_user_pins_of_the_wrapper_are_replaced_with_a_note(tmp_path):
             "requirements.txt": "# mine\nseldon-core==1.14.0\nSetuptools>=70\npandas==2.2.0\n",
         },
     )
-    text, notes = packaging.merged_requirements(folder)
+    text, notes = packaging.requirements(folder)
     body = [line for line in text.splitlines() if not line.startswith("#")]
     assert body == [
         f"seldon-core=={versions.get('PY_SELDON_CORE')}",

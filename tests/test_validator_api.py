@@ -72,10 +72,23 @@ def test_servers_argument_replaces_the_defaults() -> None:
     assert "MY_SERVER" in finding.message
 
 
-def test_placeholder_names_are_left_to_the_template_engine() -> None:
+def test_placeholder_names_are_named_and_their_literal_text_checked() -> None:
+    """The API server refuses a name with a placeholder until the template is rendered: a warning that
+    names it. What the literal text already breaks, no rendering fixes: an error."""
     obj = load(VALID_DIR / "explainer.json")
     obj["metadata"]["name"] = "income-{{workflow.name}}"
-    assert validator.validate_object(obj) == []
+    [finding] = validator.validate_object(obj)
+    assert (finding.rule, finding.severity, finding.path) == ("name-placeholder", "warning", "metadata.name")
+    assert "'{{workflow.name}}'" in finding.message and "until the template is rendered" in finding.message
+    for name in ("${NAME}", "$(NAME)-model", "{{ .Release.Name }}-{{ .Values.name }}"):
+        obj["metadata"]["name"] = name
+        assert [f.rule for f in validator.validate_object(obj)] == ["name-placeholder"], name
+    obj["metadata"]["name"] = "Income_{{workflow.name}}"
+    assert [f.rule for f in validator.validate_object(obj)] == ["name-placeholder", "metadata-name"]
+    obj["metadata"]["name"] = "{{a}}.income"  # a dot: not a prefix for the operator's Services
+    assert [f.rule for f in validator.validate_object(obj)] == ["name-placeholder", "invalid-name"]
+    obj["metadata"]["name"] = "income-{{unclosed"
+    assert [f.rule for f in validator.validate_object(obj)] == ["name-placeholder", "metadata-name"]
     obj["metadata"]["name"] = "Income"
     assert [f.rule for f in validator.validate_object(obj)] == ["metadata-name"]
 
@@ -93,21 +106,26 @@ def test_timestamps_stay_strings_and_null_means_absent() -> None:
 
 
 def test_trimmed_kubernetes_types_keep_their_scalar_checks() -> None:
-    """Volumes are opaque in the CRD (size): the API server passes unknown volume sources (the validator
-    warns, k8s-unknown-field, from the full definition), a volume's name is still checked by the CRD."""
+    """Affinity and a projected volume's sources are open in the CRD (size): the API server passes an
+    unknown field there, the validator refuses it (k8s-unknown-field, from the full definition); their
+    scalar fields, and everything of a volume, are checked by the CRD itself."""
     obj = load(VALID_DIR / "canary_and_shadow.yaml")
     pod = obj["spec"]["predictors"][0]["componentSpecs"][0]["spec"]
     base = "spec.predictors[0].componentSpecs[0].spec"
-    pod["volumes"] = [{"name": "models", "someFutureSource": {"path": "/x"}}]
+    pod["volumes"] = [{"name": "models", "projected": {"sources": [{"someFutureSource": {}}]}}]
+    pod["affinity"] = {"nodeAfinity": {}}
     pod["containers"][0]["securityContext"] = {"runAsUser": 1000, "capabilities": {"drop": ["ALL"]}}
-    assert [(f.rule, f.severity, f.path) for f in validator.validate_object(obj)] == [
-        ("k8s-unknown-field", "warning", f"{base}.volumes[0].someFutureSource")
-    ]
-    pod["volumes"] = [{"emptyDir": {}}]
+    assert {(f.rule, f.severity, f.path) for f in validator.validate_object(obj)} == {
+        ("k8s-unknown-field", "error", f"{base}.affinity.nodeAfinity"),
+        ("k8s-unknown-field", "error", f"{base}.volumes[0].projected.sources[0].someFutureSource"),
+    }
+    pod["volumes"] = [{"emptyDir": {}, "volumeSource": {"hostPath": {"path": "/x"}}}]
+    pod["affinity"] = {}
     pod["containers"][0]["securityContext"]["runAsUser"] = "root"
     found = {(f.rule, f.path) for f in validator.validate_object(obj)}
     assert found == {
         ("schema-required", f"{base}.volumes[0].name"),
+        ("schema-unknown-field", f"{base}.volumes[0].volumeSource"),
         ("schema-type", f"{base}.containers[0].securityContext.runAsUser"),
     }
 
@@ -124,7 +142,7 @@ def test_open_kubernetes_types_are_checked_in_full_beside_the_crd() -> None:
     assert found == {
         ("schema-type", f"{base}.volumes[0].name"),
         ("schema-quantity", f"{base}.volumes[0].emptyDir.sizeLimit"),
-        ("k8s-type", f"{base}.volumes[0].emptyDir.medium"),
+        ("schema-type", f"{base}.volumes[0].emptyDir.medium"),  # Volume is typed in the CRD
         ("k8s-type", f"{base}.affinity.nodeAffinity"),
     }
     pod["affinity"] = ["not", "a", "mapping"]  # the CRD's own type check only, reported once

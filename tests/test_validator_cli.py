@@ -27,7 +27,8 @@ spec:
 OTHER_KIND = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\n"
 WITH_ERROR = VALID.replace("SKLEARN_SERVER", "SKLEARN_SERVER\n      type: MODELL")  # line 11, column 7
 UNKNOWN_SERVER = VALID.replace("SKLEARN_SERVER", "LIGHTGBM_SERVER")
-WITH_WARNING = VALID.replace("name: default", "name: Default_1")  # invalid-name: a warning
+WITH_WARNING = VALID.replace("gs://seldon-models/v1.17.1/sklearn/iris", "models/iris")  # model-uri-scheme
+WITH_PLACEHOLDER = VALID.replace("name: iris", 'name: "iris-{{workflow.name}}"')  # name-placeholder
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:
@@ -134,9 +135,24 @@ def test_stdin_json_through_a_real_process(repo_root: Path) -> None:
 def test_warnings_pass_unless_strict(tmp_path: Path, capsys) -> None:
     (tmp_path / "w.yaml").write_text(WITH_WARNING)
     code, out, _ = run(capsys, str(tmp_path / "w.yaml"))
-    assert code == 0 and "warning [invalid-name]" in out
+    assert code == 0 and "warning [model-uri-scheme]" in out
     code, _, _ = run(capsys, "--strict", str(tmp_path / "w.yaml"))
     assert code == 1
+
+
+def test_a_finding_that_predicts_failed_exits_1(repo_root: Path, capsys) -> None:
+    """Admitted, then the operator ends `Failed` (a volumeMount naming no volume): the exit code says so."""
+    code, out, _ = run(capsys, str(repo_root / "tests" / "data" / "failed-later" / "pod_volume_mount.yaml"))
+    assert code == 1 and "error [pod-volume-mount]" in out
+
+
+def test_a_template_placeholder_in_the_name_is_named(tmp_path: Path, capsys) -> None:
+    (tmp_path / "t.yaml").write_text(WITH_PLACEHOLDER)
+    code, out, _ = run(capsys, str(tmp_path / "t.yaml"))
+    assert code == 0 and "warning [name-placeholder]" in out and "'{{workflow.name}}'" in out
+    (tmp_path / "t.yaml").write_text(WITH_PLACEHOLDER.replace('"iris-', '"Iris_'))
+    code, out, _ = run(capsys, str(tmp_path / "t.yaml"))
+    assert code == 1 and "error [metadata-name]" in out and "whatever its placeholders become" in out
 
 
 def test_servers_file_declares_custom_servers(tmp_path: Path, capsys) -> None:

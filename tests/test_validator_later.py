@@ -84,9 +84,10 @@ def test_rule_fires_at_the_field_and_not_on_the_fix(rule, path, container, pod, 
     assert later_findings(sdep(fixed_container, fixed_pod)) == set()
 
 
-def test_every_later_rule_is_a_warning_in_the_table():
+def test_every_later_rule_is_an_error_in_the_table():
+    """The operator's Deployment is refused and the SeldonDeployment ends `Failed`: exit 1."""
     assert set(validator.RULES) >= later.RULES
-    assert all(validator.RULES[r][0] == validator.WARNING for r in later.RULES)
+    assert all(validator.RULES[r][0] == validator.ERROR for r in later.RULES)
 
 
 def test_the_operator_defines_seldon_podinfo():

@@ -1,8 +1,10 @@
 """The hand-written corpus of broken manifests: each file states the findings it must produce.
 
-tests/data/invalid/        parseable SeldonDeployments that `kubectl apply` rejects (API server or webhook)
+tests/data/invalid/        parseable SeldonDeployments that `kubectl apply` rejects (API server or webhook;
+                           k8s-unknown-field: upstream's CRD, ours keeps those types open)
+tests/data/failed-later/   manifests the cluster admits and the operator then ends `Failed` on (errors)
 tests/data/invalid-input/  files that are not manifests at all (syntax errors, repeated keys, a list)
-tests/data/warnings/       manifests the cluster accepts but that fail or misbehave later
+tests/data/warnings/       manifests the cluster accepts and runs, but that misbehave (warnings)
 
 A file lists `# expect: RULE PATH [LINE]` lines (PATH `-` for findings without a field path); a
 JSON file keeps them in `<file>.expect`. Every expected finding must be reported at that path (and
@@ -20,7 +22,7 @@ from fadi_seldon.sdep import validator
 from fadi_seldon.sdep.validator.findings import RULES
 
 DATA = Path(__file__).parent / "data"
-FOLDERS = ("invalid", "invalid-input", "warnings")
+FOLDERS = ("invalid", "failed-later", "invalid-input", "warnings")
 CASES = sorted(p for f in FOLDERS for p in (DATA / f).iterdir() if p.suffix in (".yaml", ".yml", ".json"))
 INPUT_RULES = {"yaml-syntax", "duplicate-key", "not-a-mapping"}
 EXPECT = re.compile(r"^# expect: (\S+) (\S+)(?: (\d+))?\s*$")
@@ -72,9 +74,23 @@ def test_case_is_in_the_folder_of_its_kind(case: Path) -> None:
     if case.parent.name == "invalid-input":
         assert rules & INPUT_RULES, f"{case.name}: no input rule: move it to tests/data/invalid"
     elif case.parent.name == "invalid":
-        assert errors and not rules & INPUT_RULES, f"{case.name}: expects no error a cluster would raise"
+        assert errors - validator.FAILED_LATER_RULES and not rules & INPUT_RULES, (
+            f"{case.name}: expects no error a cluster would raise at admission"
+        )
+    elif case.parent.name == "failed-later":
+        assert errors and errors <= validator.FAILED_LATER_RULES, (
+            f"{case.name}: expects no error the operator's `Failed` state would show"
+        )
     else:
-        assert not errors, f"{case.name}: expects errors: move it to tests/data/invalid"
+        assert not errors, f"{case.name}: expects errors: move it to tests/data/invalid or failed-later"
+
+
+def test_a_finding_that_predicts_a_refusal_or_failed_is_an_error() -> None:
+    """The exit code tells the truth: every rule the operator's `Failed` state confirms is an error,
+    and so is every rule stricter than the cluster on purpose."""
+    predicted = validator.FAILED_LATER_RULES | validator.STRICTER_THAN_THE_CLUSTER.keys()
+    assert predicted <= set(RULES)
+    assert {rule for rule in predicted if RULES[rule][0] != "error"} == set()
 
 
 def test_every_rule_has_a_failing_example() -> None:

@@ -35,7 +35,8 @@ spec:
 
 
 def _docs(count: int, start: int = 0) -> str:
-    """Documents with an error every third one (replicas: x) and a warning every fifth (a bad name)."""
+    """Documents with an error every third one (replicas: x) and another every fifth (a bad predictor name,
+    invalid-name: the operator fails later)."""
     out = []
     for i in range(start, start + count):
         text = DOC.format(i=i, replicas="x" if i % 3 == 0 else 1)

@@ -3,8 +3,10 @@ in front of `seldonio/mock_classifier:1.0`, real pods) through its Service at 20
 during each change, and every request must be answered.
 
 `make test` runs one case of each group here (a rollout of one replica, the operator killed while it
-reconciles); `make test-faults` runs them all (marker `faults`). Each case prints what it measured:
-requests sent, failed, the longest gap between two answers and the slowest answer.
+reconciles, the FADI release upgraded and rolled back, the kubelet restarted); `make test-faults` runs
+them all (marker `faults`). Each case prints what it measured: requests sent, failed, the windows of
+failures, the longest gap between two answers and the slowest answer (`bench/bench_faults.py` makes a
+table of them).
 """
 
 from __future__ import annotations
@@ -94,8 +96,18 @@ def faults(kube: Kube, webhook_off, operator_image, seldon_images) -> Kube:
     k.kubectl("delete", "namespace", NS, "--ignore-not-found", "--wait=true", check=False, timeout=180)
 
 
+def operator_restarts(k: Kube) -> int:
+    return sum(c["restartCount"] for p in k.get("pods", "-n", NS, "-l", OPERATOR)["items"]
+               for c in (p.get("status") or {}).get("containerStatuses") or [])  # fmt: skip
+
+
 def serving(k: Kube, name: str, replicas: int) -> Traffic:
-    """The model applied and Available, and a client calling it."""
+    """The model applied and Available, and a client calling it. The apply waits for the webhook to
+    answer: an earlier case may have restarted the operator (it exits when it cannot renew its
+    leader lease, e.g. while the API server or etcd is down)."""
+    wait_until("the operator's webhook to answer",
+               lambda: k.apply([model(name, replicas)], "--dry-run=server", check=False).returncode == 0,
+               timeout=180)  # fmt: skip
     k.apply([model(name, replicas)])
     wait_until(f"{name} to be Available", lambda: settled(k, name, replicas, 0), timeout=240)
     return Traffic(k.service_url(f"{name}-example", MODELS))
@@ -215,6 +227,30 @@ def test_a_chart_upgrade_that_restarts_the_operator_fails_no_request(faults, ope
     assert applies.sent > 20
 
 
+@pytest.mark.faults
+def test_two_operator_replicas_restarted_refuse_no_apply(faults, operator_image):
+    """With `manager.replicas: 2`, a rolling restart of the operator keeps the webhook served: not one
+    server-side apply is refused, and the model keeps answering."""
+    sets = [*SETS, *operator_image, "manager.replicas=2"]
+    argv = ["upgrade", RELEASE, faults.chart("charts/seldon-core-operator"), "-n", NS]
+    faults.helm(*argv, *(a for s in sets for a in ("--set", s)), "--wait", "--timeout", "180s")
+    try:
+        with serving(faults, "two-operators", 1) as traffic:
+            applies = Applies(faults, model("two-operators", 1))
+            applies.start()
+            faults.kubectl("rollout", "restart", "deployment", "-n", NS, "-l", OPERATOR)
+            faults.kubectl("rollout", "status", "deployment", "-n", NS, "-l", OPERATOR, "--timeout=180s",
+                           timeout=200)  # fmt: skip
+            time.sleep(5)
+            applies.stop()
+        report("operator rolling restart, 2 replicas", traffic, refusing=applies.window())
+        assert applies.sent > 10 and not applies.refused, applies.refused[:3]
+        assert traffic.failed == 0, traffic.errors[:10]
+    finally:
+        sets = [*SETS, *operator_image]
+        faults.helm(*argv, *(a for s in sets for a in ("--set", s)), "--wait", "--timeout", "180s")
+
+
 class Watch(threading.Thread):
     """Polls an object's uid every 0.2 s: a delete and re-create (or a gap) shows as a changed uid or None."""
 
@@ -286,13 +322,14 @@ def test_a_node_component_restarted_costs_no_request(faults, cluster_kubeconfig,
     plane = ControlPlane(cluster_kubeconfig.parent, bin_dir=TOOLS_BIN, out=sys.stderr)
     name = f"node-{part}".replace("kube-", "")
     with serving(faults, name, 1) as traffic:
-        before = restart_counts(faults, name)
+        before, operator_before = restart_counts(faults, name), operator_restarts(faults)
         time.sleep(2)
         took = plane.restart(part, timeout_scale=2.0)
         wait_until("the node to be Ready again",
                    lambda: plane.status()["ready"], timeout=120)  # fmt: skip
         time.sleep(5)
-    report(f"{part} restarted", traffic, back_in=took)
+    operator = operator_restarts(faults) - operator_before
+    report(f"{part} restarted (operator restarts: {operator})", traffic, back_in=took)
     assert state(faults, name) == "Available"
     assert restart_counts(faults, name) == before
     assert traffic.ok > 50

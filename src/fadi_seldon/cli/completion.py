@@ -54,7 +54,7 @@ def walk(parser: argparse.ArgumentParser, path: str = "") -> list[Level]:
         elif action.option_strings:
             choices = [str(c) for c in action.choices] if action.choices else None
             level.options.append(
-                Option(action.option_strings, _help(parser, action), choices, action.nargs != 0)
+                Option(list(action.option_strings), _help(parser, action), choices, action.nargs != 0)
             )
     levels = [level]
     for name, child in children:

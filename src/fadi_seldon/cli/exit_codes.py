@@ -16,7 +16,8 @@ class ExitCode(enum.IntEnum):
 
     meaning: str
 
-    def __new__(cls, value: int, meaning: str) -> ExitCode:
+    # `meaning` has a default only for the type checker: ExitCode(2) looks a member up by its value
+    def __new__(cls, value: int, meaning: str = "") -> ExitCode:
         member = int.__new__(cls, value)
         member._value_ = value
         member.meaning = meaning

@@ -32,7 +32,7 @@ TextLayout = Callable[[Any], str]
 
 
 def add_output_argument(
-    parser: argparse.ArgumentParser,
+    parser: argparse._ActionsContainer,
     formats: tuple[str, ...] = FORMATS,
     default: str | None = None,
     aliases: Mapping[str, str] | None = None,
@@ -81,7 +81,7 @@ def check_output_file_arguments(args: argparse.Namespace) -> None:
         raise usage("--force goes with --output-file PATH (it replaces that file; stdout needs no --force)")
 
 
-def add_output_file_argument(parser: argparse.ArgumentParser, what: str) -> None:
+def add_output_file_argument(parser: argparse._ActionsContainer, what: str) -> None:
     parser.add_argument(
         "--output-file",
         metavar="PATH",

@@ -16,7 +16,7 @@ class ServersOptionError(errors.CliError):
     """A --values or --servers file that cannot be read; the message names the option and the file."""
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: argparse._ActionsContainer) -> None:
     servers = parser.add_mutually_exclusive_group()
     servers.add_argument(
         "--values",

@@ -107,8 +107,8 @@ def _scan_comments(text: str, source: str) -> dict[tuple[str, ...], str]:
             start = _DOC_START.match(line)
             if start:
                 pending = [start.group("text").strip()]
-            elif pending is not None:
-                pending.append(_DOC_CONT.match(line).group("text").strip())
+            elif pending is not None and (cont := _DOC_CONT.match(line)):  # a `#` line always matches
+                pending.append(cont.group("text").strip())
             continue
         if stripped.startswith("- "):
             pending = None

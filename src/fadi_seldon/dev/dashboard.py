@@ -234,7 +234,10 @@ def panels() -> list[dict]:
     return out
 
 
-def queries(tables=tuple(table for _, table in ROWS)) -> list[str]:
+_TABLES = tuple(table for _, table in ROWS)
+
+
+def queries(tables=_TABLES) -> list[str]:
     """Every PromQL query of the dashboard's panels (of the given rows' tables)."""
     return [expr for table in tables for _, _, targets in table for expr, _ in targets]
 

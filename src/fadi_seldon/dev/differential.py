@@ -3,10 +3,11 @@
 Two questions per mutant (fadi_seldon.dev.mutants, with the pod-level operations):
 1. Admission. The mutant is created with `dryRun=All&fieldValidation=Strict` (`kubectl apply
    --dry-run=server`) through the API server and the operator's own admission webhook. The cluster
-   refuses it exactly when `validate` reports an error, and the refuser matches the rule: a rule the
-   API server enforces (`validator.API_SERVER_RULES`) when the API server refuses, a webhook rule when
-   the webhook does. Rules that are stricter than the cluster on purpose
-   (`validator.STRICTER_THAN_THE_CLUSTER`) may report an error on an object the cluster accepts.
+   refuses it exactly when `validate` reports an error other than a later failure's (question 2),
+   and the refuser matches the rule: a rule the API server enforces (`validator.API_SERVER_RULES`)
+   when the API server refuses, a webhook rule when the webhook does. Rules that are stricter than
+   the cluster on purpose (`validator.STRICTER_THAN_THE_CLUSTER`) may report an error on an object
+   the cluster accepts.
 2. Later. A subset of the admitted mutants is created for real and waited on until the operator
    settles it (Available or Failed, fadi_seldon.dev.crash_search does the applying and waiting): the
    operator ends Failed exactly when `validate` reports a finding of a rule that predicts it
@@ -106,8 +107,13 @@ def classify(status: int, answer: dict) -> Answer:
 def expected_refuser(findings: list[validator.Finding]) -> set[str]:
     """Who may refuse, by `validate`'s errors: {""} when none; a rule of the API server's means
     the API server (it runs first); only webhook rules, the webhook; rules stricter than the
-    cluster on purpose allow an admission too."""
-    errors = {f.rule for f in findings if f.severity == validator.ERROR}
+    cluster on purpose allow an admission too. Errors predicting `Failed` after admission
+    (`validator.FAILED_LATER_RULES`) predict no refusal: `later_disagreement` judges them."""
+    errors = {
+        f.rule
+        for f in findings
+        if f.severity == validator.ERROR and f.rule not in validator.FAILED_LATER_RULES
+    }
     allowed = {""} if errors <= validator.STRICTER_THAN_THE_CLUSTER.keys() else set()
     if errors & validator.API_SERVER_RULES:
         allowed.add("api-server")

@@ -6,6 +6,7 @@ and the staleness test fails when a change to the builder is not reflected in th
 
 from __future__ import annotations
 
+import functools
 import shlex
 from collections.abc import Callable
 from pathlib import Path
@@ -77,13 +78,17 @@ def render_iris_package(root: Path):
     return packaging.render(opts)
 
 
+def _iris_package_file(rel: str, root: Path) -> str:
+    return render_iris_package(root).files[rel]
+
+
 def generators() -> dict[str, Callable[[Path], str]]:
     """Registered by fadi_seldon.dev.generate: every example file and how to produce it."""
     gens: dict[str, Callable[[Path], str]] = {}
     for out, argv in NEW_COMMANDS.items():
-        gens[out] = lambda root, argv=argv: render_new(argv, root)
+        gens[out] = functools.partial(render_new, argv)
     for out, spec in SPEC_COMMANDS.items():
-        gens[out] = lambda root, spec=spec: render_new(["--from", spec], root)
+        gens[out] = functools.partial(render_new, ["--from", spec])
     for rel in (
         "Dockerfile",
         ".dockerignore",
@@ -91,7 +96,7 @@ def generators() -> dict[str, Callable[[Path], str]]:
         ".s2i/environment",
         "deployment.yaml",
     ):
-        gens[f"{IRIS_MODEL_DIR}/{rel}"] = lambda root, rel=rel: render_iris_package(root).files[rel]
+        gens[f"{IRIS_MODEL_DIR}/{rel}"] = functools.partial(_iris_package_file, rel)
     from fadi_seldon.model.packaging import STATE_FILE
 
     gens[f"{IRIS_MODEL_DIR}/{STATE_FILE}"] = lambda root: render_iris_package(root).files[STATE_FILE]

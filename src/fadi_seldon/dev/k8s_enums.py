@@ -55,7 +55,8 @@ def parse(text: str, known: set[str] | frozenset[str] = frozenset()) -> dict[str
     kubernetes-validate's; internal types such as EphemeralContainerCommon are not); `property[]` for
     list items."""
     table: dict[str, dict[str, list[str]]] = {}
-    definition, prop, in_items = "", "", False
+    definition, prop = "", ""
+    in_items: bool | None = False  # None: a map's values
     for line in text.splitlines():
         if match := _FUNCTION.match(line):
             definition, prop = "io.k8s." + match.group(1).replace("_", "."), ""

@@ -13,12 +13,12 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from fadi_seldon.doctor import ERROR, OK, WARNING, Finding, Snapshot, operator_log
+from fadi_seldon.doctor import operator_log
+from fadi_seldon.doctor.findings import ERROR, OK, WARNING, Finding, Snapshot
 from fadi_seldon.runtime import names
 
 # The controller pods: our chart's component label, and upstream's chart label.
 CONTROLLER_SELECTORS = names.CONTROLLER_SELECTORS
-STALE_AFTER = 120.0  # seconds a SeldonDeployment may stay without a state before doctor reports it
 LOG_TAIL = "3000"  # lines of an operator log read for the culprit and the last errors
 
 

@@ -32,7 +32,7 @@ import json
 import re
 from urllib.parse import urlsplit
 
-from fadi_seldon.doctor import ERROR, OK, WARNING, Finding, Snapshot
+from fadi_seldon.doctor.findings import ERROR, OK, WARNING, Finding, Snapshot
 from fadi_seldon.sdep.operator_objects import ENGINE_CONTAINER
 from fadi_seldon.sdep.validator.webhook import as_dict, as_list, as_str, walk_graph
 

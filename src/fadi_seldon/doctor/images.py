@@ -9,7 +9,7 @@ each missing image once, with the pods that wait for it and how to get it onto t
 
 from __future__ import annotations
 
-from fadi_seldon.doctor import ERROR, Finding, Snapshot
+from fadi_seldon.doctor.findings import ERROR, Finding, Snapshot
 from fadi_seldon.runtime import oci, versions
 
 WAITING_FOR_IMAGE = ("ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName")

@@ -63,8 +63,9 @@ def extract_model(source: Path, folder: Path) -> dict[str, str]:
     try:
         with tarfile.open(source) as tar:
             for member in tar:
-                if member.name in wanted and member.isfile():
-                    found[wanted[member.name]] = tar.extractfile(member).read()
+                handle = tar.extractfile(member) if member.name in wanted and member.isfile() else None
+                if handle is not None:
+                    found[wanted[member.name]] = handle.read()
     except (OSError, tarfile.TarError) as err:
         raise ImageError(f"{source}: cannot read Seldon's source release: {err}") from err
     missing = sorted(set(wanted.values()) - set(found))

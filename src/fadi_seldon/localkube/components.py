@@ -78,6 +78,12 @@ class Component:
         """The executable's name (in the tools folder or on PATH); also how leftovers are recognised."""
         return self.name
 
+    @property
+    def restarts_alone(self) -> bool:
+        """Whether a restart stops this process only, not the processes it started (systemd's
+        `KillMode=process`): true where those outlive it by design, as containerd's shims do."""
+        return False
+
     def log(self, layout: Layout) -> Path:
         return layout.log(self.name)
 

@@ -142,7 +142,7 @@ class ControlPlane:
                 comp.name, None, None, False, False, "not started", str(comp.log(self.layout))
             )
         running = processes.is_running(rec.pid, rec.start_time)
-        healthy, detail = comp.probe(ctx, rec.port) if running else (False, "not running")
+        healthy, detail = comp.probe(ctx, rec.port or 0) if running else (False, "not running")
         return ComponentStatus(comp.name, rec.pid, rec.port, running, healthy, detail, rec.log)
 
     def node_spec(self, **overrides) -> NodeSpec:
@@ -196,6 +196,10 @@ class ControlPlane:
         except (api.APIError, OSError) as err:
             return [{"name": n, "ready": False, "detail": str(err), "capacity": {}} for n in spec.names]
 
+    def _node_check(self, client: api.Client, name: str) -> Callable[[], tuple[bool, str]]:
+        """`_node_ready` of one node, as a check to poll."""
+        return lambda: self._node_ready(client, name)
+
     def _node_ready(self, client: api.Client, name: str = NODE_NAME) -> tuple[bool, str]:
         try:
             return nodes.readiness(client.get(f"/api/v1/nodes/{name}"))
@@ -243,7 +247,7 @@ class ControlPlane:
             if rec is None or not processes.is_running(rec.pid, rec.start_time):
                 raise ClusterError(f"{name} is not running: `fadi-seldon cluster up` starts the cluster")
             started = time.monotonic()
-            processes.stop(rec)
+            processes.stop(rec, alone=comp.restarts_alone)
             ctx = self.context(state)
             fresh = self._spawn(comp, self.binary(comp.program), ctx, state)
             self._wait_healthy([comp], {name: fresh}, ctx, timeout_scale)
@@ -410,7 +414,7 @@ class ControlPlane:
                 client = self._api_ready(ctx, tokens, spec)
             for comp in stage:
                 recs[comp.name] = self._spawn(comp, exe[comp.name], ctx, state)
-            if first_client_stage:
+            if first_client_stage and client is not None:
                 self._create_nodes(client, spec)
             self._wait_healthy(stage, recs, ctx, scale)
             for comp in stage:
@@ -480,7 +484,7 @@ class ControlPlane:
                     raise ClusterError(
                         f"{comp.name} exited during start-up; its log is {rec.log}:\n{processes.tail(rec.log)}"
                     )
-                if comp.probe(ctx, rec.port)[0]:
+                if comp.probe(ctx, rec.port or 0)[0]:
                     pending.remove(comp)
                     self.say(
                         f"  {comp.name:<24} ready in {time.monotonic() - started:5.1f}s  "
@@ -520,7 +524,7 @@ class ControlPlane:
         """What `helm install --wait` needs beyond healthy processes: Ready nodes, default SA."""
         names = spec.names + ([node.NODE_NAME] if self.real_node else [])
         pending: dict[str, Callable[[], tuple[bool, str]]] = {
-            f"node {name}": (lambda name=name: self._node_ready(client, name)) for name in names
+            f"node {name}": self._node_check(client, name) for name in names
         }
         pending |= {
             "service account default/default": lambda: _exists(

@@ -42,7 +42,7 @@ FIXED_PATHS = (
     "/run/containerd",
     "/opt/containerd",
     "/etc/cni",
-    "/run/fadi-seldon",  # the node's sockets (node.SOCKETS_ROOT): short paths
+    "/run/fadi-seldon",  # the node's sockets (layout.SOCKETS_ROOT): short paths
 )
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 CGROUP_NAMES = ("kubepods", "kubepods.slice")
@@ -245,7 +245,7 @@ def delete_link(name: str) -> bool:
 def unmount_below(folder: Path) -> list[str]:
     """Unmount every mount at or below `folder`, deepest first (kubelet's rshared bind, netns, shm)."""
     marker = str(folder.resolve())
-    done = []
+    done: list[str] = []
     while True:
         points = [m.split()[0] for m in _mounts()]
         below = sorted(

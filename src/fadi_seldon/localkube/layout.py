@@ -2,11 +2,14 @@
 
 The folder is `.cluster/` in the checkout (git-ignored) or `FADI_CLUSTER_DIR`. Every path a
 component uses lives below it, which is also how leftover processes of a crashed run are
-recognised: their command lines name this folder.
+recognised: their command lines name this folder. The real node's sockets are the one exception
+(`socket_dir`: a short folder of their own, named after this one), written here because both the
+node's components and the images loaded into its containerd (node_images.py) need them.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,3 +74,17 @@ class Layout:
             d.mkdir(parents=True, exist_ok=True)
         # the private keys and tokens below must not be readable by other users
         self.root.chmod(0o700)
+
+
+# A unix socket's path must fit in 104 bytes (containerd's check; the kernel's limit is 108): a state
+# folder deep in a checkout would not leave room, so the node's sockets live in a short folder of
+# their own, named after the state folder, and `down` removes it.
+SOCKETS_ROOT = Path("/run/fadi-seldon")
+
+
+def socket_dir(layout: Layout) -> Path:
+    return SOCKETS_ROOT / hashlib.sha256(str(layout.root.resolve()).encode()).hexdigest()[:12]
+
+
+def containerd_socket(layout: Layout) -> Path:
+    return socket_dir(layout) / "containerd.sock"

@@ -13,7 +13,6 @@ an address no other program uses, removed with the bridge at `down`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import socket
 import time
@@ -24,7 +23,7 @@ import yaml
 
 from fadi_seldon.localkube import api, node_images, pki
 from fadi_seldon.localkube.components import Component, Context
-from fadi_seldon.localkube.layout import Layout
+from fadi_seldon.localkube.layout import Layout, containerd_socket
 
 NODE_NAME = "fadi-node"  # the real node (kwok's are kwok-node-N)
 BRIDGE = "fadi0"
@@ -37,25 +36,10 @@ KUBELET_HEALTHZ = 10248
 PROXY_HEALTHZ = 10256
 PROXY_METRICS = 10249
 CNI_NETWORK = "fadi-seldon"
-CONTAINERD_NAMESPACE = "k8s.io"  # the CRI plugin's namespace: images pods can use
 
 
 def folder(layout: Layout) -> Path:
     return layout.root / "node"
-
-
-# A unix socket's path must fit in 104 bytes (containerd's check; the kernel's limit is 108): a state
-# folder deep in a checkout would not leave room, so the node's sockets live in a short folder of
-# their own, named after the state folder, and `down` removes it.
-SOCKETS_ROOT = Path("/run/fadi-seldon")
-
-
-def socket_dir(layout: Layout) -> Path:
-    return SOCKETS_ROOT / hashlib.sha256(str(layout.root.resolve()).encode()).hexdigest()[:12]
-
-
-def containerd_socket(layout: Layout) -> Path:
-    return socket_dir(layout) / "containerd.sock"
 
 
 @dataclass(frozen=True)
@@ -79,6 +63,12 @@ class Containerd(Component):
 
     def args(self, ctx: Context) -> list[str]:
         return ["--config", str(self.config(ctx))]
+
+    @property
+    def restarts_alone(self) -> bool:
+        # the shims keep the pods' containers running while containerd restarts, and the new
+        # containerd reconnects to them (as containerd.service's KillMode=process allows)
+        return True
 
     def after_ready(self, ctx: Context, say) -> None:
         if self.pause_archive:
@@ -126,7 +116,7 @@ def containerd_config(layout: Layout, pause_image: str, runc: str, cni_bin: str)
     """containerd 2.x configuration (version 3). `restrict_oom_score_adj`: hosts whose agents drop
     CAP_SYS_RESOURCE make runc fail on every sandbox without it (research/real-node.md)."""
     base = folder(layout) / "containerd"
-    tables = {
+    tables: dict[str, dict[str, object]] = {
         "": {"version": 3, "root": str(base / "root"), "state": str(base / "state"), "imports": []},
         "grpc": {"address": str(containerd_socket(layout))},
         "ttrpc": {"address": str(containerd_socket(layout)) + ".ttrpc"},

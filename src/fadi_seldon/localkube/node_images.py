@@ -11,9 +11,10 @@ import subprocess
 from pathlib import Path
 
 from fadi_seldon import tools as toolchain
-from fadi_seldon.localkube import node
-from fadi_seldon.localkube.layout import Layout, default_state_dir
+from fadi_seldon.localkube.layout import Layout, containerd_socket, default_state_dir
 from fadi_seldon.runtime import oci
+
+CONTAINERD_NAMESPACE = "k8s.io"  # the CRI plugin's namespace: images pods can use
 
 
 class ImageError(RuntimeError):
@@ -27,7 +28,7 @@ class NoNode(ImageError):
 
 def check_node(layout: Layout | None = None) -> Path:
     """The running node's containerd socket; NoNode when there is none."""
-    sock = node.containerd_socket(layout or Layout(default_state_dir().resolve()))
+    sock = containerd_socket(layout or Layout(default_state_dir().resolve()))
     if not sock.exists():
         raise NoNode(
             f"no real node is running ({sock} is missing): run `fadi-seldon cluster up` on a host that "
@@ -43,7 +44,7 @@ def ctr(layout: Layout, *args: str, timeout: float = 300) -> str:
             "`ctr` is not installed: run `make tools TOOLS=node` (or `fadi-seldon tools install node`)"
         )
     sock = check_node(layout)
-    argv = [exe, "--address", str(sock), "--namespace", node.CONTAINERD_NAMESPACE, *args]
+    argv = [exe, "--address", str(sock), "--namespace", CONTAINERD_NAMESPACE, *args]
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
         raise ImageError(f"`ctr {' '.join(args)}` failed: {proc.stderr.strip() or proc.stdout.strip()}")

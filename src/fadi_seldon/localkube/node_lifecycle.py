@@ -23,7 +23,7 @@ from pathlib import Path
 from fadi_seldon import tools as toolchain
 from fadi_seldon.localkube import host, node, node_images
 from fadi_seldon.localkube.components import CONTAINED_RANGES
-from fadi_seldon.localkube.layout import Layout
+from fadi_seldon.localkube.layout import Layout, containerd_socket, socket_dir
 from fadi_seldon.runtime import polling, processes
 
 SHIM = "containerd-shim-runc-v2"
@@ -87,7 +87,7 @@ def prepare(layout: Layout, say: Callable[[str], None], *, pod_egress: bool = Fa
     cluster's other ranges onto it, and keep pods' packets on the machine unless `pod_egress`."""
     node.folder(layout).mkdir(parents=True, exist_ok=True)
     host.record(host_record(layout))
-    node.socket_dir(layout).mkdir(parents=True, exist_ok=True, mode=0o700)
+    socket_dir(layout).mkdir(parents=True, exist_ok=True, mode=0o700)
     if host.ensure_bridge(node.BRIDGE, f"{node.GATEWAY}/16"):
         say(f"  created the bridge {node.BRIDGE} ({node.GATEWAY}/16): the API server's address for pods")
     contain_ranges(node.BRIDGE, say)
@@ -185,7 +185,7 @@ def node_processes(layout: Layout, programs: tuple[str, ...]) -> list[int]:
     """Running `programs` of this cluster's node: their command lines name the state folder or, for
     containerd's shims, the node's socket folder."""
     found: set[int] = set()
-    for marker in (str(layout.root), str(node.socket_dir(layout))):
+    for marker in (str(layout.root), str(socket_dir(layout))):
         found.update(processes.processes_mentioning(marker, programs))
     return sorted(found)
 
@@ -197,7 +197,7 @@ def teardown(layout: Layout, records: dict[str, processes.ProcessRecord], bin_di
     _proxy_cleanup(layout, bin_dir)
     _stop_named(records, "kubelet", stopped)
     _stop_named(records, "coredns", stopped)
-    if node.containerd_socket(layout).exists():
+    if containerd_socket(layout).exists():
         killed = _kill_tasks(layout)
         if killed:
             stopped.append(f"{killed} container task(s)")
@@ -206,7 +206,7 @@ def teardown(layout: Layout, records: dict[str, processes.ProcessRecord], bin_di
         if processes.stop_pid(pid):
             stopped.append(f"leftover pid {pid}")
     stopped += _kill_pods_left()
-    shutil.rmtree(node.socket_dir(layout), ignore_errors=True)
+    shutil.rmtree(socket_dir(layout), ignore_errors=True)
     stopped += restore_host(layout)
     return stopped
 

@@ -169,7 +169,7 @@ def _cert_secret(pod_spec: dict, container: dict) -> str | None:
     )
     if mount is None:
         return None
-    volume = next((v for v in pod_spec.get("volumes") or [] if v.get("name") == mount.get("name")), {})
+    volume: dict = next((v for v in pod_spec.get("volumes") or [] if v.get("name") == mount.get("name")), {})
     return (volume.get("secret") or {}).get("secretName")
 
 

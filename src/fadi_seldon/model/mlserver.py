@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fadi_seldon.model import serving
+from fadi_seldon.model.build_context import dns_name
 from fadi_seldon.model.serving import ServeError
 from fadi_seldon.runtime import versions
 from fadi_seldon.runtime.files import atomic_write
@@ -310,8 +311,6 @@ def check_artifact(server: str, model_uri: Path) -> None:
 
 def graph_name(path: Path) -> str:
     """A graph node name from the artifact's folder (model.joblib in iris/ -> iris)."""
-    from fadi_seldon.model.packaging import dns_name
-
     folder = path.resolve() if path.is_dir() else path.resolve().parent
     return dns_name(folder.name)
 

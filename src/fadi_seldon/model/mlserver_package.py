@@ -1,12 +1,13 @@
 """`package DIR --runtime mlserver`: a build context for a custom MLServer runtime (protocol v2).
 
 The runtime is a class of DIR subclassing mlserver.MLModel with `load` and `predict`, found by reading
-the source with `ast` as for the wrapper (packaging.classes_in; user code is never imported). The
+the source with `ast` as for the wrapper (build_context.classes_in; user code is never imported). The
 image runs `mlserver start .` in /app, where model-settings.json names the class; the HTTP and gRPC
 ports are those the operator gives the first container of a v2 pod (9000 and 9500), set as
 MLSERVER_* variables so that the operator's own variables, when it sets them, still win. The files
-share packaging's machinery: the state file with hashes (plus `"runtime": "mlserver"`, which `serve
-DIR` reads), the plan/write that never replaces a user's file, and ImageSpec for the OCI builder.
+share the wrapper's machinery (build_context.py): the state file with hashes (plus `"runtime":
+"mlserver"`, which `serve DIR` reads), the plan/write that never replaces a user's file, and ImageSpec
+for the OCI builder.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import json
 import re
 from pathlib import Path
 
-from fadi_seldon.model import mlserver, packaging
-from fadi_seldon.model.packaging import ModelClass, Options, PackageError, Rendered
+from fadi_seldon.model import build_context, mlserver
+from fadi_seldon.model.build_context import ModelClass, Options, PackageError, Rendered
 from fadi_seldon.runtime import versions
 from fadi_seldon.sdep import graph, schema
 
@@ -36,7 +37,7 @@ DOCKERFILE = (
 # Build context of the MLServer runtime {implementation} (protocol v2), MLServer {mlserver}.
 # Written by fadi-seldon package --runtime mlserver; build with: docker build -t {image} .
 """
-    + packaging.DOCKERFILE_COMMON
+    + build_context.DOCKERFILE_COMMON
     + """
 # The ports Seldon Core gives a v2 model container: REST 9000, gRPC 9500, metrics 6000 (MLServer's
 # own defaults are 8080/8081/8082). The operator's MLSERVER_* variables, when set, override these.
@@ -56,9 +57,9 @@ def find_runtime(folder: Path, class_ref: str | None) -> ModelClass:
             raise PackageError(
                 f"--class {class_ref!r}: an MLServer runtime is named module.Class (e.g. model.IrisRuntime)"
             )
-        cls = packaging.named_class(folder, module, name, class_ref)
+        cls = build_context.named_class(folder, module, name, class_ref)
     else:
-        cls = packaging.only_class(
+        cls = build_context.only_class(
             folder,
             lambda c: BASE_CLASS in c.external_bases,
             lambda seen: (
@@ -82,11 +83,11 @@ def implementation(cls: ModelClass) -> str:
     return f"{cls.module}.{cls.name}"
 
 
-def image_spec() -> packaging.ImageSpec:
-    return packaging.ImageSpec(
-        env=packaging.BUILD_ENV + SERVER_ENV,
-        workdir=packaging.WORKDIR,
-        user=packaging.RUN_AS_UID,
+def image_spec() -> build_context.ImageSpec:
+    return build_context.ImageSpec(
+        env=build_context.BUILD_ENV + SERVER_ENV,
+        workdir=build_context.WORKDIR,
+        user=build_context.RUN_AS_UID,
         ports=PORTS,
         exec_command=COMMAND,
     )
@@ -99,22 +100,22 @@ def requirements(folder: Path) -> tuple[str, list[str]]:
         f"# MLServer {version} leaves these open; their newer releases break it (see fadi_seldon.model.mlserver)",
         *mlserver.CONSTRAINTS,
     ]
-    return packaging.merged_requirements(
+    return build_context.merged_requirements(
         folder, pins, ("mlserver", "uvloop", "numpy", "pandas"), REQUIREMENTS_FILE
     )
 
 
-def dockerfile(cls: ModelClass, image: str, spec: packaging.ImageSpec) -> str:
+def dockerfile(cls: ModelClass, image: str, spec: build_context.ImageSpec) -> str:
     return DOCKERFILE.format(
         implementation=implementation(cls),
         mlserver=versions.get("MLSERVER_VERSION"),
         image=image,
-        base_image=packaging.BASE_IMAGE,
-        build_env=packaging._env_instruction(packaging.BUILD_ENV),
+        base_image=build_context.BASE_IMAGE,
+        build_env=build_context.env_instruction(build_context.BUILD_ENV),
         workdir=spec.workdir,
         requirements_file=REQUIREMENTS_FILE,
         run_as_uid=spec.user,
-        server_env=packaging._env_instruction(SERVER_ENV),
+        server_env=build_context.env_instruction(SERVER_ENV),
         ports=" ".join(str(port) for port in spec.ports),
         command=json.dumps(list(COMMAND)),
     )
@@ -140,7 +141,7 @@ def render(opts: Options) -> Rendered:
         )
     folder = opts.folder
     cls = find_runtime(folder, opts.class_ref)
-    name = opts.name or packaging.dns_name(cls.name)
+    name = opts.name or build_context.dns_name(cls.name)
     graph.check_dns_label(name, "--name", "name")
     image = opts.image or f"{name}:0.1.0"
     if not graph.is_image(image):
@@ -154,10 +155,10 @@ def render(opts: Options) -> Rendered:
     settings = mlserver.model_settings(name, implementation(cls))
     files = {
         "Dockerfile": dockerfile(cls, image, spec),
-        ".dockerignore": packaging.DOCKERIGNORE,
+        ".dockerignore": build_context.DOCKERIGNORE,
         REQUIREMENTS_FILE: reqs,
         SETTINGS_FILE: json.dumps(settings, indent=2) + "\n",
         "deployment.yaml": deployment(name, image, opts.no_engine),
     }
-    files[packaging.STATE_FILE] = packaging._state(files, runtime="mlserver")
+    files[build_context.STATE_FILE] = build_context.state_json(files, runtime="mlserver")
     return Rendered(files, cls, image, notes, spec, REQUIREMENTS_FILE)

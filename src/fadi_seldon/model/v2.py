@@ -256,8 +256,9 @@ def outputs(answer: Any) -> list[dict[str, Any]]:
     for item in items:
         if not isinstance(item, dict):
             continue
-        shape = item.get("shape") if isinstance(item.get("shape"), list) else []
-        data = item.get("data") if isinstance(item.get("data"), list) else [item.get("data")]
+        shape, data = item.get("shape"), item.get("data")
+        shape = shape if isinstance(shape, list) else []
+        data = data if isinstance(data, list) else [data]
         result.append(
             {
                 "name": str(item.get("name", "")),

@@ -21,7 +21,6 @@ COMPONENT_LABEL = "app.kubernetes.io/component"
 PART_OF_LABEL = "app.kubernetes.io/part-of"
 PART_OF = "seldon-core"  # labelsJson: every object of the chart
 CONTROLLER_COMPONENT = "controller-manager"  # selectorLabels: the controller Deployment and its pods
-WEBHOOK_COMPONENT = "webhook"
 UPSTREAM_CONTROLLER_LABEL = "control-plane"  # upstream's chart, kept on the controller for its users
 UPSTREAM_CONTROLLER = "seldon-controller-manager"
 

@@ -204,6 +204,7 @@ def _add_entry(tar: tarfile.TarFile, name: str, entry: _Entry) -> None:
         info.size = len(entry.data)
         tar.addfile(info, io.BytesIO(entry.data))
     else:
+        assert entry.source is not None, f"{name}: a file entry holds its data or names its source"
         with open(entry.source, "rb") as handle:
             info.size = os.fstat(handle.fileno()).st_size
             tar.addfile(info, handle)
@@ -353,7 +354,7 @@ def _member(tar: tarfile.TarFile, name: str) -> bytes:
     except KeyError:
         handle = None
     if handle is None:
-        raise OCIError(f"{tar.name}: no {name} in the archive; is it an OCI image archive?")
+        raise OCIError(f"{tar.name!s}: no {name} in the archive; is it an OCI image archive?")
     return handle.read()
 
 

@@ -27,7 +27,7 @@ class WaitTimeout(TimeoutError):
 
 def wait_until(
     what: str,
-    condition: Callable[[], T],
+    condition: Callable[[], T | None],
     timeout: float,
     every: float = 0.1,
     *,

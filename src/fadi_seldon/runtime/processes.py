@@ -104,22 +104,24 @@ def spawn(
     )
 
 
-def stop(record: ProcessRecord, timeout: float = 10.0) -> bool:
-    """SIGTERM the process group, SIGKILL after `timeout`. True when something was stopped."""
+def stop(record: ProcessRecord, timeout: float = 10.0, alone: bool = False) -> bool:
+    """SIGTERM the process group (`alone`: the process only), SIGKILL after `timeout`. True when
+    something was stopped."""
     if not is_running(record.pid, record.start_time):
         return False
-    return stop_pid(record.pid, timeout)
+    return stop_pid(record.pid, timeout, alone)
 
 
-def stop_pid(pid: int, timeout: float = 10.0) -> bool:
-    """Stop `pid`: its whole session when it leads one (we start every process so), else itself alone."""
+def stop_pid(pid: int, timeout: float = 10.0, alone: bool = False) -> bool:
+    """Stop `pid`: its whole session when it leads one (we start every process so), else, or with
+    `alone`, itself alone."""
     try:
         pgid = os.getpgid(pid)
     except OSError:
         return False
     # only signal a group the process leads (we start each process as a session leader);
     # never the caller's own group
-    if pgid == pid and pgid != os.getpgid(0):
+    if pgid == pid and pgid != os.getpgid(0) and not alone:
         stop_session(pid, timeout)
         return True
     _signal(pid, None, signal.SIGTERM)
@@ -154,7 +156,7 @@ def stop_session(leader: int, timeout: float = 10.0, poll: Callable[[], object] 
 
 def session_members(sid: int) -> list[int]:
     """PIDs of the live processes (zombies excluded) whose session id is `sid`, from /proc."""
-    out = []
+    out: list[int] = []
     proc = Path("/proc")
     if not proc.is_dir():
         return out
@@ -188,7 +190,7 @@ def processes_mentioning(marker: str, programs: tuple[str, ...]) -> list[int]:
     These are leftovers of a run whose state file was lost; both conditions must hold, so a
     user's own `kubectl --kubeconfig .cluster/kubeconfig` is never touched.
     """
-    found = []
+    found: list[int] = []
     proc = Path("/proc")
     if not proc.is_dir():
         return found

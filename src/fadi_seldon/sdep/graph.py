@@ -30,8 +30,6 @@ BUILTIN_IMPLEMENTATIONS = {
     "RANDOM_ABTEST": "ROUTER",
     "AVERAGE_COMBINER": "COMBINER",
 }
-# Prepackaged servers that can run without a modelUri (they fetch their model by parameters).
-SERVERS_WITHOUT_MODEL_URI = predictor_servers.MODEL_URI_OPTIONAL
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _SERVER_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")

@@ -56,7 +56,8 @@ class _Reader:
 
     def where(self, parent: Any, key: Any, path: str, at_key: bool = False) -> str:
         """Position of parent[key] (of the key itself with at_key), or of the parent when key is None."""
-        line = col = None
+        line: int | None = None
+        col = 0  # set with `line`, read only when it is
         lc = getattr(parent, "lc", None)
         try:
             if lc is not None and isinstance(key, int):

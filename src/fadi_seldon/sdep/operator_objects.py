@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from fadi_seldon.sdep.validator.webhook import as_dict, as_list, as_str, is_prepackaged, walk_graph
 
@@ -120,7 +120,7 @@ def pod_templates(obj: dict, engines: dict[int, str | None] | None = None) -> li
         if isinstance(predictor, dict):
             engine = engine_node(predictor) if runs_engine(predictor, separate) else _NO_EXECUTOR
             if engines is not None and engine is not _NO_EXECUTOR:
-                engines[i] = engine
+                engines[i] = cast("str | None", engine)
             out.extend(_predictor_pods(sdep, i, predictor, as_str(spec.get("protocol")), engine))
     return out
 
@@ -221,7 +221,7 @@ def _add_podinfo_mount(container: Container) -> None:
 
 def _add_prepackaged_container(pods: list[PodTemplate], i: int, node: dict, path: tuple) -> None:
     """A prepackaged node without a container gets one in componentSpecs[0] (created if missing)."""
-    name = node.get("name")
+    name = cast(str, node.get("name"))  # graph node names are strings once the schema passed
     if any(pod.container(name) for pod in pods):
         return
     if not pods:
@@ -246,15 +246,15 @@ def _serving_container(
     pods: list[PodTemplate], node: dict, path: tuple, protocol: str
 ) -> tuple[PodTemplate, Container] | None:
     """The pod and container the model is downloaded for (`tfserving` behind a TF proxy node)."""
-    name = node.get("name")
+    name = cast(str, node.get("name"))
     for pod in pods:
         if pod.container(name) is None:
             continue
         if node.get("implementation") == "TENSORFLOW_SERVER" and protocol != "tensorflow":
             if pod.container(TFSERVING_CONTAINER) is None:
                 pod.containers.append(Container(TFSERVING_CONTAINER, None, (*path, "implementation")))
-            return pod, pod.container(TFSERVING_CONTAINER)
-        return pod, pod.container(name)
+            return pod, cast(Container, pod.container(TFSERVING_CONTAINER))
+        return pod, cast(Container, pod.container(name))
     return None
 
 
@@ -305,6 +305,7 @@ def engine_node(predictor: dict) -> str | None:
                 lasts[name] = j
     for node, _, _ in walk_graph(predictor.get("graph"), ()):
         name = as_str(node.get("name"))
+        index: int | None
         if is_prepackaged(as_str(node.get("implementation"))):
             index = firsts.get(name, 0)
         elif name in lasts:

@@ -143,10 +143,10 @@ def option_names() -> set[str]:
 
 def build(opts: DeploymentOptions) -> Deployment:
     """The Deployment the options describe; GraphError says which option is wrong and why."""
-    return _from_spec(opts) if opts.spec else from_flags(opts)
+    return _from_spec(opts, opts.spec) if opts.spec else from_flags(opts)
 
 
-def _from_spec(opts: DeploymentOptions) -> Deployment:
+def _from_spec(opts: DeploymentOptions, spec: str) -> Deployment:
     used = [flag(o) for o in GRAPH_OPTIONS if getattr(opts, o) not in (None, [])]
     if used:
         raise GraphError(
@@ -154,7 +154,7 @@ def _from_spec(opts: DeploymentOptions) -> Deployment:
         )
     from fadi_seldon.sdep import graph_spec
 
-    dep = graph_spec.load(Path(opts.spec))
+    dep = graph_spec.load(Path(spec))
     apply_deployment_options(dep, opts)
     if not dep.name:
         raise GraphError(f"{opts.spec}: no name: set `name:` in the spec or pass NAME on the command line")

@@ -540,7 +540,7 @@ def _str(t: Str, depth: int, docs: bool) -> Schema:
 
 
 def _list(t: ListOf, depth: int, docs: bool) -> Schema:
-    out = {"type": "array", "items": render(t.items, depth, docs)}
+    out: Schema = {"type": "array", "items": render(t.items, depth, docs)}
     if t.max_items:
         out["maxItems"] = t.max_items
     return out

@@ -23,7 +23,7 @@ from fadi_seldon.tools import probe
 from fadi_seldon.tools.layout import Layout, relink
 from fadi_seldon.tools.progress import Progress, elapsed
 from fadi_seldon.tools.sources import SOURCE_FUNCTIONS, SOURCES, SourceContext, fetch_url, host_platform
-from fadi_seldon.tools.spec import SystemPackage, Tool, ToolError
+from fadi_seldon.tools.spec import SourceBuild, SystemPackage, Tool, ToolError
 from fadi_seldon.tools.system import SystemPackages
 
 
@@ -199,7 +199,7 @@ class Toolchain:
 
     def _suggestion(self, tool: Tool) -> str:
         if tool.source is not None:
-            return self._source_suggestion(tool)
+            return self._source_suggestion(tool, tool.source)
         hints = []
         if "go" in self.sources:
             hints.append(
@@ -212,11 +212,11 @@ class Toolchain:
             )
         return "; ".join(hints) or "enable a source with FADI_TOOLS_SOURCES=path,release,go"
 
-    def _source_suggestion(self, tool: Tool) -> str:
+    def _source_suggestion(self, tool: Tool, recipe: SourceBuild) -> str:
         """A tool built from a source release: the archive (its error says which), Go, gcc, the log."""
         if "source" not in self.sources:
             return (
-                f"{tool.name} is built from {tool.source.release().project}'s source release: add `source` to "
+                f"{tool.name} is built from {recipe.release().project}'s source release: add `source` to "
                 "FADI_TOOLS_SOURCES (or --sources), or put it on PATH yourself"
             )
         log = self.log_path(tool)

@@ -23,12 +23,20 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from fadi_seldon.runtime import versions
 
-if TYPE_CHECKING:
-    from fadi_seldon.tools.spec import Tool
+
+class ToolKey(Protocol):
+    """What a folder of the layout is named after: a tool's name and its cache key (spec.Tool has
+    both; only those are read here, so the layout needs nothing else of a tool entry)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def cache_key(self) -> str: ...
 
 
 def default_tools_dir() -> Path:
@@ -66,16 +74,16 @@ class Layout:
     def helm_plugins_dir(self) -> Path:
         return self.tools_dir / "helm" / "plugins"
 
-    def pkg_dir(self, tool: Tool) -> Path:
+    def pkg_dir(self, tool: ToolKey) -> Path:
         return self.tools_dir / "pkgs" / tool.name / tool.cache_key
 
-    def stamp_path(self, tool: Tool) -> Path:
+    def stamp_path(self, tool: ToolKey) -> Path:
         return self.pkg_dir(tool) / "stamp.json"
 
-    def log_path(self, tool: Tool) -> Path:
+    def log_path(self, tool: ToolKey) -> Path:
         return self.tools_dir / "logs" / f"{tool.name}-{tool.cache_key}.log"
 
-    def build_dir(self, tool: Tool) -> Path:
+    def build_dir(self, tool: ToolKey) -> Path:
         return self.tools_dir / "build" / f"{tool.name}-{tool.cache_key}"
 
     @property
@@ -91,7 +99,7 @@ class Layout:
         return env
 
     @contextlib.contextmanager
-    def staging(self, tool: Tool) -> Iterator[Path]:
+    def staging(self, tool: ToolKey) -> Iterator[Path]:
         """A fresh folder that becomes the tool's package folder when the block succeeds.
 
         On an exception the folder is removed and the existing package folder is left as it was.

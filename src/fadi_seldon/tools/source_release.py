@@ -57,14 +57,14 @@ def locate(release: SourceRelease, env: Mapping[str, str] | None = None, root: P
         if not path.is_file():
             raise ToolError(f"{release.env_var}={given}: no such file" + ways_out(release))
         return path.resolve()
-    path = default_location(release, root)
-    if path is None or not path.is_file():
-        where = f"{path} does not exist" if path else "this is no source checkout (no ../shared/vendor/)"
+    beside = default_location(release, root)
+    if beside is None or not beside.is_file():
+        where = f"{beside} does not exist" if beside else "this is no source checkout (no ../shared/vendor/)"
         raise ToolError(
             f"{release.project} {release.version}'s source release not found: {release.env_var} is not set "
             f"and {where}" + ways_out(release)
         )
-    return path.resolve()
+    return beside.resolve()
 
 
 def sha256_of(path: Path) -> str:

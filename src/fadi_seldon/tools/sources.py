@@ -36,7 +36,15 @@ from fadi_seldon.tools import source_release
 from fadi_seldon.tools.layout import Layout, relink
 from fadi_seldon.tools.probe import reported_version
 from fadi_seldon.tools.progress import Progress
-from fadi_seldon.tools.spec import Artifact, BuildContext, SourceBuild, SourceRelease, Tool, ToolError
+from fadi_seldon.tools.spec import (
+    Artifact,
+    BuildContext,
+    GoRecipe,
+    SourceBuild,
+    SourceRelease,
+    Tool,
+    ToolError,
+)
 
 SOURCES = ("path", "release", "go", "source")
 
@@ -122,7 +130,7 @@ def from_release(ctx: SourceContext, tool: Tool) -> str | None:
             ctx.progress.say(f"{tool.name} {tool.version}: downloading {art.url}")
             data = _download(ctx, art.url)
             if art.sha256_url:
-                _verify(ctx, art, data)
+                _verify(ctx, art.url, art.sha256_url, data)
             _unpack(art, data, staging)
         for exe in tool.executables:
             (staging / "bin" / exe).chmod(EXECUTABLE)
@@ -136,14 +144,14 @@ def _download(ctx: SourceContext, url: str) -> bytes:
         raise ToolError(f"download of {url} failed: {err}") from None
 
 
-def _verify(ctx: SourceContext, art: Artifact, data: bytes) -> None:
+def _verify(ctx: SourceContext, url: str, sha256_url: str, data: bytes) -> None:
     try:
-        expected = ctx.fetch(art.sha256_url).decode().split()[0]
+        expected = ctx.fetch(sha256_url).decode().split()[0]
     except Exception as err:  # noqa: BLE001
-        raise ToolError(f"checksum {art.sha256_url} could not be fetched: {err}") from None
+        raise ToolError(f"checksum {sha256_url} could not be fetched: {err}") from None
     actual = hashlib.sha256(data).hexdigest()
     if actual != expected:
-        raise ToolError(f"checksum mismatch for {art.url}: expected {expected}, got {actual}")
+        raise ToolError(f"checksum mismatch for {url}: expected {expected}, got {actual}")
 
 
 def _unpack(art: Artifact, data: bytes, staging: Path) -> None:
@@ -234,7 +242,7 @@ def from_go(ctx: SourceContext, tool: Tool) -> str | None:
     build = BuildContext(
         tool, tool.version, Path(info["Dir"]), Path(info["GoMod"]).read_text(encoding="utf-8")
     )
-    work = _wrapper_module(ctx.layout, go, build)
+    work = _wrapper_module(ctx.layout, go, build, recipe)
     packages = [f"{p}@{tool.version}" for p in dict.fromkeys(recipe.binaries.values())]
     go.run("resolve dependencies (go get)", "get", *packages, cwd=work)
     with ctx.layout.staging(tool) as staging:
@@ -253,7 +261,7 @@ def from_go(ctx: SourceContext, tool: Tool) -> str | None:
     return str(ctx.layout.pkg_dir(tool))
 
 
-def _wrapper_module(layout: Layout, go: _Go, build: BuildContext) -> Path:
+def _wrapper_module(layout: Layout, go: _Go, build: BuildContext, recipe: GoRecipe) -> Path:
     """A fresh module that requires the tool at its version, with the recipe's replace directives."""
     tool = build.tool
     work = layout.build_dir(tool)
@@ -265,8 +273,8 @@ def _wrapper_module(layout: Layout, go: _Go, build: BuildContext) -> Path:
         f"module local/fadi-tools/{tool.name}\n\ngo {go_directive.group(1) if go_directive else '1.22'}\n",
         encoding="utf-8",
     )
-    edits = [f"-require={tool.go.module}@{tool.version}"]
-    edits += [f"-replace={old}={new}" for old, new in tool.go.replaces(build)]
+    edits = [f"-require={recipe.module}@{tool.version}"]
+    edits += [f"-replace={old}={new}" for old, new in recipe.replaces(build)]
     go.capture("mod", "edit", *edits, cwd=work)
     return work
 
@@ -290,7 +298,7 @@ def from_source(ctx: SourceContext, tool: Tool) -> str | None:
         f"{tool.name} {tool.version}: building from {release.project}'s source release {archive}"
     )
     tree = source_release.extract(release, archive, ctx.layout, ctx.progress)
-    work = _source_module(ctx.layout, tool, release, tree)
+    work = _source_module(ctx.layout, tool, recipe, release, tree)
     exe = tool.executables[0]
     with ctx.layout.staging(tool) as staging:
         (staging / "bin").mkdir()
@@ -320,9 +328,10 @@ def _check_compilers(ctx: SourceContext, tool: Tool, recipe: SourceBuild) -> Non
         )
 
 
-def _source_module(layout: Layout, tool: Tool, release: SourceRelease, tree: Path) -> Path:
+def _source_module(
+    layout: Layout, tool: Tool, recipe: SourceBuild, release: SourceRelease, tree: Path
+) -> Path:
     """A fresh wrapper module for a source build: go.mod (source_go_mod) and upstream's go.sum lines."""
-    recipe = tool.source
     work = layout.build_dir(tool)
     if work.exists():
         shutil.rmtree(work)
@@ -357,6 +366,7 @@ def source_go_mod(tool: Tool, release: SourceRelease, tree: Path, work: Path, up
     they are, folder replaces (`./proto/tensorflow/core`) pointed at the extracted folder, those of the
     release's own modules (`=> ./_operator`) superseded by the first ones."""
     recipe = tool.source
+    assert recipe is not None, f"{tool.name} is not built from a source release"
     go_version = re.search(r"^go\s+(\S+)", upstream_go_mod, re.M)
     lines = [
         f"// fadi-seldon: builds {tool.name} from {release.file_name} (sha256 {release.sha256})",

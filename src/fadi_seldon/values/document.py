@@ -390,14 +390,16 @@ def ensure_block(doc: ValuesDocument) -> bool:
     return True
 
 
-def _walk_creating(doc: ValuesDocument, path: Sequence[str]) -> tuple[Any, tuple[CommentedMap, str] | None]:
+def _walk_creating(
+    doc: ValuesDocument, path: Sequence[str]
+) -> tuple[Any, tuple[CommentedMap, str | None] | None]:
     """The mapping that holds path[-1], creating missing mappings on the way.
 
     Also returns the existing mapping a new key was appended to (with its detached trailing
     comment), so the comment can be put back after the new key.
     """
     node = doc.data
-    grown: tuple[CommentedMap, str] | None = None
+    grown: tuple[CommentedMap, str | None] | None = None
     for depth, key in enumerate(path[:-1]):
         child = node.get(key, _MISSING) if isinstance(node, dict) else _MISSING
         if child is _MISSING or child is None:
@@ -482,7 +484,7 @@ def _give_trailing_comment(mapping: CommentedMap, rest: str | None) -> None:
     from ruamel.yaml.tokens import CommentToken
 
     holder = _last_leaf(mapping) if rest else None
-    if holder is None:
+    if holder is None or rest is None:
         return
     container, key = holder
     entry = container.ca.items.setdefault(

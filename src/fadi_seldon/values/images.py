@@ -13,7 +13,7 @@ the umbrella's `global` handed down to it) or the operator chart's own, told apa
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -207,11 +207,6 @@ def image_refs(values: dict[str, Any], app_version: str | None = None) -> list[I
     if usage.get("enabled") and usage.get("image"):
         refs.append(ImageRef(registry_image(usage["image"], values), "usageMetrics.image"))
     return sorted(set(refs))
-
-
-def unique_images(refs: Iterable[ImageRef]) -> list[str]:
-    """The references alone, sorted and unique (what a mirroring script copies)."""
-    return sorted({r.image for r in refs})
 
 
 def references(vals: Values) -> list[ImageRef]:

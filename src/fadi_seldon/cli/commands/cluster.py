@@ -223,7 +223,7 @@ def _load(plane, args: argparse.Namespace) -> int:
         raise CliError(str(err), ExitCode.NOTHING) from None
     loaded = []
     try:
-        archives = [(Path(a), []) for a in args.archives]
+        archives: list[tuple[Path, list[str]]] = [(Path(a), []) for a in args.archives]
         archives += [build() for wanted, build in builders if wanted]
         for archive, sets in archives:
             names = node_images.import_archive(archive, plane.layout)

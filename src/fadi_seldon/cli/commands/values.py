@@ -192,7 +192,7 @@ def _value_text(result: dict[str, Any]) -> str:
 
 
 def _schema_default(schema: dict[str, Any], path: list[str]) -> Any:
-    node = schema
+    node: Any = schema
     for key in path:
         node = (node.get("properties") or {}).get(key)
         if not isinstance(node, dict):

@@ -51,7 +51,7 @@ def _predictor(i: int, p: dict) -> Iterator[Issue]:
 
 
 def _name_prefixes(preds: list[tuple[int, dict]]) -> Iterator[Issue]:
-    names = [(i, p.get("name")) for i, p in preds if isinstance(p.get("name"), str)]
+    names = [(i, name) for i, p in preds if isinstance(name := p.get("name"), str)]
     for j, b in names:
         for _, a in names:
             if a != b and b.startswith(a + "-") and _NUMBERED.match(b[len(a) + 1 :]):

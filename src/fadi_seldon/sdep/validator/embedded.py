@@ -9,11 +9,14 @@ and each embedded Kubernetes type beside its definition in kubernetes-validate. 
 itself is not changed (`fadi-seldon crd` and the chart stay byte-identical); the walk copies the
 nodes it marks.
 
-The same walk finds the Kubernetes types the CRD keeps open (`k8s_openapi.OPAQUE`: affinity, volumes,
-lifecycle, ...: `x-kubernetes-preserve-unknown-fields`, to keep the CRD small) and marks each with
-its *full* definition (`KUBERNETES_MARK`), which the validator checks on top of the CRD's schema
-(rules `k8s-unknown-field`, `k8s-type`). The fields the CRD types itself are left to the CRD's
-schema, so the API server's rules keep their ids.
+The same walk finds the Kubernetes types the CRD keeps open (`k8s_openapi.OPAQUE`: affinity,
+lifecycle, ephemeral and projected volume sources, ...: `x-kubernetes-preserve-unknown-fields`, to keep
+the CRD small) and marks each with its *full* definition (`KUBERNETES_MARK`), which the validator
+checks on top of the CRD's schema (rules `k8s-unknown-field`, `k8s-type`). An unknown field there is
+an error although our API server keeps it: the operator drops it (a typo silently removes what it
+configures), and upstream's CRD, which types these in full, refuses it. The fields the CRD types
+itself are left to the CRD's schema, so the API server's rules keep their ids (`schema-unknown-field`
+for a typo in a volume).
 """
 
 from __future__ import annotations

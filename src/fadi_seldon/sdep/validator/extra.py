@@ -2,7 +2,9 @@
 
 The API server accepts these manifests, then the operator fails while reconciling (a Service name
 that is not a DNS label, a label key too long) or the graph misbehaves at request time (a router
-without children). Catching them before `kubectl apply` is the point of validating offline.
+without children). Catching them before `kubectl apply` is the point of validating offline. Also here,
+with the name checks: a metadata.name that still holds a template's placeholder, which the API server
+refuses until the template is rendered (name-placeholder).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ MAX_NAME = 63  # DNS label, label value
 MAX_GRAPH_CONTAINER_NAME = MAX_NAME - len("seldon-app-svc-")
 DNS_1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS_1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+# a complete placeholder of Argo or Helm ({{...}}), envsubst (${...}) or kubectl ($(...))
+PLACEHOLDER = re.compile(r"\{\{.*?\}\}|\$\{[^}]*\}|\$\([^)]*\)")
 # a modelUri names a storage scheme (gs://, s3://, pvc://, https://...) or an rclone remote (remote:path)
 MODEL_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-_]*:\S*$")
 # containers the operator itself adds or recognises in componentSpecs (not graph nodes)
@@ -59,26 +63,48 @@ def _check_metadata(obj: dict) -> Iterator[Issue]:
         yield Issue(("metadata",), "metadata-name", "metadata with a name is required: add metadata.name")
         return
     name = meta.get("name")
-    if is_placeholder(name):
-        return
     if name is None:
         if not isinstance(meta.get("generateName"), str):
             yield Issue(("metadata", "name"), "metadata-name", "Required value: add metadata.name")
         return
-    if not isinstance(name, str) or len(name) > 253 or not DNS_1123_SUBDOMAIN.match(name):
+    yield from _check_name(name)
+
+
+def _check_name(name: object) -> Iterator[Issue]:
+    """metadata.name as the API server and the operator's Services take it. A template's name is
+    checked for what its literal text already decides, its placeholders standing for any valid text."""
+    literal = name
+    if is_placeholder(name):
+        yield _placeholder_issue(str(name))
+        literal = PLACEHOLDER.sub("x", str(name))
+    whatever = " whatever its placeholders become" if literal != name else ""
+    if not isinstance(literal, str) or len(literal) > 253 or not DNS_1123_SUBDOMAIN.match(literal):
         yield Issue(
             ("metadata", "name"),
             "metadata-name",
-            f"{name!r} is not a valid name: use lower-case letters, digits and '-', starting and ending "
-            "with a letter or digit",
+            f"{name!r} is not a valid name{whatever}: use lower-case letters, digits and '-', starting and "
+            "ending with a letter or digit",
         )
-    elif not name[0].isalpha() or "." in name:
+    elif not literal[0].isalpha() or "." in literal:
         yield Issue(
             ("metadata", "name"),
             "invalid-name",
-            f'"{name}" cannot prefix the Services the operator creates (<name>-<predictor> must be a DNS-1035 '
-            "label: start with a letter, no dots); rename it",
+            f'"{name}" cannot prefix the Services the operator creates{whatever} (<name>-<predictor> must be '
+            "a DNS-1035 label: start with a letter, no dots); rename it",
         )
+
+
+def _placeholder_issue(name: str) -> Issue:
+    """The file is a template, not yet a manifest: name what keeps the API server from taking it."""
+    found = PLACEHOLDER.findall(name) or [name]
+    return Issue(
+        ("metadata", "name"),
+        "name-placeholder",
+        f'metadata.name "{name}" holds the template placeholder {", ".join(map(repr, found))}: the API server '
+        "refuses the name until the template is rendered (a name is lower-case letters, digits, '-' and "
+        "'.'). Apply it only through the tool that renders it, and validate the rendered manifest "
+        "(`helm template ... | fadi-seldon validate -`)",
+    )
 
 
 def is_placeholder(value: object) -> bool:

@@ -14,10 +14,13 @@ ERROR = "error"
 WARNING = "warning"
 
 # rule id -> (severity, one-line summary). docs/validation-rules.md has a section per id (tested).
-# Severity follows one principle: ERROR when `kubectl apply` fails, i.e. the API server (CRD schema
-# with kubectl's strict field validation, object metadata) or the operator's admission webhook
-# rejects the object; WARNING when it is accepted but something fails or misbehaves later.
-# `--strict` fails on both.
+# Severity follows one principle, so that the exit code tells the truth: ERROR when the object will
+# not run as written: `kubectl apply` fails (the API server: CRD schema with kubectl's strict field
+# validation, object metadata; or the operator's admission webhook), the operator ends `Failed` after
+# admitting it (a Deployment or Service it builds is refused: `validator.FAILED_LATER_RULES`), or a
+# field is silently dropped that upstream's CRD refuses (`validator.STRICTER_THAN_THE_CLUSTER`).
+# WARNING when it is deployed but misbehaves, or when it is a template whose placeholder only the
+# rendering can make valid (`name-placeholder`). `--strict` fails on both.
 RULES: dict[str, tuple[str, str]] = {
     # input
     "yaml-syntax": (ERROR, "the file is not valid YAML or JSON"),
@@ -44,8 +47,8 @@ RULES: dict[str, tuple[str, str]] = {
         ERROR,
         "a value of the wrong type in a Kubernetes type the CRD keeps open (the webhook refuses it)",
     ),
-    "k8s-unknown-field": (WARNING, "a field a Kubernetes type the CRD keeps open does not define (dropped)"),
-    "k8s-enum": (WARNING, "a Kubernetes field outside its enum values: the operator's Deployment is refused"),
+    "k8s-unknown-field": (ERROR, "a field a Kubernetes type the CRD keeps open does not define (dropped)"),
+    "k8s-enum": (ERROR, "a Kubernetes field outside its enum values: the operator's Deployment is refused"),
     # the operator's admission webhook (Seldon Core 1.17.1), same conditions and messages
     "webhook-kafka-env": (ERROR, "serverType kafka without the three KAFKA_* env vars"),
     "webhook-lone-shadow": (ERROR, "the only predictor is a shadow"),
@@ -73,11 +76,12 @@ RULES: dict[str, tuple[str, str]] = {
     "crd-predictor-name-prefix": (ERROR, "a predictor named like another plus '-<number>'"),
     "crd-ambassador-header": (ERROR, "an Ambassador header annotation that is not name:value pairs"),
     "unknown-server": (ERROR, "implementation is not a configured predictor server (the webhook refuses it)"),
-    # what the cluster reports only later (operator reconcile, Deployment/Service creation)
-    "name-too-long": (WARNING, "a derived Kubernetes name is longer than 63 characters"),
+    # what the cluster reports only later: the operator ends `Failed` (a name it cannot use)...
+    "name-too-long": (ERROR, "a derived Kubernetes name is longer than 63 characters"),
+    "container-name-too-long": (ERROR, "a graph container name longer than 48 characters"),
+    "invalid-name": (ERROR, "a name that cannot become a Kubernetes object name"),
+    # ... or the object runs but misbehaves
     "hashed-name": (WARNING, "a derived name over 63 characters that the operator will hash"),
-    "container-name-too-long": (WARNING, "a graph container name longer than 48 characters"),
-    "invalid-name": (WARNING, "a name that cannot become a Kubernetes object name"),
     "duplicate-node-name": (WARNING, "two graph nodes of one predictor share a name"),
     "unused-container": (WARNING, "a container no graph node uses"),
     "graph-children": (WARNING, "a router or combiner without the children it needs"),
@@ -87,19 +91,21 @@ RULES: dict[str, tuple[str, str]] = {
     ),
     "graph-depth": (WARNING, "graph nodes deeper than the CRD types"),
     "model-uri-scheme": (WARNING, "modelUri has no storage scheme"),
-    # the API server refuses the Deployments the operator builds (pod template validation)
-    "pod-volume-mount": (WARNING, "a volumeMount names a volume the pod does not define"),
-    "pod-duplicate-container": (WARNING, "two containers of one pod share a name"),
-    "pod-duplicate-volume": (WARNING, "two volumes of one pod share a name"),
-    "pod-volume-name": (WARNING, "a volume name that is not a DNS-1123 label"),
-    "pod-port-name": (WARNING, "a container port name that is not an IANA service name"),
-    "pod-duplicate-port-name": (WARNING, "two ports of one container share a name"),
-    "pod-env-name": (WARNING, "an env var name that is empty or not printable ASCII without '='"),
-    "pod-requests-above-limits": (WARNING, "a resource request above its limit"),
-    "pod-probe-handlers": (WARNING, "a probe with no handler or more than one"),
-    "pod-duplicate-mount-path": (WARNING, "two volumeMounts of one container share a mountPath"),
-    "pod-container-image": (WARNING, "a container without an image that the operator does not fill in"),
-    "engine-placement": (WARNING, "no graph node's container is where the operator puts the executor"),
+    # a template, not yet a manifest: the API server refuses the name until it is rendered
+    "name-placeholder": (WARNING, "metadata.name holds a template placeholder ({{...}}, ${...}, $(...))"),
+    # the API server refuses the Deployments the operator builds (pod template validation): `Failed`
+    "pod-volume-mount": (ERROR, "a volumeMount names a volume the pod does not define"),
+    "pod-duplicate-container": (ERROR, "two containers of one pod share a name"),
+    "pod-duplicate-volume": (ERROR, "two volumes of one pod share a name"),
+    "pod-volume-name": (ERROR, "a volume name that is not a DNS-1123 label"),
+    "pod-port-name": (ERROR, "a container port name that is not an IANA service name"),
+    "pod-duplicate-port-name": (ERROR, "two ports of one container share a name"),
+    "pod-env-name": (ERROR, "an env var name that is empty or not printable ASCII without '='"),
+    "pod-requests-above-limits": (ERROR, "a resource request above its limit"),
+    "pod-probe-handlers": (ERROR, "a probe with no handler or more than one"),
+    "pod-duplicate-mount-path": (ERROR, "two volumeMounts of one container share a mountPath"),
+    "pod-container-image": (ERROR, "a container without an image that the operator does not fill in"),
+    "engine-placement": (ERROR, "no graph node's container is where the operator puts the executor"),
 }
 
 

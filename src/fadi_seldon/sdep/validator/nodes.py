@@ -125,14 +125,14 @@ class _Walk:
     def value(self, node: Node) -> Any:
         kind = node.__class__
         if kind is ScalarNode:
-            return self.scalar(node)
+            return self.scalar(node)  # type: ignore[arg-type]  # the class just checked (no cast: hot path)
         done = self.built.get(id(node))
         if done is not None:
             return done
         tag = node.tag
         deferred = tag.__class__ is bool
         if kind is MappingNode and (deferred or tag == MAP):
-            return self.mapping(node)
+            return self.mapping(node)  # type: ignore[arg-type]  # the class just checked
         if kind is SequenceNode and (deferred or tag == SEQ):
             out: list = []
             self.built[id(node)] = out

@@ -28,8 +28,8 @@ KUBERNETES_MARK = "x-fadi-kubernetes"
 ENUM_MARK = "x-fadi-k8s-enum"
 _STRICT_NOTE = "(kubectl apply rejects it; clients without strict field validation have it dropped silently)"
 _OPEN_NOTE = (
-    "(the CRD keeps this Kubernetes type open, so the API server accepts it; the operator drops it: "
-    "it has no effect)"
+    "(this CRD keeps the Kubernetes type open, so its API server accepts it, but the operator drops it: "
+    "it has no effect; upstream's CRD refuses it)"
 )
 # what a finding in the full definition of an open Kubernetes type is reported as
 _KUBERNETES_RULES = {"schema-type": "k8s-type", "schema-unknown-field": "k8s-unknown-field"}

@@ -204,8 +204,8 @@ def _check_units(predictor: dict, graph_path: tuple, protocol: str, servers: set
                     "webhook-tensorflow-protocol",
                     f"Prepackaged server does not handle tensorflow protocol {impl}; use protocol seldon or v2",
                 )
-            container = by_name.get(name)
-            if (container is None or not as_str(container.get("image"))) and impl not in servers:
+            served_by = by_name.get(name)
+            if (served_by is None or not as_str(served_by.get("image"))) and impl not in servers:
                 yield Issue(
                     (*path, "implementation"), "unknown-server", unknown_server_message(impl, name, servers)
                 )
