@@ -398,6 +398,8 @@ def _cases():
         "cluster operator start", ["cluster", "operator", "start", "--kubeconfig", "kubeconfig", "-f", "@"]
     )
     yield from _file_cases("doctor", ["doctor", "--kubeconfig", "@"])
+    yield from _file_cases("status", ["status", "m", "--kubeconfig", "@"])
+    yield from _file_cases("logs", ["logs", "m", "--kubeconfig", "@"])
     # output files: never in a missing folder, never a folder, never over a read-only file
     for path, argv in (("new", ["new", "m", "--image", "a:1"]), ("crd", ["crd"])):
         for where in ("missing.yaml/out.yaml", "adir", "readonly.yaml"):
@@ -413,6 +415,8 @@ def _cases():
         ("cluster operator start", ["cluster", "operator", "start"]),
         ("cluster operator status", ["cluster", "operator", "status"]),
         ("doctor", ["doctor"]),
+        ("status", ["status", "m"]),
+        ("logs", ["logs", "m", "--component", "executor"]),
         ("package", ["package", "model", "--load"]),
     ):
         yield pytest.param(path, argv, None, ExitCode.NOTHING, id=f"no cluster: {' '.join(argv)}")

@@ -70,6 +70,8 @@ BAD_INPUT: dict[str, tuple[list[str], ExitCode]] = {
     "cluster operator stop": (["cluster", "operator", "stop", "--uninstall=yes"], ExitCode.USAGE),
     "cluster operator status": (["cluster", "--state-dir", "{tmp}/none", "operator", "status"], ExitCode.NOTHING),
     "doctor": (["doctor", "--kubeconfig", "{tmp}/no-such-kubeconfig"], ExitCode.USAGE),
+    "status": (["status"], ExitCode.USAGE),  # no NAME
+    "logs": (["logs", "m", "--tail", "many"], ExitCode.USAGE),
     "tools": (["tools"], ExitCode.USAGE),
     "tools install": (["tools", "install", "no-such-tool"], ExitCode.USAGE),
     "tools status": (["tools", "status", "no-such-tool"], ExitCode.USAGE),
@@ -273,10 +275,11 @@ def test_every_result_command_has_an_output_case():
     # cluster up, cluster operator start, cluster load, cluster service, and the two status commands
     # (without a cluster they exit 3 with an error object): need the cluster binaries or a real node
     # (tests/cluster; without a cluster: tests/test_cli_bad_input.py); serve: its result is --setup's,
-    # which needs the server's venv (tests/test_readme_v2.py)
+    # which needs the server's venv (tests/test_readme_v2.py); status and logs: a fake kubectl with
+    # recorded objects (tests/test_model_status.py)
     assert with_output - set(RESULTS) == {
         "predict", "cluster env", "cluster up", "cluster operator start", "cluster load", "cluster service",
-        "cluster status", "cluster operator status", "serve",
+        "cluster status", "cluster operator status", "serve", "status", "logs",
     }  # fmt: skip
     # every -o offers text, yaml and json (the README's promise; text is YAML for a manifest)
     for level in LEVELS:

@@ -447,3 +447,35 @@ def test_the_pod_monitor_scrapes_the_executor_and_the_components(graphs):
     assert rows, "the custom metric ConstantModelA.metrics() returns is not in its scrape"
     assert sum(v for labels, v in rows if labels.get("method") == "predict") >= 10
     assert not series(scraped["b"], "fadi_constant_model_rows_total")  # b reports no custom metric
+
+
+def cli(k: Kube, state_dir, *argv: str) -> subprocess.CompletedProcess:
+    """A command run as a user of the local cluster runs it (`eval "$(fadi-seldon cluster env)"`)."""
+    env = {**k.env, "KUBECONFIG": str(k.kubeconfig), "FADI_CLUSTER_DIR": str(state_dir)}
+    return subprocess.run([sys.executable, "-m", "fadi_seldon", *argv], capture_output=True, text=True,
+                          timeout=120, env=env)  # fmt: skip
+
+
+def test_status_and_logs_show_a_running_graph(graphs, cluster_kubeconfig):
+    """`fadi-seldon status` on the five-node graph: Available, every component ready with its image on
+    the node, the URL that `cluster service` gives; `logs --component executor` reads the executor."""
+    k, state = graphs["kube"], cluster_kubeconfig.parent
+    proc = cli(k, state, "status", "full", "-n", GRAPHS, "-o", "json")
+    assert proc.returncode == 0, proc.stderr
+    status = json.loads(proc.stdout)
+    assert status["state"] == "Available" and status["node_images_checked"]
+    [pod] = status["pods"]
+    components = {c["component"]: c for c in pod["containers"]}
+    assert set(components) == {*images_of(graphs["manifests"]["full"]), "executor"}
+    assert all(c["ready"] and c["image_on_node"] == "present" for c in components.values()), components
+    [url] = status["urls"]
+    assert url["http"] == k.service_url("full-default", GRAPHS)
+    assert url["grpc"] == k.service_url("full-default", GRAPHS, port="grpc").removeprefix("http://")
+    text = cli(k, state, "status", "full", "-n", GRAPHS)
+    assert text.returncode == 0 and "Available" in text.stdout and url["http"] in text.stdout
+    logs = cli(k, state, "logs", "full", "-n", GRAPHS, "--component", "executor", "-o", "json")
+    assert logs.returncode == 0, logs.stderr
+    [entry] = json.loads(logs.stdout)
+    assert entry["container"] == "seldon-container-engine" and entry["lines"]
+    missing = cli(k, state, "status", "no-such-graph", "-n", GRAPHS)
+    assert missing.returncode == 3 and "no-such-graph" in missing.stderr

@@ -44,6 +44,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "start, stop and inspect the local Kubernetes control plane",
     ),
     "doctor": ("fadi_seldon.cli.commands.doctor", "diagnose a cluster's Seldon installation"),
+    "status": (
+        "fadi_seldon.cli.commands.status",
+        "show a SeldonDeployment's state, replicas, images, URLs and warnings",
+    ),
+    "logs": ("fadi_seldon.cli.commands.logs", "print the logs of a SeldonDeployment's pods"),
     "tools": (
         "fadi_seldon.cli.commands.tools",
         "install and inspect the pinned external tools (helm, ct, ...)",

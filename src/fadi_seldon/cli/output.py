@@ -238,3 +238,18 @@ def deliver(text: str, destination: str | None, force: bool = False) -> ExitCode
     note = f" (previous content kept in {backup})" if backup else ""
     print(f"wrote {destination}{note}", file=sys.stderr)
     return ExitCode.OK
+
+
+def count_of(what: str):
+    """An argparse type for a count (0 or more) of `what`: one error wording for every such flag."""
+
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            number = -1
+        if number < 0:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a number of {what}")
+        return number
+
+    return parse

@@ -41,7 +41,7 @@ def seldon_images() -> dict[str, str]:
     }
 
 
-def _fix(image: str) -> str:
+def how_to_load(image: str) -> str:
     option = seldon_images().get(oci.normalize_ref(image)) if image else None
     if option:
         source = f"seldon-core-{versions.get('SELDON_CORE_VERSION')}.tar.gz"
@@ -71,7 +71,7 @@ def check_images(snap: Snapshot) -> list[Finding]:
             Finding(
                 "image-missing", ERROR, image,
                 f"{len(waits)} container(s) wait for image {image} ({reasons}) on {nodes}: {pods}",
-                _fix(image),
+                how_to_load(image),
             )
         )  # fmt: skip
     return findings

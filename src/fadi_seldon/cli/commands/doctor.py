@@ -31,8 +31,7 @@ examples:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = EPILOG
-    parser.add_argument("--kubeconfig", help="kubeconfig to use (default: KUBECONFIG or ~/.kube/config)")
-    parser.add_argument("--context", help="kubeconfig context to use")
+    add_cluster_arguments(parser)
     output.add_output_argument(parser)
     parser.add_argument("--all", action="store_true", help="also list the checks that passed")
     parser.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
@@ -86,9 +85,9 @@ NO_KUBECONFIG_HINT = (
 )
 
 
-def run(args: argparse.Namespace) -> int:
-    from fadi_seldon import doctor
-
+def check_cluster(args: argparse.Namespace, purpose: str) -> None:
+    """Before any kubectl: a --kubeconfig that is there and a mapping (exit 2), and some kubeconfig at
+    all (exit 3, `no cluster to PURPOSE`). Shared by every command reading a cluster (`status`, `logs`)."""
     if args.kubeconfig and not Path(args.kubeconfig).is_file():
         raise usage(f"cannot read the cluster: no kubeconfig at {args.kubeconfig}")
     if args.kubeconfig:
@@ -96,17 +95,33 @@ def run(args: argparse.Namespace) -> int:
     if not _kubeconfig_found(args):
         where = os.environ.get("KUBECONFIG") or str(Path.home() / ".kube" / "config")
         raise CliError(
-            f"no cluster to diagnose: no kubeconfig ({where} names no file)",
+            f"no cluster to {purpose}: no kubeconfig ({where} names no file)",
             ExitCode.NOTHING,
             hint=NO_KUBECONFIG_HINT,
         )
+
+
+def cluster_error(err: Exception) -> CliError:
+    """A DoctorError as the CLI says it: nothing answering is nothing to act on (3), a refusal 2."""
+    if getattr(err, "unreachable", False):
+        return CliError(str(err), ExitCode.NOTHING)
+    return usage(f"cannot read the cluster: {err}")
+
+
+def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--kubeconfig", help="kubeconfig to use (default: KUBECONFIG or ~/.kube/config)")
+    parser.add_argument("--context", help="kubeconfig context to use")
+
+
+def run(args: argparse.Namespace) -> int:
+    from fadi_seldon import doctor
+
+    check_cluster(args, "diagnose")
     try:
         kubectl = doctor.Kubectl(kubeconfig=args.kubeconfig, context=args.context)
         snap = doctor.gather(kubectl, _operator_states(args.operator_state), args.stale_after)
     except doctor.DoctorError as err:
-        if err.unreachable:
-            raise CliError(str(err), ExitCode.NOTHING) from None
-        raise usage(f"cannot read the cluster: {err}") from None
+        raise cluster_error(err) from None
     findings = doctor.diagnose(snap)
     counts = doctor.summary(findings)
     server = kubectl.server()

@@ -40,23 +40,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strict", action="store_true", help="fail (exit 1) on warnings too")
     parser.add_argument(
         "--jobs",
-        type=_jobs,
+        type=output.count_of("processes (0 for one per core)"),
         default=1,
         metavar="N",
         help="check with N processes, large files cut at document starts (0: one per core; default 1); "
         "the findings and their order are the same",
     )
     server_options.add_arguments(parser)
-
-
-def _jobs(value: str) -> int:
-    try:
-        jobs = int(value)
-    except ValueError:
-        jobs = -1
-    if jobs < 0:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number of processes (0 for one per core)")
-    return jobs
 
 
 def run(args: argparse.Namespace) -> int:
