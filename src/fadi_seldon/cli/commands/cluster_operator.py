@@ -67,7 +67,7 @@ def run(args: argparse.Namespace, plane) -> int:
             ExitCode.NOTHING,
         )
     if args.operator_action == "start":
-        from fadi_seldon.cli.commands.doctor import check_kubeconfig
+        from fadi_seldon.cli.cluster_access import check_kubeconfig
 
         check_kubeconfig(str(kubeconfig))
     runner = OperatorRunner(kubeconfig, plane.layout.root / "operator", out=sys.stderr)

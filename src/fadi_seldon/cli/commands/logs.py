@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from fadi_seldon.cli import exit_codes, output
-from fadi_seldon.cli.commands import doctor as cluster
+from fadi_seldon.cli import cluster_access, exit_codes, output
 from fadi_seldon.cli.commands.status import NOT_FOUND_HINT
 from fadi_seldon.cli.errors import CliError, usage
 from fadi_seldon.cli.exit_codes import ExitCode
@@ -42,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="last N lines (default 100)",
     )
-    cluster.add_cluster_arguments(parser)
+    cluster_access.add_arguments(parser)
     output.add_output_argument(parser)
 
 
@@ -56,12 +55,12 @@ def run(args: argparse.Namespace) -> int:
     from fadi_seldon import doctor
     from fadi_seldon.doctor import model_status
 
-    cluster.check_cluster(args, "read")
+    cluster_access.check(args, "read")
     try:
         kubectl = doctor.Kubectl(kubeconfig=args.kubeconfig, context=args.context)
         logs = model_status.read_logs(kubectl, args.name, args.namespace, args.component, args.tail)
     except doctor.DoctorError as err:
-        raise cluster.cluster_error(err) from None
+        raise cluster_access.error(err) from None
     except model_status.ModelNotFound as err:
         raise CliError(str(err), ExitCode.NOTHING, hint=NOT_FOUND_HINT) from None
     except model_status.UnknownComponent as err:

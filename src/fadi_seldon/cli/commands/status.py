@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from fadi_seldon.cli import exit_codes, output
-from fadi_seldon.cli.commands import doctor as cluster
+from fadi_seldon.cli import cluster_access, exit_codes, output
 from fadi_seldon.cli.errors import CliError
 from fadi_seldon.cli.exit_codes import ExitCode
 
@@ -31,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = EPILOG
     parser.add_argument("name", metavar="NAME", help="the SeldonDeployment's name")
     parser.add_argument("-n", "--namespace", default="default", help="its namespace (default: default)")
-    cluster.add_cluster_arguments(parser)
+    cluster_access.add_arguments(parser)
     output.add_output_argument(parser)
 
 
@@ -62,12 +61,12 @@ def run(args: argparse.Namespace) -> int:
     from fadi_seldon import doctor
     from fadi_seldon.doctor import model_status
 
-    cluster.check_cluster(args, "read")
+    cluster_access.check(args, "read")
     try:
         kubectl = doctor.Kubectl(kubeconfig=args.kubeconfig, context=args.context)
         raw = model_status.gather(kubectl, args.name, args.namespace)
     except doctor.DoctorError as err:
-        raise cluster.cluster_error(err) from None
+        raise cluster_access.error(err) from None
     except model_status.ModelNotFound as err:
         raise CliError(str(err), ExitCode.NOTHING, hint=NOT_FOUND_HINT) from None
     result = model_status.summarize(raw, model_status.node_images(args.kubeconfig))
