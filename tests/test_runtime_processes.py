@@ -101,3 +101,19 @@ def test_stop_pid_of_a_recorded_leader_stops_its_whole_session(tmp_path):
         assert processes.stop(rec) is False
     finally:
         _cleanup(child, rec.pid)
+
+
+def test_stop_alone_leaves_the_leaders_children_running(tmp_path):
+    """`alone` (a containerd restart, as systemd's KillMode=process): the leader stops, the processes
+    it started keep running, as containerd's shims keep the pods' containers."""
+    rec = processes.spawn(
+        "leader", [sys.executable, "-c", CHILD, "own-group", str(tmp_path / "c.pid"), "-"], tmp_path / "l.log"
+    )
+    polling.wait_until("the child's pid file", (tmp_path / "c.pid").exists, timeout=10, every=0.02)
+    child = int((tmp_path / "c.pid").read_text())
+    try:
+        assert processes.stop(rec, timeout=2, alone=True) is True
+        assert not processes.is_running(rec.pid)
+        assert processes.is_running(child)
+    finally:
+        _cleanup(child, rec.pid)
