@@ -64,6 +64,14 @@ SOURCE = "SELDON_CORE_SOURCE=/path/to/seldon-core-1.17.1.tar.gz"
          "docker.io/seldonio/seldon-core-executor:1.17.1"),
         ("seldonio/mock_classifier:1.0", "--mock-classifier", "docker.io/seldonio/mock_classifier:1.0"),
         ("docker.io/seldonio/mock_classifier:1.0", "--mock-classifier", "docker.io/seldonio/mock_classifier:1.0"),
+        ("seldonio/sklearnserver:1.17.1", "--server SKLEARN_SERVER --protocol seldon",
+         "docker.io/seldonio/sklearnserver:1.17.1"),
+        ("seldonio/mlserver:1.3.5-xgboost", "--server XGBOOST_SERVER --protocol v2",
+         "docker.io/seldonio/mlserver:1.3.5-xgboost"),
+        ("seldonio/mlflowserver:1.17.1", "--server MLFLOW_SERVER --protocol seldon",
+         "docker.io/seldonio/mlflowserver:1.17.1"),
+        ("seldonio/rclone-storage-initializer:1.17.1", "--storage-initializer",
+         "docker.io/seldonio/rclone-storage-initializer:1.17.1"),
     ],
 )  # fmt: skip
 def test_seldon_images_have_exactly_the_two_ways(image, option, published):
@@ -73,9 +81,9 @@ def test_seldon_images_have_exactly_the_two_ways(image, option, published):
     ]
     (finding,) = images.check_images(snap)
     assert finding.fix == (
-        "one of two ways: build it from Seldon's source release and load it into the node, "
-        f"`{SOURCE} fadi-seldon cluster load {option}`; or, where a registry is reachable, pull Seldon's "
-        f"published image {published}"
+        f"one of two ways: build it here and load it into the node, `fadi-seldon cluster load {option}` "
+        f"(Seldon's own code is read from its source release: {SOURCE}); or, where a registry is "
+        f"reachable, pull the published image {published}"
     )
 
 

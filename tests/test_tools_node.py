@@ -35,7 +35,13 @@ def build_ctx(name: str) -> BuildContext:
 
 def test_node_group_order_and_pins():
     assert "node" in toolchain.GROUPS
-    assert [t.name for t in toolchain.select(["node"])] == ["kubernetes-node", "containerd", "coredns"]
+    assert [t.name for t in toolchain.select(["node"])] == [
+        "kubernetes-node",
+        "containerd",
+        "coredns",
+        "rclone",
+    ]
+    assert tool("rclone").version == versions.get("RCLONE_VERSION")
     assert tool("kubernetes-node").version == versions.get("KUBERNETES_VERSION") == tool("kubernetes").version
     assert tool("containerd").version == versions.get("CONTAINERD_VERSION")
     assert tool("containerd").version.startswith("v2."), "Kubernetes 1.36 needs containerd 2.x"

@@ -4,7 +4,7 @@ them with those of crashes.py, images.py and graphs.py."""
 
 from __future__ import annotations
 
-from fadi_seldon.doctor import crashes, graphs, images
+from fadi_seldon.doctor import crashes, graphs, images, model_storage
 from fadi_seldon.doctor.findings import (
     CONTROLLER_ID_LABEL,
     CRD_NAME,
@@ -24,6 +24,7 @@ def diagnose(snap: Snapshot, openssl: str | None = None) -> list[Finding]:
     findings: list[Finding] = []
     findings += check_crd(snap)
     findings += images.check_images(snap)
+    findings += model_storage.check_model_downloads(snap)
     findings += graphs.check_graphs(snap)
     findings += crashes.check_crd_guard(snap.crd)
     findings += crashes.check_crashes(snap)

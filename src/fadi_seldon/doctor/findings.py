@@ -54,6 +54,9 @@ class Snapshot:
     graph_pods: list[dict] = field(
         default_factory=list
     )  # executor pods: graph, executor and component logs (doctor/graphs.py)
+    model_downloads: list[dict] = field(
+        default_factory=list
+    )  # storage initializers that failed: status and log (doctor/model_storage.py)
     stale_after: float = 120.0  # seconds without a state before a SeldonDeployment is reported
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 

@@ -1,11 +1,12 @@
 """Gather what the checks need into a Snapshot: the installation, then the operators' runtime
-(crashes.py), pods waiting for images (images.py) and graphs failing in their pods (graphs.py)."""
+(crashes.py), pods waiting for images (images.py), models that cannot be fetched (model_storage.py) and
+graphs failing in their pods (graphs.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from fadi_seldon.doctor import crashes, graphs, images
+from fadi_seldon.doctor import crashes, graphs, images, model_storage
 from fadi_seldon.doctor.findings import CRD_NAME, Snapshot, mounted_secrets, seldon_webhooks
 from fadi_seldon.doctor.kubectl import Kubectl
 
@@ -22,6 +23,7 @@ def gather(
     _gather_install(kubectl, snap)
     crashes.gather_runtime(kubectl, snap, host_state_dirs or [])
     images.gather(kubectl, snap)
+    model_storage.gather(kubectl, snap)
     graphs.gather(kubectl, snap)  # after the SeldonDeployments: their graphs are the fallback
     return snap
 

@@ -2,7 +2,7 @@
 
 On the local cluster's real node no registry is reachable: every image must be built here and
 loaded (`fadi-seldon package DIR --build --load` for a model; Seldon's operator, executor and
-mock_classifier images from Seldon's source release with `fadi-seldon cluster load`). Elsewhere the same waits mean a
+mock_classifier images, the prepackaged servers' and the storage initializer with `fadi-seldon cluster load`). Elsewhere the same waits mean a
 wrong name, a private registry without pull secret, or a registry out of reach. The check names
 each missing image once, with the pods that wait for it and how to get it onto the node.
 """
@@ -32,13 +32,17 @@ def gather(kubectl, snap: Snapshot) -> None:
 
 def seldon_images() -> dict[str, str]:
     """Seldon's own images `cluster load` builds from Seldon's source release: full name -> option."""
-    from fadi_seldon.images import executor, mock_classifier, operator
+    from fadi_seldon.images import executor, mock_classifier, operator, servers, storage_initializer
 
-    return {
+    found = {
         operator.image_ref(): "--operator",
         executor.image_ref(): "--executor",
         mock_classifier.IMAGE: "--mock-classifier",
+        oci.normalize_ref(storage_initializer.image_ref()): "--storage-initializer",
     }
+    for ref, (server, protocol) in servers.refs().items():
+        found[ref] = f"--server {server} --protocol {protocol}"
+    return found
 
 
 def how_to_load(image: str) -> str:
@@ -46,9 +50,9 @@ def how_to_load(image: str) -> str:
     if option:
         source = f"seldon-core-{versions.get('SELDON_CORE_VERSION')}.tar.gz"
         return (
-            f"one of two ways: build it from Seldon's source release and load it into the node, "
-            f"`SELDON_CORE_SOURCE=/path/to/{source} fadi-seldon cluster load {option}`; or, where a "
-            f"registry is reachable, pull Seldon's published image {oci.normalize_ref(image)}"
+            f"one of two ways: build it here and load it into the node, `fadi-seldon cluster load {option}` "
+            f"(Seldon's own code is read from its source release: SELDON_CORE_SOURCE=/path/to/{source}); or, "
+            f"where a registry is reachable, pull the published image {oci.normalize_ref(image)}"
         )
     return (
         "build the image on this machine and load it into the node: for a model, `fadi-seldon package DIR "

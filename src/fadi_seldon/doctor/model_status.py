@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from fadi_seldon.doctor import images
+from fadi_seldon.doctor import images, model_storage
 from fadi_seldon.doctor.graphs import SDEP_LABEL
 from fadi_seldon.runtime import oci
 from fadi_seldon.sdep.operator_objects import ENGINE_CONTAINER
@@ -42,10 +42,12 @@ def gather(kubectl, name: str, namespace: str) -> dict:
 
     predictors = [p.get("name", "") for p in (sdep.get("spec") or {}).get("predictors") or []]
     services = [kubectl.get("service", f"{name}-{p}", "-n", namespace) for p in predictors]
+    pods = items("pods", "-l", selector)
     return {
         "sdep": sdep,
         "deployments": items("deployments", "-l", selector),
-        "pods": items("pods", "-l", selector),
+        "pods": pods,
+        "downloads": model_storage.failures(kubectl, pods),
         "services": [s for s in services if s],
         "events": items("events", "--field-selector", "type=Warning"),
     }
@@ -171,9 +173,11 @@ def summarize(raw: dict, on_node: set[str] | None) -> dict:
             "pod": pname, "deployment": _owner(pname, deployments),
             "phase": (pod.get("status") or {}).get("phase", ""), "containers": _containers(pod, on_node),
         })  # fmt: skip
+    downloads = [model_storage.explain(item) for item in raw.get("downloads") or []]
+    reason = status.get("description", "") or "; ".join(sorted({d["message"] for d in downloads}))
     return {
         "name": name, "namespace": namespace,
-        "state": status.get("state", "") or "Unknown", "reason": status.get("description", ""),
+        "state": status.get("state", "") or "Unknown", "reason": reason, "model_downloads": downloads,
         "node_images_checked": on_node is not None,
         "predictors": _predictors(raw, name), "pods": pods,
         "urls": _urls(raw, name, namespace), "events": _events(raw, name),
@@ -186,7 +190,9 @@ def log_targets(pods: list[dict], component: str | None) -> list[tuple[dict, str
     wanted = ENGINE_CONTAINER if component == EXECUTOR else component
     out = []
     for pod in pods:
-        for container in (pod.get("spec") or {}).get("containers") or []:
+        spec = pod.get("spec") or {}
+        # init containers too: a prepackaged server's model initializer says why its model is missing
+        for container in (spec.get("initContainers") or []) + (spec.get("containers") or []):
             if wanted is None or container.get("name") == wanted:
                 out.append((pod, container.get("name", "")))
     return out

@@ -17,6 +17,7 @@ started in its own session and stopped as a whole by serving.ServerProcess, as f
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 import tempfile
@@ -57,22 +58,28 @@ class Runtime:
     artifacts: tuple[str, ...] = ()
 
 
-# implementation -> runtime, as the operator's getMLServerModelImplementation maps them (1.17.1)
+# implementation -> runtime, as the operator's getMLServerModelImplementation maps them (1.17.1). Each
+# pins its framework at the version every image and the venv share (versions.env, SCIKIT_LEARN_VERSION...):
+# a model trained in the venv then loads in the cluster's servers of both protocols.
 RUNTIMES: dict[str, Runtime] = {
     "SKLEARN_SERVER": Runtime(
         "mlserver-sklearn",
         "mlserver_sklearn.SKLearnModel",
+        ("scikit-learn=={SCIKIT_LEARN_VERSION}",),
         artifacts=("model.joblib", "model.pickle", "model.pkl"),
     ),
-    # mlserver-xgboost leaves xgboost unpinned: 2.0 (September 2023) postdates the 1.3.5 images, and on
-    # x86-64 its 2.x+ wheels pull NVIDIA's NCCL (about 200 MB); 1.7 loads the models those images load
     "XGBOOST_SERVER": Runtime(
         "mlserver-xgboost",
         "mlserver_xgboost.XGBoostModel",
-        ("xgboost<2",),
+        ("xgboost=={XGBOOST_VERSION}",),
         artifacts=("model.bst", "model.json", "model.ubj"),
     ),
-    "MLFLOW_SERVER": Runtime("mlserver-mlflow", "mlserver_mlflow.MLflowRuntime", artifacts=("MLmodel",)),
+    "MLFLOW_SERVER": Runtime(
+        "mlserver-mlflow",
+        "mlserver_mlflow.MLflowRuntime",
+        ("mlflow=={MLFLOW_VERSION}", "scikit-learn=={SCIKIT_LEARN_VERSION}"),
+        artifacts=("MLmodel",),
+    ),
 }
 # Why the Seldon-protocol variant of each cannot run here (the server of `protocol: seldon`)
 SELDON_PROTOCOL_IMAGE_ONLY = (
@@ -104,9 +111,14 @@ def runtime_requirement(package: str) -> str:
 def runtime_requirements(package: str) -> list[str]:
     """A runtime package at MLServer's version, with the constraints its prepackaged server needs."""
     constraints = [
-        c for runtime in RUNTIMES.values() if runtime.package == package for c in runtime.constraints
+        pinned(c) for runtime in RUNTIMES.values() if runtime.package == package for c in runtime.constraints
     ]
     return [runtime_requirement(package), *constraints]
+
+
+def pinned(requirement: str) -> str:
+    """A requirement with its `{KEY}` placeholders replaced by versions.env's values."""
+    return re.sub(r"\{([A-Z0-9_]+)\}", lambda m: versions.get(m.group(1)), requirement)
 
 
 def _marker(venv: Path) -> dict:

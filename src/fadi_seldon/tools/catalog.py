@@ -310,6 +310,23 @@ TOOLS: tuple[Tool, ...] = (
         release=_coredns_release,
         go=GoRecipe("github.com/coredns/coredns", {"coredns": "github.com/coredns/coredns"}),
     ),
+    # rclone: the storage initializer's program (`rclone copy SRC /mnt/models`), the local object store
+    # (`rclone serve s3`) and `fadi-seldon upload`. Upstream's initializer image carries 1.59.1; one newer
+    # build serves all three because `serve s3` exists only from 1.65 (docs/prepackaged-servers.md).
+    Tool(
+        name="rclone",
+        version_key="RCLONE_VERSION",
+        executables=("rclone",),
+        version_args=("version",),  # "rclone v1.76.0\n- os/version: ..."
+        version_pattern=r"^rclone\s+(v\d+\.\d+\.\d+\S*)",
+        group="node",
+        # releases are zip files (the installer unpacks tar archives): built from the module proxy
+        go=GoRecipe(
+            "github.com/rclone/rclone",
+            {"rclone": "github.com/rclone/rclone"},
+            ldflags=lambda ctx: [f"-X github.com/rclone/rclone/fs.Version={ctx.version}"],
+        ),
+    ),
     Tool(
         name="actionlint",
         version_key="ACTIONLINT_VERSION",

@@ -4,6 +4,8 @@ real or simulated nodes) and what runs beside it."""
 from __future__ import annotations
 
 import argparse
+import functools
+from collections.abc import Callable
 from pathlib import Path
 
 from fadi_seldon.cli import exit_codes, output
@@ -97,6 +99,27 @@ def _add_load_parser(sub) -> argparse.ArgumentParser:
         action="store_true",
         help="build docker.io/seldonio/mock_classifier:1.0, the user guide's example model, from the "
         "mean_classifier example of Seldon's source release (SELDON_CORE_SOURCE; cached) and load it",
+    )
+    load.add_argument(
+        "--server",
+        action="append",
+        default=[],
+        choices=("SKLEARN_SERVER", "XGBOOST_SERVER", "MLFLOW_SERVER"),
+        metavar="SERVER",
+        help="build the images of a prepackaged server (SKLEARN_SERVER, XGBOOST_SERVER, MLFLOW_SERVER; "
+        "repeat) under the names the chart's predictor_servers give: the Seldon-protocol server from "
+        "Seldon's source release, the MLServer image (protocol v2) from PyPI; cached",
+    )
+    load.add_argument(
+        "--protocol",
+        choices=("seldon", "v2"),
+        help="with --server: only the image of this protocol (default: both)",
+    )
+    load.add_argument(
+        "--storage-initializer",
+        action="store_true",
+        help="build the chart's storage initializer (docker.io/seldonio/rclone-storage-initializer, rclone "
+        "from `make tools`) and load it: prepackaged servers fetch their modelUri with it",
     )
     return load
 
@@ -202,16 +225,33 @@ def _service(plane, args: argparse.Namespace) -> int:
 
 
 def _load(plane, args: argparse.Namespace) -> int:
-    from fadi_seldon.images import ImageError, executor, mock_classifier, operator
+    from fadi_seldon.images import (
+        ImageError,
+        executor,
+        mock_classifier,
+        operator,
+        servers,
+        storage_initializer,
+    )
     from fadi_seldon.localkube import node_images
 
-    builders = [
+    if args.protocol and not args.server:
+        raise usage("--protocol chooses the image of each --server: name a --server")
+    protocols = [args.protocol] if args.protocol else list(servers.PROTOCOLS)
+    builders: list[tuple[bool, Callable[[], tuple[Path, list[str]]]]] = [
         (args.operator, lambda: (operator.build().archive, operator.chart_sets())),
         (args.executor, lambda: (executor.build().archive, [])),  # the chart's default image: no --set
         (args.mock_classifier, lambda: (mock_classifier.build().archive, [])),
+        (args.storage_initializer, lambda: (storage_initializer.build().archive, [])),
     ]
+    for server in dict.fromkeys(args.server):
+        for protocol in protocols:
+            builders.append((True, functools.partial(_server_archive, servers, server, protocol)))
     if not args.archives and not any(wanted for wanted, _ in builders):
-        raise usage("nothing to load: name OCI archives, or --operator, --executor, --mock-classifier")
+        raise usage(
+            "nothing to load: name OCI archives, or --operator, --executor, --mock-classifier, "
+            "--storage-initializer, --server SERVER"
+        )
     try:  # each archive read before anything else: a wrong file is the answer, whatever the node
         for archive in args.archives:
             node_images.archive_names(Path(archive))
@@ -232,6 +272,11 @@ def _load(plane, args: argparse.Namespace) -> int:
         raise CliError(str(err), details={"loaded": loaded}) from None
     output.emit(loaded, args.output, _load_text)
     return ExitCode.OK
+
+
+def _server_archive(servers, server: str, protocol: str) -> tuple[Path, list[str]]:
+    """A prepackaged server's image under the chart's default name: no `--set` needed."""
+    return servers.build(server, protocol).archive, []
 
 
 def _load_text(loaded: list[dict]) -> str:

@@ -48,6 +48,9 @@ def text(result: dict) -> str:
             lines.append(f"    {c['component']:<16} {state:<28} image {c['image']} ({c['image_on_node']})")
             if c["fix"]:
                 lines.append(f"      fix: {c['fix']}")
+    for d in result.get("model_downloads") or []:
+        lines.append(f"model download failed ({d['container']}): {d['message']}")
+        lines += [f"  rclone: {d['evidence']}", f"  fix: {d['fix']}"]
     lines.append("urls:")
     for u in result["urls"]:
         lines.append(f"  {u['predictor']}: http {u['http'] or '-'}  grpc {u['grpc'] or '-'}")

@@ -1,0 +1,280 @@
+"""Prepackaged servers on the real node, with models from an object store: the data scientist's path.
+
+The user's four commands, run as the README writes them: train (examples/*-iris/train.py, in the venv
+`serve --setup` makes), `fadi-seldon upload` to the local S3 store (`rclone serve s3` in a pod, standing
+in for FADI's MinIO), `fadi-seldon new --server ... --model-uri s3://... --env-secret`, `kubectl apply`.
+Each server runs in the image built here under the name the chart's predictor_servers give it, with
+Seldon's 1.17.1 executor in front and the rclone storage initializer fetching the model; every answer
+is checked against the model's own prediction computed on the host. Then what goes wrong: a wrong
+bucket, wrong keys, a missing Secret, each named by `fadi-seldon status` and `doctor`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from cluster.kube import Kube, wait_until
+from conftest import ROOT
+from fadi_seldon.localkube import object_store
+
+RELEASE, NS, MODELS = "seldon-prepackaged", "seldon-prepackaged", "models"
+SETS = ("crd.create=false", "usageMetrics.enabled=false", "executor.resources.cpuRequest=100m",
+        "executor.resources.memoryRequest=128Mi")  # fmt: skip
+SECRET = "models-s3"
+BUCKET = "models"
+MODEL = "classifier"  # the graph node, and the model's name under protocol v2
+ROWS = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3], [5.9, 3.0, 4.2, 1.5]]
+# server -> its training script (examples/), run in the venv `serve --setup` makes for it
+SERVERS = {
+    "SKLEARN_SERVER": "examples/sklearn-iris/train.py",
+    "XGBOOST_SERVER": "examples/xgboost-iris/train.py",
+    "MLFLOW_SERVER": "examples/mlflow-iris/train.py",
+}
+PROTOCOLS = ("seldon", "v2")
+# what each server computes, run on the host on the same artifact: (server, protocol) -> code
+# printing the answer for the rows in sys.argv[2], the model folder being sys.argv[1]
+LOCAL = {
+    (
+        "SKLEARN_SERVER",
+        "seldon",
+    ): "joblib.load(folder + '/model.joblib').predict_proba(X)",  # SKLearnServer's default method
+    ("SKLEARN_SERVER", "v2"): "joblib.load(folder + '/model.joblib').predict(X)",  # MLServer's default output
+    (
+        "XGBOOST_SERVER",
+        "seldon",
+    ): "xgboost.Booster(model_file=folder + '/model.bst').predict(xgboost.DMatrix(X))",
+    (
+        "XGBOOST_SERVER",
+        "v2",
+    ): "mlserver_xgboost.xgboost._load_sklearn_interface(folder + '/model.bst').predict(X)",
+    ("MLFLOW_SERVER", "seldon"): "mlflow.pyfunc.load_model(folder).predict(X)",
+    ("MLFLOW_SERVER", "v2"): "mlflow.pyfunc.load_model(folder).predict(X)",
+}
+IMPORTS = {
+    "SKLEARN_SERVER": "joblib",
+    "XGBOOST_SERVER": "xgboost, mlserver_xgboost.xgboost",
+    "MLFLOW_SERVER": "mlflow.pyfunc",
+}
+
+
+def cli(*argv: str, timeout: float = 600) -> str:
+    proc = subprocess.run(
+        [sys.executable, "-m", "fadi_seldon", *argv], capture_output=True, text=True, timeout=timeout
+    )
+    assert proc.returncode == 0, (argv, proc.stdout[-2000:], proc.stderr[-4000:])
+    return proc.stdout
+
+
+def train(server: str, out: Path) -> str:
+    """Train with the venv `serve --setup` makes (the framework versions every server image carries)."""
+    python = cli("serve", "--setup", "--server", server, "--protocol", "v2").strip().splitlines()[-1]
+    subprocess.run([python, str(ROOT / SERVERS[server]), str(out)], check=True, timeout=600)
+    return python
+
+
+def local_answer(python: str, server: str, protocol: str, folder: Path, rows: list) -> list[float]:
+    """The model's own answer on the host, flattened: what the server must return."""
+    code = (
+        f"import json, sys, numpy, {IMPORTS[server]}; folder = sys.argv[1]; X = numpy.array(json.loads(sys.argv[2]));"
+        f"print(json.dumps(numpy.asarray({LOCAL[server, protocol]}).ravel().tolist()))"
+    )
+    out = subprocess.run(
+        [python, "-c", code, str(folder), json.dumps(rows)], capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def flat(value) -> list[float]:
+    return [float(x) for x in (flat_list(value))]
+
+
+def flat_list(value) -> list:
+    return [y for x in value for y in flat_list(x)] if isinstance(value, list) else [value]
+
+
+def post(url: str, body: dict) -> dict:
+    request = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as resp:
+        return json.loads(resp.read())
+
+
+def state(kube: Kube, name: str) -> str:
+    obj = kube.get("sdep", name, "-n", MODELS) or {}
+    return (obj.get("status") or {}).get("state", "")
+
+
+@pytest.fixture(scope="module")
+def store(kube: Kube, webhook_off, operator_image, seldon_images, cluster_kubeconfig) -> dict:
+    """The operator chart on the real node, the server images loaded, the object store running, and
+    its model Secret in the models' namespace."""
+    from fadi_seldon.images import servers, storage_initializer
+    from fadi_seldon.localkube import node_images
+    from fadi_seldon.localkube.layout import Layout
+
+    k = Kube(kube.kubeconfig, kube.env, kube.charts, simulated=False)
+    k.namespace(NS)
+    k.namespace(MODELS)
+    started = time.monotonic()
+    builds = [storage_initializer.build()] + [servers.build(s, p) for s in SERVERS for p in PROTOCOLS]
+    for built in builds:
+        node_images.import_archive(built.archive, Layout(cluster_kubeconfig.parent))
+    print(f"[prepackaged] images built and loaded in {time.monotonic() - started:.1f}s", file=sys.stderr)
+    k.install(RELEASE, NS, "charts/seldon-core-operator", *SETS, *operator_image)
+    access, secret = "fadi" + secrets.token_hex(4), secrets.token_hex(16)
+    k.apply(object_store.manifests(MODELS, access, secret))
+    k.apply([object_store.model_secret(SECRET, MODELS, object_store.endpoint(MODELS), access, secret)])
+    url = k.service_url(object_store.NAME, MODELS, timeout=180)
+    yield {"kube": k, "url": url, "access": access, "secret": secret}
+    k.kubectl("delete", "namespace", MODELS, "--ignore-not-found", "--wait=true", check=False, timeout=240)
+    k.helm("uninstall", RELEASE, "-n", NS, "--wait", "--timeout", "180s", check=False)
+    k.kubectl("delete", "namespace", NS, "--ignore-not-found", "--wait=true", check=False, timeout=180)
+
+
+@pytest.fixture(scope="module")
+def models(store, tmp_path_factory) -> dict:
+    """Each server's model trained, then uploaded with `fadi-seldon upload`: server -> its facts."""
+    keys = {"AWS_ACCESS_KEY_ID": store["access"], "AWS_SECRET_ACCESS_KEY": store["secret"]}
+    trained = {}
+    for server in SERVERS:
+        folder = tmp_path_factory.mktemp(server.lower()) / "model"  # MLflow refuses an existing folder
+        python = train(server, folder)
+        uri = f"s3://{BUCKET}/{server.lower()}"
+        proc = subprocess.run(
+            [sys.executable, "-m", "fadi_seldon", "upload", str(folder), uri, "--endpoint", store["url"], "-o", "json"],
+            capture_output=True, text=True, timeout=300, env={**os.environ, **keys},
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout)["modelUri"] == uri
+        answers = {p: local_answer(python, server, p, folder, ROWS) for p in PROTOCOLS}
+        trained[server] = {"folder": folder, "uri": uri, "answers": answers}
+    return trained
+
+
+def name_of(server: str, protocol: str) -> str:
+    return f"{server.split('_')[0].lower()}-{protocol}"
+
+
+def manifest(server: str, protocol: str, uri: str, name: str | None = None, secret: str = SECRET) -> dict:
+    """What `new --server --model-uri --env-secret` writes."""
+    return json.loads(
+        cli(
+            "new",
+            name or name_of(server, protocol),
+            "--server",
+            server,
+            "--model-uri",
+            uri,
+            "--env-secret",
+            secret,
+            "--model-name",
+            MODEL,
+            "--protocol",
+            protocol,
+            "-n",
+            MODELS,
+            "-o",
+            "json",
+        )  # fmt: skip
+    )
+
+
+@pytest.fixture(scope="module")
+def deployed(store, models) -> dict:
+    """Every server with both protocols, applied together; all Available."""
+    k = store["kube"]
+    names = {name_of(s, p): (s, p) for s in SERVERS for p in PROTOCOLS}
+    started = time.monotonic()
+    k.apply([manifest(s, p, models[s]["uri"]) for s, p in names.values()])
+    wait_until("every prepackaged server to be Available",
+               lambda: all(state(k, n) == "Available" for n in names), timeout=420)  # fmt: skip
+    print(
+        f"[prepackaged] {len(names)} servers Available in {time.monotonic() - started:.1f}s", file=sys.stderr
+    )
+    return names
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("server", sorted(SERVERS))
+def test_a_prepackaged_server_answers_as_the_model_does(store, models, deployed, server, protocol):
+    name = name_of(server, protocol)
+    url = store["kube"].service_url(f"{name}-default", MODELS)
+    expected = models[server]["answers"][protocol]
+    if protocol == "seldon":
+        answer = flat(post(f"{url}/api/v1.0/predictions", {"data": {"ndarray": ROWS}})["data"]["ndarray"])
+    else:
+        body = {
+            "inputs": [
+                {"name": "predict", "shape": [len(ROWS), 4], "datatype": "FP64", "data": sum(ROWS, [])}
+            ]
+        }
+        answer = flat(post(f"{url}/v2/models/{MODEL}/infer", body)["outputs"][0]["data"])
+    assert answer == pytest.approx(expected, rel=1e-5), (name, answer, expected)
+    pod = store["kube"].get("pods", "-n", MODELS, "-l", f"seldon-deployment-id={name}")["items"][0]
+    (init,) = pod["status"]["initContainerStatuses"]
+    assert init["image"] == "docker.io/seldonio/rclone-storage-initializer:1.17.1"
+    assert init["state"]["terminated"]["exitCode"] == 0
+    images = {c["name"]: c["image"] for c in pod["status"]["containerStatuses"]}
+    from fadi_seldon.images import servers
+
+    assert images[MODEL] == servers.image_ref(server, protocol)
+
+
+WRONG_KEYS = "models-s3-wrong-keys"
+# name -> (the model's URI, or None for the uploaded sklearn model; the Secret; what status and doctor say)
+FAILURES = {
+    "wrong-bucket": ("s3://no-such-bucket/sklearn_server", SECRET, "model-not-found"),
+    "wrong-keys": (None, WRONG_KEYS, "model-access-denied"),
+    "no-secret": (None, "no-such-secret", "model-secret-missing"),
+}
+
+
+def as_user(store, cluster_kubeconfig, *argv: str) -> subprocess.CompletedProcess:
+    """A command run as a user of the local cluster runs it (`eval "$(fadi-seldon cluster env)"`)."""
+    k = store["kube"]
+    env = {**k.env, "KUBECONFIG": str(k.kubeconfig), "FADI_CLUSTER_DIR": str(cluster_kubeconfig.parent)}
+    return subprocess.run([sys.executable, "-m", "fadi_seldon", *argv], capture_output=True, text=True,
+                          timeout=120, env=env)  # fmt: skip
+
+
+def download_checks(store, cluster_kubeconfig, name: str) -> list[str]:
+    proc = as_user(store, cluster_kubeconfig, "status", name, "-n", MODELS, "-o", "json")
+    assert proc.returncode == 0, proc.stderr
+    return [d["check"] for d in json.loads(proc.stdout)["model_downloads"]]
+
+
+def test_a_model_that_cannot_be_fetched_says_why(store, models, deployed, cluster_kubeconfig):
+    """A wrong bucket, wrong keys, a missing Secret: each stays Creating, and `status` and `doctor` name
+    the cause from the initializer's own log or status."""
+    k = store["kube"]
+    wrong = object_store.model_secret(
+        WRONG_KEYS, MODELS, object_store.endpoint(MODELS), store["access"], "x" * 32
+    )
+    k.apply([wrong])
+    uri = models["SKLEARN_SERVER"]["uri"]
+    k.apply(
+        [
+            manifest("SKLEARN_SERVER", "seldon", u or uri, name, secret)
+            for name, (u, secret, _) in FAILURES.items()
+        ]
+    )
+    for name, (_, _, check) in FAILURES.items():
+        wait_until(f"status to say why {name} has no model",
+                   lambda n=name, c=check: download_checks(store, cluster_kubeconfig, n) == [c], timeout=180)  # fmt: skip
+        assert state(k, name) == "Creating"
+    text = as_user(store, cluster_kubeconfig, "status", "wrong-bucket", "-n", MODELS).stdout
+    assert "does not exist in the object store" in text and "directory not found" in text
+    proc = as_user(store, cluster_kubeconfig, "doctor", "-o", "json")
+    findings = {(f["check"], f["subject"]) for f in json.loads(proc.stdout)["findings"]}
+    for name, (_, _, check) in FAILURES.items():
+        assert (check, f"SeldonDeployment {MODELS}/{name}") in findings
+    k.kubectl("delete", "sdep", *FAILURES, "-n", MODELS, "--wait=true")
