@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
 from pathlib import Path
 
 from fadi_seldon.images import Built, Progress, base, cache_dir, cached, installed_binary, write_image
@@ -51,17 +50,17 @@ def rclone_binary() -> Path:
     return installed_binary("rclone", "the Go module proxy (github.com/rclone/rclone)")
 
 
+def module_cache() -> Path:
+    """Where the go command keeps modules: GOMODCACHE, else GOPATH's first entry, else ~/go (go's defaults)."""
+    if os.environ.get("GOMODCACHE"):
+        return Path(os.environ["GOMODCACHE"])
+    gopath = os.environ.get("GOPATH", "").split(os.pathsep)[0]
+    return Path(gopath or os.path.expanduser("~/go")) / "pkg" / "mod"
+
+
 def license_text() -> bytes:
-    """rclone's COPYING from the Go module cache, when the build left it there."""
-    try:
-        modcache = subprocess.run(
-            ["go", "env", "GOMODCACHE"], capture_output=True, text=True, check=True
-        ).stdout
-    except (OSError, subprocess.CalledProcessError):
-        modcache = os.path.expanduser("~/go/pkg/mod")
-    copying = (
-        Path(modcache.strip()) / f"github.com/rclone/rclone@{versions.get('RCLONE_VERSION')}" / "COPYING"
-    )
+    """rclone's COPYING from the Go module cache, where its build left it; else a pointer to it."""
+    copying = module_cache() / f"github.com/rclone/rclone@{versions.get('RCLONE_VERSION')}" / "COPYING"
     try:
         return copying.read_bytes()
     except OSError:
