@@ -11,12 +11,15 @@ bucket, wrong keys, a missing Secret, each named by `fadi-seldon status` and `do
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -95,7 +98,7 @@ def local_answer(python: str, server: str, protocol: str, folder: Path, rows: li
 
 
 def flat(value) -> list[float]:
-    return [float(x) for x in (flat_list(value))]
+    return [float(x) for x in flat_list(value)]
 
 
 def flat_list(value) -> list:
@@ -188,19 +191,48 @@ def manifest(server: str, protocol: str, uri: str, name: str | None = None, secr
     )
 
 
+def request_of(protocol: str) -> tuple[str, dict]:
+    """The path and body of one prediction of ROWS in a protocol."""
+    if protocol == "seldon":
+        return "/api/v1.0/predictions", {"data": {"ndarray": ROWS}}
+    data = [x for row in ROWS for x in row]
+    tensor = {"name": "predict", "shape": [len(ROWS), 4], "datatype": "FP64", "data": data}
+    return f"/v2/models/{MODEL}/infer", {"inputs": [tensor]}
+
+
+def first_answer(k: Kube, name: str, protocol: str, started: float, timeout: float = 420) -> float:
+    """Seconds from `started` (the apply) to the first answer through the predictor's Service."""
+    path, body = request_of(protocol)
+    deadline = started + timeout
+    while time.monotonic() < deadline:
+        try:
+            url = k.service_url(f"{name}-default", MODELS, timeout=max(1.0, deadline - time.monotonic()))
+            post(url + path, body)
+            return time.monotonic() - started
+        except (OSError, AssertionError, ValueError):
+            time.sleep(0.5)
+    raise AssertionError(f"{name}: no answer {timeout:.0f} s after the apply (state {state(k, name)})")
+
+
 @pytest.fixture(scope="module")
 def deployed(store, models) -> dict:
-    """Every server with both protocols, applied together; all Available."""
+    """Every server with both protocols, applied together (one at a time with FADI_BENCH_ONE_AT_A_TIME=1,
+    for bench/bench_prepackaged.py): name -> (server, protocol, seconds from apply to first answer)."""
     k = store["kube"]
     names = {name_of(s, p): (s, p) for s in SERVERS for p in PROTOCOLS}
-    started = time.monotonic()
-    k.apply([manifest(s, p, models[s]["uri"]) for s, p in names.values()])
+    one_at_a_time = os.environ.get("FADI_BENCH_ONE_AT_A_TIME") == "1"
+    timed, started = {}, time.monotonic()
+    if not one_at_a_time:
+        k.apply([manifest(s, p, models[s]["uri"]) for s, p in names.values()])
+    for name, (server, protocol) in names.items():
+        if one_at_a_time:
+            started = time.monotonic()
+            k.apply([manifest(server, protocol, models[server]["uri"])])
+        timed[name] = (server, protocol, first_answer(k, name, protocol, started))
+        print(f"[prepackaged] {name}: first answer {timed[name][2]:.1f} s after the apply", file=sys.stderr)
     wait_until("every prepackaged server to be Available",
-               lambda: all(state(k, n) == "Available" for n in names), timeout=420)  # fmt: skip
-    print(
-        f"[prepackaged] {len(names)} servers Available in {time.monotonic() - started:.1f}s", file=sys.stderr
-    )
-    return names
+               lambda: all(state(k, n) == "Available" for n in names), timeout=120)  # fmt: skip
+    return timed
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
@@ -209,15 +241,9 @@ def test_a_prepackaged_server_answers_as_the_model_does(store, models, deployed,
     name = name_of(server, protocol)
     url = store["kube"].service_url(f"{name}-default", MODELS)
     expected = models[server]["answers"][protocol]
-    if protocol == "seldon":
-        answer = flat(post(f"{url}/api/v1.0/predictions", {"data": {"ndarray": ROWS}})["data"]["ndarray"])
-    else:
-        body = {
-            "inputs": [
-                {"name": "predict", "shape": [len(ROWS), 4], "datatype": "FP64", "data": sum(ROWS, [])}
-            ]
-        }
-        answer = flat(post(f"{url}/v2/models/{MODEL}/infer", body)["outputs"][0]["data"])
+    path, body = request_of(protocol)
+    reply = post(url + path, body)
+    answer = flat(reply["data"]["ndarray"] if protocol == "seldon" else reply["outputs"][0]["data"])
     assert answer == pytest.approx(expected, rel=1e-5), (name, answer, expected)
     pod = store["kube"].get("pods", "-n", MODELS, "-l", f"seldon-deployment-id={name}")["items"][0]
     (init,) = pod["status"]["initContainerStatuses"]
@@ -278,3 +304,95 @@ def test_a_model_that_cannot_be_fetched_says_why(store, models, deployed, cluste
     for name, (_, _, check) in FAILURES.items():
         assert (check, f"SeldonDeployment {MODELS}/{name}") in findings
     k.kubectl("delete", "sdep", *FAILURES, "-n", MODELS, "--wait=true")
+
+
+def latencies(url: str, path: str, body: dict, count: int = 200) -> list[float]:
+    """Milliseconds of `count` sequential requests on one kept-alive connection (concurrency 1)."""
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    data, out = json.dumps(body), []
+    for _ in range(count):
+        started = time.perf_counter()
+        conn.request("POST", path, data, {"Content-Type": "application/json"})
+        resp = conn.getresponse()
+        resp.read()
+        assert resp.status == 200, resp.status
+        out.append((time.perf_counter() - started) * 1000)
+    conn.close()
+    return sorted(out)
+
+
+def test_each_server_is_timed_beside_a_custom_image(store, deployed, cluster_kubeconfig):
+    """Figures for bench/bench_prepackaged.py (printed, not asserted): each server's p50/p99 at
+    concurrency 1 through its Service, and the same for the custom-image path (examples/iris-model,
+    packaged and built here) behind the same executor."""
+    from fadi_seldon.dev import examples
+    from fadi_seldon.images import model
+    from fadi_seldon.localkube import node_images
+    from fadi_seldon.localkube.layout import Layout
+
+    k = store["kube"]
+    built = model.build(ROOT / examples.IRIS_MODEL_DIR, examples.IRIS_MODEL_IMAGE)
+    node_images.import_archive(built.archive, Layout(cluster_kubeconfig.parent))
+    custom = json.loads(cli("new", "custom", "--image", examples.IRIS_MODEL_IMAGE, "--model-name", MODEL,
+                            "-n", MODELS, "-o", "json"))  # fmt: skip
+    started = time.monotonic()
+    k.apply([custom])
+    rows = {"custom": ("custom image", "seldon", first_answer(k, "custom", "seldon", started))}
+    for name, (server, protocol, seconds) in {**deployed, **rows}.items():
+        path, body = request_of(protocol)
+        times = latencies(k.service_url(f"{name}-default", MODELS), path, body)
+        p50, p99 = times[len(times) // 2], times[int(len(times) * 0.99) - 1]
+        print(f"[prepackaged] timing {name}: {server} {protocol}, first answer {seconds:.1f} s, "
+              f"p50 {p50:.2f} ms, p99 {p99:.2f} ms", file=sys.stderr)  # fmt: skip
+        assert p50 > 0
+    k.kubectl("delete", "sdep", "custom", "-n", MODELS, "--wait=true")
+
+
+def volume_objects(folder: Path) -> list[dict]:
+    """A PersistentVolume on the real node (a host folder) and the claim bound to it."""
+    pv = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
+        "metadata": {"name": "fadi-test-models"},
+        "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadOnlyMany"], "storageClassName": "manual",
+                 "persistentVolumeReclaimPolicy": "Retain", "hostPath": {"path": str(folder), "type": "Directory"},
+                 "claimRef": {"namespace": MODELS, "name": "models"}},
+    }  # fmt: skip
+    claim = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "models", "namespace": MODELS},
+        "spec": {"accessModes": ["ReadOnlyMany"], "storageClassName": "manual", "volumeName": "fadi-test-models",
+                 "resources": {"requests": {"storage": "1Gi"}}},
+    }  # fmt: skip
+    return [pv, claim]
+
+
+def test_a_model_on_a_persistent_volume(store, models, deployed, tmp_path_factory):
+    """`modelUri: pvc://CLAIM/PATH`: the initializer copies from the claim, mounted at /mnt/pvc."""
+    k = store["kube"]
+    volume = tmp_path_factory.mktemp("volume")
+    volume.chmod(0o755)
+    shutil.copytree(models["SKLEARN_SERVER"]["folder"], volume / "iris")
+    k.apply(volume_objects(volume))
+    try:
+        k.apply([manifest("SKLEARN_SERVER", "seldon", "pvc://models/iris", "from-volume")])
+        first_answer(k, "from-volume", "seldon", time.monotonic(), timeout=240)
+        path, body = request_of("seldon")
+        reply = post(k.service_url("from-volume-default", MODELS) + path, body)
+        expected = models["SKLEARN_SERVER"]["answers"]["seldon"]
+        assert flat(reply["data"]["ndarray"]) == pytest.approx(expected, rel=1e-5)
+        pod = k.get("pods", "-n", MODELS, "-l", "seldon-deployment-id=from-volume")["items"][0]
+        claims = [
+            v["persistentVolumeClaim"]["claimName"]
+            for v in pod["spec"]["volumes"]
+            if "persistentVolumeClaim" in v
+        ]
+        assert claims == ["models"]
+    finally:
+        k.kubectl(
+            "delete", "sdep", "from-volume", "-n", MODELS, "--ignore-not-found", "--wait=true", check=False
+        )
+        k.kubectl("delete", "pvc", "models", "-n", MODELS, "--ignore-not-found", "--wait=true", check=False)
+        k.kubectl("delete", "pv", "fadi-test-models", "--ignore-not-found", "--wait=true", check=False)
