@@ -256,13 +256,18 @@ def test_builtins_are_schema_implementations():
     ],
 )
 def test_prepackaged_server_must_have_an_image_for_the_protocol(implementation, protocol, ok):
+    """The validator's rule (server-protocol; the webhook's own for the tensorflow protocol), which
+    `to_manifest` applies: one copy of the rule."""
     node = Node(name="m", implementation=implementation, model_uri="gs://b/m")
     servers = predictor_servers.default_server_names() | {"LIGHTGBM_SERVER"}
     if ok:
         built = _manifest(Predictor("p", node), protocol=protocol, servers=servers)
         assert built["spec"]["predictors"][0]["graph"]["modelUri"]
     else:
-        with pytest.raises(
-            GraphError, match=f"{implementation} has no image for protocol {protocol or 'seldon'}"
-        ):
+        words = (
+            f"does not handle tensorflow protocol {implementation}"
+            if protocol == "tensorflow"
+            else f"{implementation} has no image for protocol {protocol or 'seldon'}"
+        )
+        with pytest.raises(GraphError, match=words):
             _manifest(Predictor("p", node), protocol=protocol)

@@ -45,6 +45,69 @@ def test_prepackaged_server(capsys):
     }
 
 
+def test_env_secret_names_the_secret_the_storage_initializer_reads(capsys):
+    """`--env-secret NAME`: the --server node's envSecretRefName, after its modelUri; with it an s3://
+    model raises no warning (without it: model-uri-secret, the manifest still printed)."""
+    argv = ["iris", "--server", "SKLEARN_SERVER", "--model-uri", "s3://models/iris/v1"]
+    m = _ok(capsys, *argv, "--env-secret", "seldon-rclone-secret")
+    assert list(_graph(m).items())[2:5] == [
+        ("implementation", "SKLEARN_SERVER"),
+        ("modelUri", "s3://models/iris/v1"),
+        ("envSecretRefName", "seldon-rclone-secret"),
+    ]
+    code, out, err = _new(capsys, *argv)
+    assert code == 0 and "envSecretRefName" not in out
+    assert "warning: spec.predictors[0].graph.modelUri" in err and "[model-uri-secret]" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["x", "--image", "r/a:1", "--env-secret", "s"], "--env-secret goes with --server"),
+        (
+            ["x", "--model", "m=SKLEARN_SERVER:s3://b/m", "--env-secret", "s"],
+            "--env-secret goes with --server",
+        ),
+        (
+            ["x", "--server", "SKLEARN_SERVER", "--model-uri", "s3://b/m", "--env-secret", "Creds_1"],
+            "not a Secret name",
+        ),
+    ],
+)
+def test_env_secret_without_its_server_or_with_a_bad_name_is_refused(capsys, argv, message):
+    code, out, err = _new(capsys, *argv)
+    assert code == 2 and out == "" and message in err
+
+
+def test_env_secret_in_a_graph_spec(capsys, tmp_path):
+    spec = tmp_path / "g.yaml"
+    spec.write_text("graph:\n  model: iris=SKLEARN_SERVER:s3://models/iris\n  envSecretRefName: creds\n")
+    assert _graph(_ok(capsys, "iris", "--from", str(spec)))["envSecretRefName"] == "creds"
+    code, _, err = _new(capsys, "iris", "--from", str(spec), "--env-secret", "other")
+    assert code == 2 and "drop --env-secret" in err
+    spec.write_text("graph:\n  model: c=r/c:1\n  envSecretRefName: creds\n")
+    code, _, err = _new(capsys, "c", "--from", str(spec))
+    assert code == 2 and "a custom image has no modelUri" in err
+
+
+@pytest.mark.parametrize(
+    ("server", "protocol"),
+    [("HUGGINGFACE_SERVER", None), ("TRITON_SERVER", "seldon"), ("TENSORFLOW_SERVER", "v2")],
+)
+def test_a_server_without_an_image_for_the_protocol_is_the_validators_finding(capsys, server, protocol):
+    argv = [
+        "x",
+        "--server",
+        server,
+        "--model-uri",
+        "gs://b/m",
+        *(["--protocol", protocol] if protocol else []),
+    ]
+    code, out, err = _new(capsys, *argv)
+    assert code == 1 and out == ""
+    assert f"{server} has no image for protocol {protocol or 'seldon'}" in err and "[server-protocol]" in err
+
+
 def test_transformer_chain_order(capsys):
     m = _ok(
         capsys,
@@ -90,7 +153,7 @@ def test_custom_router_and_combiner(capsys):
     m = _ok(capsys, "r", "--model", "a=r/a:1", "--model", "b=r/b:1", "--router", "pick=r/router:1")
     assert (_graph(m)["name"], _graph(m)["type"]) == ("pick", "ROUTER")
     m = _ok(
-        capsys, "c", "--model", "a=r/a:1", "--model", "b=SKLEARN_SERVER:s3://b/m", "--combiner", "avg=r/avg:1"
+        capsys, "c", "--model", "a=r/a:1", "--model", "b=SKLEARN_SERVER:gs://b/m", "--combiner", "avg=r/avg:1"
     )
     assert _graph(m)["type"] == "COMBINER"
     names = [c["name"] for c in m["spec"]["predictors"][0]["componentSpecs"][0]["spec"]["containers"]]
@@ -223,10 +286,10 @@ def _leaf(draw, protocol):
     servers = _SERVERS_BY_PROTOCOL[protocol]
     if servers and draw(st.booleans()):
         impl = draw(st.sampled_from(servers))
-        uri = draw(
-            st.sampled_from(["gs://bucket/model", "s3://bucket/m", "pvc://claim/path", "https://h/m.tgz"])
-        )
-        return Node(name="", implementation=impl, model_uri=uri)
+        uri = draw(st.sampled_from(["gs://bucket/model", "s3://bucket/m", "pvc://claim/path"]))
+        # s3:// is readable by the initializer only with a Secret configuring rclone's `s3` remote
+        secret = "seldon-rclone-secret" if uri.startswith("s3://") else None
+        return Node(name="", implementation=impl, model_uri=uri, env_secret_ref_name=secret)
     return Node(name="", image=draw(st.sampled_from(["repo/model:1", "registry.local:5000/team/m:2.1"])))
 
 

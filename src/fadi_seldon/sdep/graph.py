@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from fadi_seldon.sdep import predictor_servers, quantity, schema
+from fadi_seldon.sdep import quantity, schema
 
 # Enums come from the schema (the one declaration the CRD and the validator are built from).
 GROUP = schema.GROUP
@@ -96,6 +96,7 @@ class Node:
     image: str | None = None
     implementation: str | None = None
     model_uri: str | None = None
+    env_secret_ref_name: str | None = None  # the Secret whose keys the storage initializer gets
     parameters: list[Parameter] = field(default_factory=list)
     children: list[Node] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
@@ -173,32 +174,6 @@ def is_server_name(text: str) -> bool:
 MAX_NODE_NAME = 63 - len("seldon-app-svc-")
 
 
-def _server_protocols(implementation: str) -> set[str] | None:
-    """Protocols the operator has an image for (v2 and kfserving stand in for each other); None if unknown."""
-    server = predictor_servers.DEFAULT_SERVERS.get(implementation)
-    if server is None:
-        return None
-    protocols = set(server["protocols"])
-    if protocols & {"v2", "kfserving"}:
-        protocols |= {"v2", "kfserving"}
-    return protocols
-
-
-def _check_server_protocol(node: Node, protocol: str | None, where: str) -> None:
-    """The operator picks a prepackaged server's image by protocol; without one the pod never starts."""
-    if not node.implementation or node.implementation in BUILTIN_IMPLEMENTATIONS or node.image:
-        return
-    protocols = _server_protocols(node.implementation)
-    wanted = protocol or "seldon"
-    if protocols is not None and wanted not in protocols:
-        serves = ", ".join(sorted(protocols))
-        raise GraphError(
-            f"{node.implementation} has no image for protocol {wanted} (it serves: {serves}); "
-            f"set the protocol (--protocol / protocol:) to one of those",
-            where,
-        )
-
-
 def _check_node_name(node: Node, where: str) -> None:
     check_dns_label(node.name, where, "node name")
     if len(node.name) > MAX_NODE_NAME:
@@ -212,11 +187,14 @@ def _check_node_name(node: Node, where: str) -> None:
 def _check_implementation(node: Node, where: str) -> None:
     impl = node.implementation
     if impl in BUILTIN_IMPLEMENTATIONS:
-        if node.image or node.model_uri:
-            raise GraphError(f"{impl} runs inside the engine: it takes no image and no modelUri", where)
+        if node.image or node.model_uri or node.env_secret_ref_name:
+            raise GraphError(
+                f"{impl} runs inside the engine: it takes no image, modelUri nor envSecretRefName", where
+            )
         if BUILTIN_IMPLEMENTATIONS[impl] != node.type:
             raise GraphError(f"{impl} is a {BUILTIN_IMPLEMENTATIONS[impl]}, not a {node.type}", where)
     elif impl:
+        _check_env_secret(node, where)
         if not is_server_name(impl):
             raise GraphError(
                 f"implementation {impl!r} must be an upper-case name such as SKLEARN_SERVER", where
@@ -225,6 +203,27 @@ def _check_implementation(node: Node, where: str) -> None:
             raise GraphError(f"prepackaged server {impl} can only be a MODEL node (got {node.type})", where)
     elif not node.image:
         raise GraphError("a custom node needs an image (or an implementation such as SKLEARN_SERVER)", where)
+    elif node.env_secret_ref_name:
+        raise GraphError(
+            "envSecretRefName gives a prepackaged server's storage initializer its keys; a custom image "
+            "has no modelUri to fetch",
+            where,
+        )
+
+
+_SECRET_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def _check_env_secret(node: Node, where: str) -> None:
+    """A Secret's name (DNS subdomain): the operator adds it as the initializer's envFrom, and a name
+    no Secret can have leaves the pod waiting (CreateContainerConfigError) rather than failing here."""
+    name = node.env_secret_ref_name
+    if name is not None and (len(name) > 253 or not _SECRET_NAME.match(name)):
+        raise GraphError(
+            f"envSecretRefName {name!r} is not a Secret name: lower-case letters, digits, '-' and '.', "
+            "starting and ending with a letter or digit",
+            where,
+        )
 
 
 def _check_children(node: Node, where: str) -> None:
@@ -277,7 +276,6 @@ def check(dep: Deployment) -> None:
         names: set[str] = set()
         for path, node in _paths(pred.graph, f"{where}.graph"):
             _check_node(node, path)
-            _check_server_protocol(node, dep.protocol, path)
             if node.name in names:
                 raise GraphError(f"node name {node.name!r} is used twice in predictor {pred.name!r}", path)
             names.add(node.name)
@@ -317,6 +315,8 @@ def _node_dict(node: Node) -> dict[str, Any]:
         out["implementation"] = node.implementation
     if node.model_uri:
         out["modelUri"] = node.model_uri
+    if node.env_secret_ref_name:
+        out["envSecretRefName"] = node.env_secret_ref_name
     if node.endpoint_type:
         out["endpoint"] = {"type": node.endpoint_type}
     if node.parameters:

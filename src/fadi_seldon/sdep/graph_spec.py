@@ -30,7 +30,7 @@ ROLES = {
     "router": "ROUTER",
     "combiner": "COMBINER",
 }
-NODE_KEYS = {"name", "parameters", "env", "resources", "endpoint", "children"}
+NODE_KEYS = {"name", "parameters", "env", "resources", "endpoint", "envSecretRefName", "children"}
 PREDICTOR_KEYS = {"name", "graph", "traffic", "replicas", "shadow", "labels"}
 TOP_KEYS = {
     "name",
@@ -171,6 +171,9 @@ class _Reader:
             node.env = self.string_map(m["env"], f"{path}.env", m, "env")
         if "resources" in m:
             node.resources = self.resources(m["resources"], f"{path}.resources", m, "resources")
+        if "envSecretRefName" in m:
+            where = self.where(m, "envSecretRefName", f"{path}.envSecretRefName")
+            node.env_secret_ref_name = self.typed(m["envSecretRefName"], str, "a Secret name", where)
         if "endpoint" in m:
             endpoint = str(m["endpoint"]).upper()
             if endpoint not in graph.ENDPOINT_TYPES:

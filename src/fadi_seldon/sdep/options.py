@@ -28,6 +28,7 @@ class DeploymentOptions:
     image: str | None = None
     server: str | None = None
     model_uri: str | None = None
+    env_secret: str | None = None  # the --server node's envSecretRefName
     model_name: str | None = None
     models: list[str] = field(default_factory=list)
     transformers: list[str] = field(default_factory=list)
@@ -60,6 +61,7 @@ FLAGS: dict[str, str] = {
     "--image": "image",
     "--server": "server",
     "--model-uri": "model_uri",
+    "--env-secret": "env_secret",
     "--model-name": "model_name",
     "--model": "models",
     "--transformer": "transformers",
@@ -89,6 +91,7 @@ GRAPH_OPTIONS = (
     "image",
     "server",
     "model_uri",
+    "env_secret",
     "models",
     "transformers",
     "output_transformers",
@@ -178,8 +181,9 @@ def _models(opts: DeploymentOptions) -> list[Node]:
     models = [graph.parse_component(ref, "MODEL", f"--model {ref}") for ref in opts.models]
     if opts.image and opts.server:
         raise GraphError("--image and --server are two ways to give the model: choose one")
-    if opts.model_uri and not opts.server:
-        raise GraphError("--model-uri goes with --server (e.g. --server SKLEARN_SERVER)")
+    for option in ("model_uri", "env_secret"):
+        if getattr(opts, option) and not opts.server:
+            raise GraphError(f"{flag(option)} goes with --server (e.g. --server SKLEARN_SERVER)")
     if opts.image:
         models.insert(0, graph.parse_component(opts.image, "MODEL", "--image", name=opts.model_name))
     elif opts.server:
@@ -189,6 +193,7 @@ def _models(opts: DeploymentOptions) -> list[Node]:
             raise GraphError(
                 f"--server expects an upper-case server name such as SKLEARN_SERVER, got {opts.server!r}"
             )
+        node.env_secret_ref_name = opts.env_secret
         models.insert(0, node)
     elif opts.model_name:
         raise GraphError("--model-name names the model of --image or --server; with --model use NAME=REF")

@@ -54,6 +54,20 @@ DEFAULT_SERVERS: dict[str, dict[str, Any]] = {
     "TEMPO_SERVER": {"protocols": {"v2": _image("seldonio/mlserver", f"{_MLSERVER}-slim")}},
 }
 
+
+def image_protocols(implementation: str) -> set[str] | None:
+    """The protocols the chart's default servers have an image for; None for a server not among them.
+    v2 and kfserving stand in for each other, as the operator's PrepackImageName and MLServer image
+    lookup take either."""
+    server = DEFAULT_SERVERS.get(implementation)
+    if server is None:
+        return None
+    protocols = set(server["protocols"])
+    if protocols & {"v2", "kfserving"}:
+        protocols |= {"v2", "kfserving"}
+    return protocols
+
+
 # Servers whose upstream image cannot serve the tensorflow protocol (webhook rule)
 NO_TENSORFLOW_PROTOCOL = frozenset(
     {"SKLEARN_SERVER", "XGBOOST_SERVER", "MLFLOW_SERVER", "HUGGINGFACE_SERVER"}

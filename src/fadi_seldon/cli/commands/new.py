@@ -26,6 +26,7 @@ component references (--image/--model/--transformer/--router/...):
 
 examples:
   fadi-seldon new iris --server SKLEARN_SERVER --model-uri gs://seldon-models/sklearn/iris
+  fadi-seldon new iris --server SKLEARN_SERVER --model-uri s3://models/iris/v1 --env-secret seldon-rclone-secret
   fadi-seldon new ab --model a=repo/a:1 --model b=repo/b:1 --router RANDOM_ABTEST --ratio-a 0.7
   fadi-seldon new ens --model a=repo/a:1 --model b=repo/b:1 --combiner avg=repo/avg:1
   fadi-seldon new m --image repo/m:1 --canary repo/m:2 --canary-traffic 20 --output-file m.yaml
@@ -78,6 +79,12 @@ def _add_graph_arguments(g) -> None:
     )
     g.add_argument(
         "--model-uri", metavar="URI", help="model location for --server (gs://, s3://, pvc://, https://)"
+    )
+    g.add_argument(
+        "--env-secret",
+        metavar="NAME",
+        help="with --server: the node's envSecretRefName, the Secret whose RCLONE_CONFIG_* keys let the "
+        "storage initializer read --model-uri (s3://...: `fadi-seldon upload --print-secret NAME`)",
     )
     g.add_argument("--model-name", metavar="NAME", help="graph node (and container) name of --image/--server")
     g.add_argument(

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from fadi_seldon.sdep import predictor_servers, schema
-from fadi_seldon.sdep.validator import crd_rules, embedded, extra, later, webhook
+from fadi_seldon.sdep.validator import crd_rules, embedded, extra, later, prepackaged, webhook
 from fadi_seldon.sdep.validator.findings import ERROR, RULES, WARNING, Finding, Report, format_path
 from fadi_seldon.sdep.validator.loading import (
     Document,
@@ -75,7 +75,9 @@ STRICTER_THAN_THE_CLUSTER: dict[str, str] = {
 # builds is refused by the API server. They are errors (the object does not run as written), which
 # the API server and the webhook admit.
 FAILED_LATER_RULES = (
-    frozenset({"invalid-name", "name-too-long", "container-name-too-long", "k8s-enum"}) | later.RULES
+    frozenset({"invalid-name", "name-too-long", "container-name-too-long", "k8s-enum"})
+    | later.RULES
+    | prepackaged.FAILED_LATER
 )
 
 
@@ -100,6 +102,7 @@ def issues(obj: Any, servers: set[str] | None = None) -> list[Issue]:
     found.extend(webhook.check(obj, configured))
     found.extend(crd_rules.check(obj))
     found.extend(extra.check(obj))
+    found.extend(prepackaged.check(obj, configured))
     found.extend(later.check(obj))
     return found
 

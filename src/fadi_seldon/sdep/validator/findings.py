@@ -80,6 +80,8 @@ RULES: dict[str, tuple[str, str]] = {
     "name-too-long": (ERROR, "a derived Kubernetes name is longer than 63 characters"),
     "container-name-too-long": (ERROR, "a graph container name longer than 48 characters"),
     "invalid-name": (ERROR, "a name that cannot become a Kubernetes object name"),
+    "server-protocol": (ERROR, "a prepackaged server with no image for the deployment's protocol"),
+    "model-uri-pvc": (ERROR, "a pvc:// modelUri that names no claim, or one no claim can have"),
     # ... or the object runs but misbehaves
     "hashed-name": (WARNING, "a derived name over 63 characters that the operator will hash"),
     "duplicate-node-name": (WARNING, "two graph nodes of one predictor share a name"),
@@ -91,6 +93,11 @@ RULES: dict[str, tuple[str, str]] = {
     ),
     "graph-depth": (WARNING, "graph nodes deeper than the CRD types"),
     "model-uri-scheme": (WARNING, "modelUri has no storage scheme"),
+    "model-uri-secret": (
+        WARNING,
+        "an s3:// (or other rclone remote's) modelUri without envSecretRefName to configure that remote",
+    ),
+    "model-uri-url": (WARNING, "an http(s) URL as modelUri, which the rclone initializer cannot copy"),
     # a template, not yet a manifest: the API server refuses the name until it is rendered
     "name-placeholder": (WARNING, "metadata.name holds a template placeholder ({{...}}, ${...}, $(...))"),
     # the API server refuses the Deployments the operator builds (pod template validation): `Failed`
