@@ -392,6 +392,10 @@ def _cases():
     yield from _file_cases("predict", ["predict", "--file", "@"])
     yield from _file_cases("predict", ["predict", "--protocol", "v2", "--model", "m", "--file", "@"])
     yield from _file_cases("predict", ["predict", "--bin-file", "@"], kinds=("missing", "directory"))
+    yield from _file_cases("upload", ["upload", "@", "s3://models/m", "--endpoint", "http://127.0.0.1:9"])
+    yield from _file_cases(
+        "upload", ["upload", "model", "s3://models/m", "--secret", "s", "--kubeconfig", "@"]
+    )
     yield from _file_cases("cluster load", ["cluster", "load", "@"])
     yield from _file_cases("cluster operator start", ["cluster", "operator", "start", "--kubeconfig", "@"])
     yield from _file_cases(
@@ -418,6 +422,7 @@ def _cases():
         ("status", ["status", "m"]),
         ("logs", ["logs", "m", "--component", "executor"]),
         ("package", ["package", "model", "--load"]),
+        ("upload", ["upload", "model", "s3://models/m", "--secret", "seldon-rclone-secret"]),
     ):
         yield pytest.param(path, argv, None, ExitCode.NOTHING, id=f"no cluster: {' '.join(argv)}")
 

@@ -58,6 +58,7 @@ BAD_INPUT: dict[str, tuple[list[str], ExitCode]] = {
     "package": (["package", "{tmp}/no-such-folder"], ExitCode.USAGE),
     "serve": (["serve", "{tmp}/no-such-folder"], ExitCode.USAGE),
     "predict": (["predict", "--ndarray", "[[1,"], ExitCode.USAGE),
+    "upload": (["upload", "{tmp}/no-such-folder", "s3://models/m", "--endpoint", "http://127.0.0.1:9"], ExitCode.USAGE),
     "cluster": (["cluster"], ExitCode.USAGE),
     "cluster up": (["cluster", "up", "--timeout-scale", "slow"], ExitCode.USAGE),
     "cluster down": (["cluster", "--state-dir", "{tmp}/none", "down", "-o", "xml"], ExitCode.USAGE),
@@ -214,6 +215,7 @@ RESULTS: dict[str, tuple[list[str], ExitCode]] = {
     "values check": (["values", "check", "-f", "{tmp}/values.yaml"], ExitCode.OK),
     "images": (["images", "-f", "{tmp}/values.yaml"], ExitCode.OK),
     "package": (["package", "{tmp}/model", "--dry-run"], ExitCode.OK),
+    "upload": (["upload", "{tmp}/model", "s3://models/m", "--endpoint", "http://127.0.0.1:9", "--dry-run"], ExitCode.OK),
     "cluster down": (["cluster", "--state-dir", "{tmp}/none", "down", "--keep-state"], ExitCode.OK),
     "cluster operator stop": (["cluster", "--state-dir", "{tmp}/none", "operator", "stop"], ExitCode.OK),
     "tools env": (["tools", "env", "--tools-dir", "{tmp}/tools"], ExitCode.OK),
@@ -230,6 +232,8 @@ def offline(work, monkeypatch):
 
     (work / "kubeconfig").write_text("apiVersion: v1\nkind: Config\n")  # doctor runs only with one
     monkeypatch.setenv("KUBECONFIG", str(work / "kubeconfig"))
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test-key")  # upload's keys (--dry-run contacts no store)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test-secret")
     (work / "manifest.yaml").write_text(_run_new_yaml())
     _package_folder(work)
     monkeypatch.setattr(doctor, "Kubectl", _FakeKubectl)

@@ -39,6 +39,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "package": ("fadi_seldon.cli.commands.package", "write a Docker build context for a Python model"),
     "serve": ("fadi_seldon.cli.commands.serve", "run a model locally with the real Seldon Python wrapper"),
     "predict": ("fadi_seldon.cli.commands.predict", "send a prediction request and print the answer"),
+    "upload": (
+        "fadi_seldon.cli.commands.upload",
+        "put a trained model folder on S3 (MinIO) where a prepackaged server fetches it",
+    ),
     "cluster": (
         "fadi_seldon.cli.commands.cluster",
         "start, stop and inspect the local Kubernetes control plane",
