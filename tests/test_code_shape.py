@@ -24,9 +24,6 @@ MAX_COMPLEXITY = 20
 ARCHITECTURE = PKG.parents[1] / "docs" / "architecture.md"
 # the declared order, one line of the architecture page: `runtime < tools < ... < cli < dev`
 ORDER_LINE = re.compile(r"^\s*(\w+(?:\s*<\s*\w+)+)\s*$", re.M)
-# cycles a concurrent change owns (sdep/validator/: `validate --jobs`, whose worker module imports
-# the validator that starts it); remove each entry once that change lands
-KNOWN_CYCLES = [{"fadi_seldon.sdep.validator", "fadi_seldon.sdep.validator.parallel"}]
 
 
 def _modules() -> list[Path]:
@@ -145,7 +142,7 @@ def _cycles(graph: dict[str, set[str]]) -> list[set[str]]:
 
 
 def test_no_import_cycle_between_modules():
-    cycles = [sorted(c) for c in _cycles(_import_graph()) if c not in KNOWN_CYCLES]
+    cycles = [sorted(c) for c in _cycles(_import_graph())]
     assert cycles == [], "import cycles (move the shared piece to the module it belongs to):\n" + "\n".join(
         " <-> ".join(c) for c in cycles
     )
