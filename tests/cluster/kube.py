@@ -14,7 +14,8 @@ from pathlib import Path
 import yaml
 
 from conftest import ROOT, tool
-from fadi_seldon.localkube import nodes, proxy
+from fadi_seldon.localkube import nodes
+from machinery import proxy
 
 RELEASE, RELEASE_NS = "fadi", "fadi"
 CRD = "seldondeployments.machinelearning.seldon.io"
