@@ -7,12 +7,11 @@ serves pods from. Pods then use them with `imagePullPolicy: IfNotPresent` or `Ne
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from fadi_seldon import tools as toolchain
 from fadi_seldon.localkube.layout import Layout, containerd_socket, default_state_dir
-from fadi_seldon.runtime import oci
+from fadi_seldon.runtime import commands, oci
 
 CONTAINERD_NAMESPACE = "k8s.io"  # the CRI plugin's namespace: images pods can use
 
@@ -38,6 +37,8 @@ def check_node(layout: Layout | None = None) -> Path:
 
 
 def ctr(layout: Layout, *args: str, timeout: float = 300) -> str:
+    """`ctr args` against the node's containerd, in the pods' namespace: its output, or ImageError
+    with what ctr said (TimeoutExpired past `timeout`)."""
     exe = toolchain.find_executable("ctr", toolchain.default_tools_dir() / "bin")
     if not exe:
         raise ImageError(
@@ -45,8 +46,8 @@ def ctr(layout: Layout, *args: str, timeout: float = 300) -> str:
         )
     sock = check_node(layout)
     argv = [exe, "--address", str(sock), "--namespace", CONTAINERD_NAMESPACE, *args]
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
-    if proc.returncode != 0:
+    proc = commands.run(argv, timeout=timeout)
+    if not proc.ok:
         raise ImageError(f"`ctr {' '.join(args)}` failed: {proc.stderr.strip() or proc.stdout.strip()}")
     return proc.stdout
 

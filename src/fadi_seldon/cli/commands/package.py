@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import shlex
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -101,9 +100,11 @@ def docker_available() -> bool:
     docker = shutil.which("docker")
     if not docker:
         return False
+    from fadi_seldon.runtime import commands
+
     try:
-        return subprocess.run([docker, "info"], capture_output=True, timeout=20).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
+        return commands.run([docker, "info"], timeout=20).ok
+    except (OSError, commands.TimeoutExpired):
         return False
 
 
@@ -253,8 +254,10 @@ def _build(requested: bool, build: list[str]) -> bool:
     if not requested:
         print(f"build the image with: {shlex.join(build)}", file=sys.stderr)
         return False
+    from fadi_seldon.runtime import commands
+
     print(f"building: {shlex.join(build)}", file=sys.stderr)
-    code = subprocess.run(build, stdout=2).returncode  # fd 2: docker's progress is not the result
+    code = commands.run(build, show=True).code  # on stderr: docker's progress is not the result
     if code != 0:
         raise CliError(f"`{shlex.join(build)}` failed (exit {code}); docker's output is above")
     return True
