@@ -8,10 +8,15 @@ serves pods from. Pods then use them with `imagePullPolicy: IfNotPresent` or `Ne
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fadi_seldon import tools as toolchain
 from fadi_seldon.localkube.layout import Layout, containerd_socket, default_state_dir
 from fadi_seldon.runtime import commands, oci
+
+if TYPE_CHECKING:
+    from fadi_seldon import images
+    from fadi_seldon.model import packaging
 
 CONTAINERD_NAMESPACE = "k8s.io"  # the CRI plugin's namespace: images pods can use
 
@@ -84,3 +89,38 @@ def present(layout: Layout | None = None) -> set[str]:
     layout = layout or Layout(default_state_dir().resolve())
     lines = ctr(layout, "images", "list", "--quiet").splitlines()
     return {line.strip() for line in lines if line.strip()}
+
+
+class PackagingSteps:
+    """The image steps of `fadi-seldon package` (model.package_build.ImageSteps) on this machine:
+    the OCI build without Docker (images.model) and the node's check and import, their failures
+    said in the build's terms, so the sequence in `model` never names a later package's error."""
+
+    def check_node(self) -> None:
+        from fadi_seldon.model import package_build
+
+        try:
+            check_node()
+        except NoNode as err:
+            raise package_build.NothingToLoad(str(err)) from None
+
+    def build_archive(self, options: packaging.Options, image: str, archive: Path | None) -> images.Built:
+        from fadi_seldon.images import ImageError as BuildError
+        from fadi_seldon.images import model as model_image
+        from fadi_seldon.model import package_build
+
+        try:
+            return model_image.build(
+                options.folder, image, class_ref=options.class_ref, service_type=options.service_type,
+                name=options.name, archive=archive, runtime=options.runtime,
+            )  # fmt: skip
+        except BuildError as err:
+            raise package_build.ImageFailed(str(err)) from None
+
+    def load(self, archive: Path) -> list[str]:
+        from fadi_seldon.model import package_build
+
+        try:
+            return import_archive(archive)
+        except ImageError as err:
+            raise package_build.ImageFailed(str(err)) from None
