@@ -9,7 +9,9 @@
   generators) is imported by nothing that ships; importing `fadi_seldon.cli` loads no localkube,
   tools or model module;
 - `src/` holds what users run and the build-time generators, no test machinery: every module is
-  reached from a command of the CLI or from `make generate` (fadi_seldon.dev.generate).
+  reached from a command of the CLI or from `make generate` (fadi_seldon.dev.generate);
+- external commands run through one runner (runtime/commands.py): no other module imports
+  `subprocess`, but the process starter and the model server's (which start what outlives the call).
 """
 
 from __future__ import annotations
@@ -264,3 +266,23 @@ def _holds_no_code(module: str) -> bool:
 
 def test_reach_follows_imports():
     assert _reached({"a": {"b"}, "b": {"c"}, "c": set(), "d": {"a"}}, {"a"}) == {"a", "b", "c"}
+
+
+# the runner itself; starting what outlives the call: the control plane's processes, the model server
+SUBPROCESS_ALLOWED = {"runtime/commands.py", "runtime/processes.py", "model/serving.py"}
+
+
+def test_only_the_runtime_runner_runs_commands():
+    users = set()
+    for path in _modules():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            if any(name.split(".")[0] == "subprocess" for name in names):
+                users.add(path.relative_to(PKG).as_posix())
+    assert users - SUBPROCESS_ALLOWED == set(), "run commands with fadi_seldon.runtime.commands instead"

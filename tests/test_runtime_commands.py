@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sys
 import threading
-from pathlib import Path
 
 import pytest
 
@@ -198,15 +197,3 @@ def test_kubectl_failure_is_told_in_kubectl_words(tmp_path):
     exe.chmod(0o755)
     with pytest.raises(DoctorError, match="`kubectl get x` failed: the server has no resource type x"):
         Kubectl(exe=str(exe)).get("x", missing_ok=False)
-
-
-def test_only_the_runtime_runs_commands():
-    """No module outside the runtime runs a command itself, except starting a long-running server."""
-    root = Path(__file__).resolve().parents[1] / "src" / "fadi_seldon"
-    users = sorted(
-        p.relative_to(root).as_posix()
-        for p in root.rglob("*.py")
-        if "import subprocess" in p.read_text(encoding="utf-8")
-    )
-    # runtime: the runner and the process starter; serving: Popen of the model server it stops itself
-    assert users == ["model/serving.py", "runtime/commands.py", "runtime/processes.py"]
