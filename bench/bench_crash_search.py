@@ -24,12 +24,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "tests"))  # the test machinery (tests/machinery)
 
-from fadi_seldon.dev import crash_search, mutants  # noqa: E402
 from fadi_seldon.localkube import ControlPlane  # noqa: E402
 from fadi_seldon.localkube.operator import OperatorRunner, StartOptions  # noqa: E402
-from fadi_seldon.localkube.proxy import Proxy  # noqa: E402
 from fadi_seldon.tools.layout import default_tools_dir  # noqa: E402
+from machinery import crash_search, mutants  # noqa: E402
+from machinery.proxy import Proxy  # noqa: E402
 
 BIN = default_tools_dir() / "bin"  # TOOLS_DIR / FADI_TOOLS_DIR, as the Makefile sets it
 NAMESPACE = "crash-search"

@@ -1,7 +1,7 @@
 """How often `validate` agrees with the real stack, at bench size: 1,000 mutants (default).
 
 A local cluster (simulated nodes), the operator chart with its webhook, the operator as a host
-process (fadi_seldon.dev.differential): every mutant through `--dry-run=server` admission (API server
+process (machinery.differential): every mutant through `--dry-run=server` admission (API server
 with strict field validation, then the operator's webhook), then a subset created for real and
 waited on. Prints who refused how many, the agreement rate, the disagreements (mutant and both
 answers), and `validate`'s own throughput on the same mutants. Plain figures, no assertions; the
@@ -22,13 +22,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "tests"))  # the test machinery (tests/machinery)
 
-from fadi_seldon.dev import crash_search, differential, mutants  # noqa: E402
 from fadi_seldon.localkube import ControlPlane  # noqa: E402
 from fadi_seldon.localkube.operator import OperatorRunner, StartOptions  # noqa: E402
-from fadi_seldon.localkube.proxy import Proxy  # noqa: E402
 from fadi_seldon.sdep import validator  # noqa: E402
 from fadi_seldon.tools.layout import default_tools_dir  # noqa: E402
+from machinery import crash_search, differential, mutants  # noqa: E402
+from machinery.proxy import Proxy  # noqa: E402
 
 BIN = default_tools_dir() / "bin"  # TOOLS_DIR / FADI_TOOLS_DIR, as the Makefile sets it
 NAMESPACE = "differential"

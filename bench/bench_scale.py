@@ -41,13 +41,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "tests"))  # the test machinery (tests/machinery)
 
 from fadi_seldon.localkube import ControlPlane  # noqa: E402
 from fadi_seldon.localkube.nodes import NodeSpec  # noqa: E402
 from fadi_seldon.localkube.operator import OperatorRunner, StartOptions  # noqa: E402
-from fadi_seldon.localkube.proxy import Proxy  # noqa: E402
 from fadi_seldon.runtime import polling  # noqa: E402
 from fadi_seldon.tools.layout import default_tools_dir  # noqa: E402
+from machinery.proxy import Proxy  # noqa: E402
 
 BIN = default_tools_dir() / "bin"  # TOOLS_DIR / FADI_TOOLS_DIR, as the Makefile sets it
 CHART = ROOT / "charts" / "seldon-core-operator"

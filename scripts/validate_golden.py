@@ -7,7 +7,7 @@ the checkout, so that a change of how manifests are read (parser, streaming, `--
 checks are computed (caches) can be shown to change nothing:
 
 - every file of the conformance corpus (../shared/conformance, upstream's own manifests);
-- the differential test's kind of mutants (fadi_seldon.dev.mutants, pod-level operations on),
+- the differential test's kind of mutants (machinery.mutants, pod-level operations on),
   seeded from the corpus's valid files only (not examples/, which the checkout changes), with a fixed
   seed and count, dumped as one multi-document YAML file; the golden keeps the text's sha256, so a
   changed generator or corpus is told apart from a changed validator;
@@ -29,9 +29,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "tests"))  # the test machinery (tests/machinery)
 
-from fadi_seldon.dev import mutants  # noqa: E402
 from fadi_seldon.sdep import validator  # noqa: E402
+from machinery import mutants  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "conformance"
 GOLDEN = ROOT / "tests" / "data" / "validate-golden.json"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from fadi_seldon.dev import crash_search, mutants
 from fadi_seldon.sdep import schema
+from machinery import crash_search, mutants
 
 EXAMPLES = sorted((Path(__file__).parents[1] / "examples").glob("*.yaml"))
 

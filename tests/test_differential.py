@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from fadi_seldon.dev import differential, mutants
 from fadi_seldon.sdep import schema, validator
+from machinery import differential, mutants
 from test_crash_search import FakeCluster
 
 EXAMPLES = sorted((Path(__file__).parents[1] / "examples").glob("*.yaml"))

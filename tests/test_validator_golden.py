@@ -58,7 +58,7 @@ def _mutants() -> str:
     text = GENERATOR.mutants_text(GOLDEN["mutants"]["seed"], GOLDEN["mutants"]["count"])
     if hashlib.sha256(text.encode()).hexdigest() != GOLDEN["mutants"]["sha256"]:
         pytest.fail(
-            "the mutants are not those of the golden file (fadi_seldon.dev.mutants or the corpus changed): "
+            "the mutants are not those of the golden file (machinery.mutants or the corpus changed): "
             "the validator cannot be compared; regenerate with scripts/validate_golden.py on a validator "
             "known to be right"
         )

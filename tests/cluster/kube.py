@@ -14,7 +14,8 @@ from pathlib import Path
 import yaml
 
 from conftest import ROOT, tool
-from fadi_seldon.localkube import nodes, proxy
+from fadi_seldon.localkube import nodes
+from machinery import proxy
 
 RELEASE, RELEASE_NS = "fadi", "fadi"
 CRD = "seldondeployments.machinelearning.seldon.io"
@@ -165,7 +166,7 @@ def condition(obj: dict | None, kind: str) -> str | None:
 
 
 def Proxy(kube: Kube) -> proxy.Proxy:  # noqa: N802 - kept as the constructor it replaced
-    """`kubectl proxy` bound to the suite's cluster (fadi_seldon.localkube.proxy)."""
+    """`kubectl proxy` bound to the suite's cluster (tests/machinery/proxy.py)."""
     return proxy.Proxy(kube.kubectl_exe, kube.env)
 
 

@@ -73,10 +73,10 @@ def host_operator(
 
 @contextlib.contextmanager
 def host_operator_target(kube: Kube, state_dir: Path, release: str, namespace: str, values: list[str]):
-    """The operator of `release` as a host process, as the searches' target (fadi_seldon.dev.crash_search
+    """The operator of `release` as a host process, as the searches' target (machinery.crash_search
     .HostOperator: requests through `kubectl proxy`, restarts, its log); uninstalled afterwards."""
     from cluster.kube import Proxy
-    from fadi_seldon.dev.crash_search import HostOperator
+    from machinery.crash_search import HostOperator
 
     runner, opts = host_operator(kube, state_dir, release, namespace, values)
     proxy = Proxy(kube)

@@ -16,7 +16,7 @@ import pytest
 
 from cluster.operator_fixtures import IN_CLUSTER, host_operator_target, seldon_webhooks
 from conftest import ROOT
-from fadi_seldon.dev import crash_search, mutants
+from machinery import crash_search, mutants
 
 RELEASE = NAMESPACE = "seldon-crash"
 MODELS = "crash-search"

@@ -19,9 +19,9 @@ import pytest
 from cluster.kube import CRD, Proxy, doctor_report, wait_until
 from cluster.operator_fixtures import IN_CLUSTER, host_operator, load_example, wait_available
 from conftest import ROOT
-from fadi_seldon.dev import crash_search, mutants
 from fadi_seldon.doctor import operator_log
 from fadi_seldon.sdep import schema
+from machinery import crash_search, mutants
 
 RELEASE = NAMESPACE = "seldon-recover"
 MODELS = "crash-recovery"

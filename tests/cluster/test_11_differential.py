@@ -19,8 +19,8 @@ import pytest
 from cluster.kube import RELEASE, RELEASE_NS, set_webhook
 from cluster.operator_fixtures import IN_CLUSTER, host_operator_target, seldon_webhooks
 from conftest import ROOT
-from fadi_seldon.dev import crash_search, differential, mutants
 from fadi_seldon.sdep import validator
+from machinery import crash_search, differential, mutants
 
 RELEASE_DIFF = NAMESPACE = "seldon-diff"
 MODELS = "differential"

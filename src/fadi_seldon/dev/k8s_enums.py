@@ -17,10 +17,9 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 from pathlib import Path
 
-from fadi_seldon.runtime import versions
+from fadi_seldon.runtime import commands, versions
 
 OUTPUT = "src/fadi_seldon/data/k8s-enums.json"
 GROUPS = ("io.k8s.api.core.v1.", "io.k8s.api.autoscaling.v2.")
@@ -45,9 +44,10 @@ def source_file() -> Path:
 
 def _go_env(name: str) -> str:
     try:
-        return subprocess.run(["go", "env", name], capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
+        found = commands.run(["go", "env", name])
+    except OSError:
         return ""
+    return found.stdout.strip() if found.ok else ""
 
 
 def parse(text: str, known: set[str] | frozenset[str] = frozenset()) -> dict[str, dict[str, list[str]]]:

@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
+
+from fadi_seldon.runtime import commands
 
 
 class DoctorError(RuntimeError):
@@ -47,6 +48,9 @@ def kubectl_problem(stderr: str) -> tuple[str, bool]:
 
 
 class Kubectl:
+    """kubectl with the user's kubeconfig and context, each call through the runtime's runner: a
+    timeout so a silent cluster never hangs the doctor, a failure in kubectl's own words."""
+
     def __init__(
         self, exe: str | None = None, kubeconfig: str | None = None, context: str | None = None
     ) -> None:
@@ -61,18 +65,13 @@ class Kubectl:
 
     def get(self, *args: str, missing_ok: bool = True) -> dict | None:
         try:
-            proc = subprocess.run(
-                [*self.base, "get", *args, "-o", "json", "--request-timeout=20s"],
-                capture_output=True,
-                text=True,
-                timeout=60,
-            )
-        except subprocess.TimeoutExpired:
+            proc = commands.run([*self.base, "get", *args, "-o", "json", "--request-timeout=20s"], timeout=60)
+        except commands.TimeoutExpired:
             raise DoctorError(
                 f"cannot reach the cluster: `kubectl get {' '.join(args)}` did not answer within 60 s",
                 unreachable=True,
             ) from None
-        if proc.returncode != 0:
+        if not proc.ok:
             err = proc.stderr.strip()
             if missing_ok and ("NotFound" in err or "not found" in err):
                 return None
@@ -95,18 +94,16 @@ class Kubectl:
         if previous:
             argv.append("--previous")
         try:
-            proc = subprocess.run(argv, capture_output=True, text=True, timeout=60)
-        except subprocess.TimeoutExpired:
+            proc = commands.run(argv, timeout=60)
+        except commands.TimeoutExpired:
             return ""
-        return proc.stdout if proc.returncode == 0 else ""
+        return proc.stdout if proc.ok else ""
 
     def server(self) -> str:
-        proc = subprocess.run(
-            [*self.base, "config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}"],
-            capture_output=True,
-            text=True,
+        proc = commands.run(
+            [*self.base, "config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}"]
         )
-        return proc.stdout.strip() if proc.returncode == 0 else "?"
+        return proc.stdout.strip() if proc.ok else "?"
 
 
 def _kubectl() -> str | None:

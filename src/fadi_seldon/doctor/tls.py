@@ -6,11 +6,11 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
 from fadi_seldon.doctor.findings import ERROR, OK, WARNING, Finding, Snapshot, mounted_secrets
+from fadi_seldon.runtime import commands
 
 EXPIRY_WARNING_DAYS = 30
 
@@ -142,12 +142,13 @@ def cert_info(pem: bytes, openssl: str | None = None) -> dict:
     exe = _openssl(openssl)
     if not exe:
         return {}
-    proc = subprocess.run(
-        [exe, "x509", "-noout", "-enddate", "-ext", "subjectAltName"], input=pem, capture_output=True
+    # a PEM is ASCII text: anything else openssl refuses, as it would the bytes
+    proc = commands.run(
+        [exe, "x509", "-noout", "-enddate", "-ext", "subjectAltName"], input=pem.decode(errors="replace")
     )
-    if proc.returncode != 0:
+    if not proc.ok:
         return {"not_after": None, "sans": []}
-    text = proc.stdout.decode(errors="replace")
+    text = proc.stdout
     info: dict = {"not_after": None, "sans": []}
     for line in text.splitlines():
         line = line.strip()
@@ -169,7 +170,5 @@ def verifies(ca_pem: bytes, cert_pem: bytes, openssl: str | None = None) -> bool
         ca.write_bytes(ca_pem)
         cert.write_bytes(cert_pem)
         # -no_check_time: expiry is reported separately, here only the chain matters
-        proc = subprocess.run(
-            [exe, "verify", "-no_check_time", "-CAfile", str(ca), str(cert)], capture_output=True
-        )
-    return proc.returncode == 0
+        proc = commands.run([exe, "verify", "-no_check_time", "-CAfile", ca, cert])
+    return proc.ok

@@ -3,16 +3,15 @@ Seldon operator, executor and model images (mock_classifier among them), each wr
 archive the local node imports.
 
 What every builder shares lives here: the result type, the cache folder, progress lines with the
-elapsed time, running a host command with its output kept in a log, installing a missing Debian
-package (debootstrap, gcc) the way the tool installer does, with its output shown, and writing an
-image's own layer over cached base layers (write_image).
+elapsed time, running a host command with its output kept in a log and installing a missing Debian
+package (debootstrap, gcc), both in the image builders' terms (ImageError) over the runtime's one
+runner and one apt-get installer, and writing an image's own layer over cached base layers
+(write_image).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,11 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from fadi_seldon.runtime import apt, commands
+
 if TYPE_CHECKING:
     from fadi_seldon.runtime import oci
-
-# where root's tools live even when PATH lacks them (debootstrap is in /usr/sbin)
-_SBIN = ("/usr/local/sbin", "/usr/sbin", "/sbin")
 
 
 class ImageError(RuntimeError):
@@ -67,8 +65,7 @@ class Progress:
 
 def which(command: str) -> str | None:
     """A command on PATH or in the sbin folders (a non-login root shell may lack them in PATH)."""
-    search = os.pathsep.join([os.environ.get("PATH", ""), *_SBIN])
-    return shutil.which(command, path=search)
+    return commands.which(command)
 
 
 def ensure_command(command: str, package: str, progress: Progress) -> str:
@@ -85,31 +82,27 @@ def ensure_command(command: str, package: str, progress: Progress) -> str:
 
 def apt_install(package: str, progress: Progress, why: str) -> None:
     """Install a Debian package with its output shown; without root or apt, say what to install."""
-    apt = which("apt-get")
-    if os.geteuid() != 0 or apt is None:
+    try:
+        apt_get = apt.apt_get(which)
+    except apt.AptUnavailable:
         raise ImageError(
             f"{why}: install the Debian package {package} (as root: apt-get install {package}) and run again"
-        )
+        ) from None
     progress.say(f"{why}: apt-get install {package}")
-    install = [apt, "install", "-y", "--no-install-recommends", package]
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    if subprocess.run(install, stdout=sys.stderr, env=env).returncode != 0:
-        progress.say("apt-get install failed; refreshing the package lists (apt-get update)")
-        subprocess.run([apt, "update"], stdout=sys.stderr, env=env)
-        if subprocess.run(install, stdout=sys.stderr, env=env).returncode != 0:
-            raise ImageError(f"apt-get install {package} failed (output above); install {package} and retry")
+    try:
+        apt.install(apt_get, [package], apt.shown, progress.say)
+    except apt.AptFailed:
+        raise ImageError(
+            f"apt-get install {package} failed (output above); install {package} and retry"
+        ) from None
 
 
 def run_logged(argv: Sequence[str], log: Path, what: str, *, env: dict[str, str] | None = None) -> None:
     """Run a build command with its output appended to `log`; a failure quotes the log's end."""
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("a", encoding="utf-8") as out:
-        out.write(f"\n$ {' '.join(argv)}\n")
-        out.flush()
-        code = subprocess.run(list(argv), stdout=out, stderr=subprocess.STDOUT, env=env).returncode
-    if code != 0:
-        tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-15:]
-        raise ImageError(f"{what} failed (exit {code}); last lines of {log}:\n" + "\n".join(tail))
+    try:
+        commands.run_logged(argv, log, what, env=env)
+    except commands.CommandFailed as err:
+        raise ImageError(str(err)) from None
 
 
 def cached(archive: Path, progress: Progress, what: str) -> Built | None:

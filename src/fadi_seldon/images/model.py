@@ -18,14 +18,13 @@ import json
 import platform
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from fadi_seldon.images import Built, ImageError, Progress, base, cache_dir, dockerignore, run_logged
 from fadi_seldon.model import packaging
-from fadi_seldon.runtime import oci
+from fadi_seldon.runtime import commands, oci
 from fadi_seldon.runtime.files import atomic_write
 
 PYTHON_VERSION = "3.11"
@@ -97,7 +96,7 @@ def install_dependencies(requirements: Path, tree: Path, log: Path, progress: Pr
         progress.say("compiling the dependencies' bytecode (checked-hash .pyc, valid whatever the mtimes)")
         compile_argv = [sys.executable, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode",
                         "checked-hash", "-s", str(tree), "-p", "/", str(site)]  # fmt: skip
-        subprocess.run(compile_argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        commands.run(compile_argv)  # not checked: a file that does not compile stays source only
 
 
 def _move_scripts(source: Path, dest: Path) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import subprocess
 from pathlib import Path
 
 import yaml
@@ -28,7 +27,7 @@ from fadi_seldon.images import (
     installed_binary,
     write_image,
 )
-from fadi_seldon.runtime import oci, versions
+from fadi_seldon.runtime import commands, oci, versions
 from fadi_seldon.sdep import crd
 from fadi_seldon.tools.layout import find_executable
 
@@ -83,11 +82,10 @@ def operator_resources(progress: Progress | None = None) -> dict[str, bytes]:
         "--set",
         "usageMetrics.enabled=false",
     ]
-    docs = [
-        d
-        for d in yaml.safe_load_all(subprocess.run(argv, check=True, capture_output=True, text=True).stdout)
-        if d
-    ]
+    rendered = commands.run(argv)
+    if not rendered.ok:
+        raise ImageError(f"`helm template` of {CHART} failed (exit {rendered.code}): {rendered.said()}")
+    docs = [d for d in yaml.safe_load_all(rendered.stdout) if d]
     by_kind: dict[str, list[dict]] = {}
     for doc in docs:
         by_kind.setdefault(doc["kind"], []).append(doc)

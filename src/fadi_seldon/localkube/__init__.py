@@ -14,7 +14,7 @@ openssl CLI), `kubeconfig`, `stages` (kwok's node and pod lifecycle), `nodes` (t
 count, capacity, add/resize/remove), `api` (a tiny REST client), `components` (one object per
 control-plane process: flags, probe, start timeout, log), `node` (the real node's components),
 `node_lifecycle` and `host` (preparing the host and putting it back), `node_images` (images on the
-node), `controlplane` (up/down/status), `services` and `proxy` (reaching a Service), `operator`
+node), `controlplane` (up/down/status), `services` (reaching a Service), `operator`
 (the real Seldon operator as a host process). Process handling, waits, atomic writes and the state
 folder come from `fadi_seldon.runtime` (processes, polling, files, statedir).
 """

@@ -18,9 +18,9 @@ import json
 import os
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
+from fadi_seldon.runtime import commands
 from fadi_seldon.runtime.files import atomic_write
 
 # kubelet rewrites the first three at every start; the bridge plugin turns on forwarding
@@ -67,8 +67,8 @@ def read_sysctls(keys: tuple[str, ...] = SYSCTLS) -> dict[str, str]:
 def _run(*argv: str, check: bool = False) -> str:
     if shutil.which(argv[0]) is None:
         return ""
-    proc = subprocess.run(argv, capture_output=True, text=True)
-    if check and proc.returncode != 0:
+    proc = commands.run(argv)
+    if check and not proc.ok:
         raise RuntimeError(f"`{' '.join(argv)}` failed: {proc.stderr.strip()}")
     return proc.stdout
 
@@ -209,8 +209,7 @@ def remove_new_routes(baseline: dict[str, list[str]], devices: tuple[str, ...]) 
         words = line.split()
         if line in old or "dev" not in words or words[words.index("dev") + 1] not in devices:
             continue
-        proc = subprocess.run(["ip", "route", "del", *words], capture_output=True)
-        if proc.returncode == 0:
+        if commands.run(["ip", "route", "del", *words]).ok:
             removed.append(line)
     return removed
 
@@ -221,16 +220,10 @@ def guard_pod_egress(bridge: str) -> bool:
     the API server: INPUT, not FORWARD). First in FORWARD, before the CNI's and kube-proxy's accepts.
     True when the chain was created now."""
     rule = ["-i", bridge, "!", "-o", bridge, "-j", "REJECT", "--reject-with", "icmp-admin-prohibited"]
-    created = (
-        subprocess.run(["iptables", "-t", "filter", "-N", EGRESS_CHAIN], capture_output=True).returncode == 0
-    )
-    if subprocess.run(
-        ["iptables", "-t", "filter", "-C", EGRESS_CHAIN, *rule], capture_output=True
-    ).returncode:
+    created = commands.run(["iptables", "-t", "filter", "-N", EGRESS_CHAIN]).ok
+    if not commands.run(["iptables", "-t", "filter", "-C", EGRESS_CHAIN, *rule]).ok:
         _run("iptables", "-t", "filter", "-A", EGRESS_CHAIN, *rule, check=True)
-    if subprocess.run(
-        ["iptables", "-t", "filter", "-C", "FORWARD", "-j", EGRESS_CHAIN], capture_output=True
-    ).returncode:
+    if not commands.run(["iptables", "-t", "filter", "-C", "FORWARD", "-j", EGRESS_CHAIN]).ok:
         _run("iptables", "-t", "filter", "-I", "FORWARD", "1", "-j", EGRESS_CHAIN, check=True)
     return created
 
@@ -254,8 +247,7 @@ def unmount_below(folder: Path) -> list[str]:
         if not below:
             return done
         for point in below:
-            proc = subprocess.run(["umount", "-l", point], capture_output=True)
-            if proc.returncode != 0:
+            if not commands.run(["umount", "-l", point]).ok:
                 return done
             done.append(point)
 
@@ -320,8 +312,7 @@ def remove_new_nft_tables(baseline: dict[str, list[str]]) -> list[str]:
         line = line.strip()
         if line.startswith("table ") and f"{line} {{" not in old:
             family_name = line.split()[1:3]
-            proc = subprocess.run(["nft", "delete", "table", *family_name], capture_output=True)
-            if proc.returncode == 0:
+            if commands.run(["nft", "delete", "table", *family_name]).ok:
                 removed.append(line)
     return removed
 

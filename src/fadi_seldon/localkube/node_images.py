@@ -7,12 +7,16 @@ serves pods from. Pods then use them with `imagePullPolicy: IfNotPresent` or `Ne
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fadi_seldon import tools as toolchain
 from fadi_seldon.localkube.layout import Layout, containerd_socket, default_state_dir
-from fadi_seldon.runtime import oci
+from fadi_seldon.runtime import commands, oci
+
+if TYPE_CHECKING:
+    from fadi_seldon import images
+    from fadi_seldon.model import packaging
 
 CONTAINERD_NAMESPACE = "k8s.io"  # the CRI plugin's namespace: images pods can use
 
@@ -38,6 +42,8 @@ def check_node(layout: Layout | None = None) -> Path:
 
 
 def ctr(layout: Layout, *args: str, timeout: float = 300) -> str:
+    """`ctr args` against the node's containerd, in the pods' namespace: its output, or ImageError
+    with what ctr said (TimeoutExpired past `timeout`)."""
     exe = toolchain.find_executable("ctr", toolchain.default_tools_dir() / "bin")
     if not exe:
         raise ImageError(
@@ -45,8 +51,8 @@ def ctr(layout: Layout, *args: str, timeout: float = 300) -> str:
         )
     sock = check_node(layout)
     argv = [exe, "--address", str(sock), "--namespace", CONTAINERD_NAMESPACE, *args]
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
-    if proc.returncode != 0:
+    proc = commands.run(argv, timeout=timeout)
+    if not proc.ok:
         raise ImageError(f"`ctr {' '.join(args)}` failed: {proc.stderr.strip() or proc.stdout.strip()}")
     return proc.stdout
 
@@ -83,3 +89,38 @@ def present(layout: Layout | None = None) -> set[str]:
     layout = layout or Layout(default_state_dir().resolve())
     lines = ctr(layout, "images", "list", "--quiet").splitlines()
     return {line.strip() for line in lines if line.strip()}
+
+
+class PackagingSteps:
+    """The image steps of `fadi-seldon package` (model.package_build.ImageSteps) on this machine:
+    the OCI build without Docker (images.model) and the node's check and import, their failures
+    said in the build's terms, so the sequence in `model` never names a later package's error."""
+
+    def check_node(self) -> None:
+        from fadi_seldon.model import package_build
+
+        try:
+            check_node()
+        except NoNode as err:
+            raise package_build.NothingToLoad(str(err)) from None
+
+    def build_archive(self, options: packaging.Options, image: str, archive: Path | None) -> images.Built:
+        from fadi_seldon.images import ImageError as BuildError
+        from fadi_seldon.images import model as model_image
+        from fadi_seldon.model import package_build
+
+        try:
+            return model_image.build(
+                options.folder, image, class_ref=options.class_ref, service_type=options.service_type,
+                name=options.name, archive=archive, runtime=options.runtime,
+            )  # fmt: skip
+        except BuildError as err:
+            raise package_build.ImageFailed(str(err)) from None
+
+    def load(self, archive: Path) -> list[str]:
+        from fadi_seldon.model import package_build
+
+        try:
+            return import_archive(archive)
+        except ImageError as err:
+            raise package_build.ImageFailed(str(err)) from None

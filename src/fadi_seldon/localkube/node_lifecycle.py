@@ -16,7 +16,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from fadi_seldon import tools as toolchain
 from fadi_seldon.localkube import host, node, node_images
 from fadi_seldon.localkube.components import CONTAINED_RANGES
 from fadi_seldon.localkube.layout import Layout, containerd_socket, socket_dir
-from fadi_seldon.runtime import polling, processes
+from fadi_seldon.runtime import commands, polling, processes
 
 SHIM = "containerd-shim-runc-v2"
 NODE_TOOLS = ("containerd", SHIM, "ctr", "kubelet", "kube-proxy", "coredns")
@@ -160,7 +159,7 @@ def _kill_tasks(layout: Layout) -> int:
             with contextlib.suppress(node_images.ImageError):
                 node_images.ctr(layout, "containers", "delete", *containers, timeout=60)
         return len(tasks)
-    except (node_images.ImageError, subprocess.TimeoutExpired):
+    except (node_images.ImageError, commands.TimeoutExpired):
         return 0
 
 
@@ -177,8 +176,7 @@ def _kill_pods_left() -> list[str]:
 def _proxy_cleanup(layout: Layout, bin_dir: Path) -> None:
     exe = toolchain.find_executable("kube-proxy", bin_dir)
     if exe:
-        with open(layout.log("kube-proxy"), "ab") as log:
-            subprocess.run([exe, "--cleanup"], stdout=log, stderr=subprocess.STDOUT, timeout=60)
+        commands.run([exe, "--cleanup"], log=layout.log("kube-proxy"), timeout=60)
 
 
 def node_processes(layout: Layout, programs: tuple[str, ...]) -> list[int]:

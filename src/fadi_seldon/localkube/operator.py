@@ -27,7 +27,6 @@ import contextlib
 import json
 import os
 import re
-import subprocess
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +34,7 @@ from pathlib import Path
 import yaml
 
 from fadi_seldon import tools as toolchain
-from fadi_seldon.runtime import names, polling, processes, versions
+from fadi_seldon.runtime import commands, names, polling, processes, versions
 from fadi_seldon.runtime.files import PRIVATE, atomic_write
 from fadi_seldon.runtime.statedir import StateDir
 from fadi_seldon.tools import probe
@@ -310,10 +309,10 @@ class OperatorRunner:
 
     def run(self, tool: str, *args: str, input: str | None = None, what: str) -> str:
         argv = [self.binary(tool), *args]
-        proc = subprocess.run(argv, capture_output=True, text=True, env=self.env(), input=input, timeout=300)
-        if proc.returncode != 0:
+        proc = commands.run(argv, env=self.env(), input=input, timeout=300)
+        if not proc.ok:
             raise OperatorError(
-                f"{what} failed: `{' '.join(argv)}` exited {proc.returncode}:\n{proc.stderr.strip()[-2000:]}"
+                f"{what} failed: `{' '.join(argv)}` exited {proc.code}:\n{proc.stderr.strip()[-2000:]}"
             )
         return proc.stdout
 
@@ -387,13 +386,11 @@ class OperatorRunner:
 
     def _webhook_port(self, opts: StartOptions, prefix: str) -> int:
         """Keep the port the release already points its webhook at (the certificate lists the host)."""
-        proc = subprocess.run(
+        proc = commands.run(
             [self.binary("helm"), "get", "values", opts.release, "-n", opts.namespace, "-o", "json"],
-            capture_output=True,
-            text=True,
             env=self.env(),
         )
-        if proc.returncode == 0:
+        if proc.ok:
             values = json.loads(proc.stdout or "{}") or {}
             url = nested_get(values, f"{prefix}webhook.url") or ""
             match = re.fullmatch(r"https://127\.0\.0\.1:(\d+)/?", str(url))

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import secrets
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from fadi_seldon.runtime import commands
 from fadi_seldon.runtime.files import PRIVATE, atomic_write
 
 # Names the API server is reached by: from the host, and from (simulated) pods.
@@ -123,13 +123,12 @@ def issue(
 
 def _runner(exe: str, cwd: Path):
     def run(*args) -> bytes:
-        """openssl's output (the PEM it writes to stdout)."""
+        """openssl's output (the PEM it writes to stdout: ASCII text)."""
         argv = [exe, *map(str, args)]
-        proc = subprocess.run(argv, cwd=cwd, capture_output=True)
-        if proc.returncode != 0 or not proc.stdout:
-            stderr = proc.stderr.decode(errors="replace").strip()
-            raise PKIError(f"`{' '.join(argv)}` failed ({proc.returncode}): {stderr[-800:]}")
-        return proc.stdout
+        proc = commands.run(argv, cwd=cwd)
+        if not proc.ok or not proc.stdout:
+            raise PKIError(f"`{' '.join(argv)}` failed ({proc.code}): {proc.stderr.strip()[-800:]}")
+        return proc.stdout.encode()
 
     return run
 

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from dataclasses import dataclass, field
 
-from fadi_seldon.runtime import polling
+from fadi_seldon.runtime import commands, polling
 
 
 class ServiceError(RuntimeError):
@@ -75,8 +74,8 @@ def nat_rules() -> str | None:
     exe = shutil.which("iptables-save") or shutil.which("iptables-save", path="/usr/sbin:/sbin")
     if not exe:
         return None
-    proc = subprocess.run([exe, "-t", "nat"], capture_output=True, text=True, timeout=30)
-    return proc.stdout if proc.returncode == 0 else None
+    proc = commands.run([exe, "-t", "nat"], timeout=30)
+    return proc.stdout if proc.ok else None
 
 
 def programmed(rules: str, ip: str, port: int, endpoints: list[str]) -> bool:

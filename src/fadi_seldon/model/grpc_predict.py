@@ -12,14 +12,13 @@ register the `seldon.protos.Seldon` service, so one `Predict` call works for eit
 from __future__ import annotations
 
 import json
-import subprocess
 import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from fadi_seldon.model import payloads, serving
-from fadi_seldon.runtime import versions
+from fadi_seldon.runtime import commands, versions
 
 TARGET_FORMS = "HOST:PORT, grpc://HOST:PORT or http(s)://HOST:PORT"
 # the client's own start (about 0.1 s) and grpc's channel set-up, on top of the call's deadline
@@ -155,14 +154,8 @@ def predict(
 def _run_client(python: Path, request: dict[str, Any], limit: float) -> dict[str, Any]:
     """The client program's JSON result; its failure (a crash, no stubs, garbage) as a GrpcError."""
     try:
-        done = subprocess.run(
-            [str(python), "-c", CLIENT],
-            input=json.dumps(request),
-            capture_output=True,
-            text=True,
-            timeout=limit,
-        )
-    except subprocess.TimeoutExpired:
+        done = commands.run([python, "-c", CLIENT], input=json.dumps(request), timeout=limit)
+    except commands.TimeoutExpired:
         raise GrpcError(f"the gRPC client ({python}) did not finish within {limit:g} s") from None
     except OSError as err:
         raise GrpcError(f"cannot run the gRPC client {python}: {err.strerror or err}") from None
@@ -170,7 +163,7 @@ def _run_client(python: Path, request: dict[str, Any], limit: float) -> dict[str
         result = json.loads(done.stdout)
     except ValueError:
         result = None
-    if done.returncode != 0 or not isinstance(result, dict):
-        last = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}, no output"])[-1]
+    if not done.ok or not isinstance(result, dict):
+        last = (done.stderr.strip().splitlines() or [f"exit code {done.code}, no output"])[-1]
         raise GrpcError(f"the gRPC client run by {python} failed: {last}")
     return result

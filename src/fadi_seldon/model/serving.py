@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fadi_seldon.runtime import polling, processes, versions
+from fadi_seldon.runtime import commands, polling, processes, versions
 from fadi_seldon.runtime.processes import session_members  # noqa: F401  (kept for callers of serving)
 
 # Defaults of the Seldon Core 1.17.1 wrapper (seldon_core/microservice.py); images expose the same.
@@ -117,9 +117,9 @@ def install_command(venv: Path) -> str:
 def create_venv(venv: Path, why: str, progress: Callable[[str], None]) -> Path:
     """A fresh virtual environment at `venv` (its python), for a server whose pins clash with ours."""
     progress(f"creating the serve environment {venv} ({why})")
-    result = subprocess.run([sys.executable, "-m", "venv", str(venv)], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise ServeError(f"cannot create {venv}: {result.stderr.strip() or result.stdout.strip()}")
+    result = commands.run([sys.executable, "-m", "venv", str(venv)])
+    if not result.ok:
+        raise ServeError(f"cannot create {venv}: {result.said()}")
     return venv / "bin" / "python"
 
 
@@ -130,14 +130,9 @@ def pip_install(
     venv = python.parent.parent
     progress(f"installing {' '.join(reqs)} into {venv} ({expect})")
     started = time.monotonic()
-    result = subprocess.run(
-        [str(python), "-m", "pip", "install", "--disable-pip-version-check", "--quiet", *reqs],
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode != 0:
-        tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-15:])
-        raise ServeError(f"pip could not install {what} into {venv}:\n{tail}")
+    result = commands.run([python, "-m", "pip", "install", "--disable-pip-version-check", "--quiet", *reqs])
+    if not result.ok:
+        raise ServeError(f"pip could not install {what} into {venv}:\n{result.said()}")
     progress(f"installed in {time.monotonic() - started:.0f} s")
 
 

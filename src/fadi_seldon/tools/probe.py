@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
+from fadi_seldon.runtime import commands
 from fadi_seldon.tools.spec import Tool
 
 
@@ -16,10 +16,8 @@ def reported_version(tool: Tool, exe: Path | str, env: dict[str, str]) -> str | 
     if not tool.version_pattern:
         return None
     try:
-        proc = subprocess.run(
-            [str(exe), *tool.version_args], capture_output=True, text=True, timeout=60, env=env
-        )
-    except (OSError, subprocess.TimeoutExpired):
+        proc = commands.run([exe, *tool.version_args], timeout=60, env=env)
+    except (OSError, commands.TimeoutExpired):
         return None
     match = re.search(tool.version_pattern, proc.stdout + proc.stderr, re.M)
     return match.group(1) if match else None

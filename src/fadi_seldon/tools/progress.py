@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
-import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+
+from fadi_seldon.runtime import commands
 
 
 def elapsed(seconds: float) -> str:
@@ -29,21 +29,10 @@ class Progress:
     def run(
         self, label: str, argv: Sequence[str], *, cwd: Path | None, env: dict[str, str], log: Path
     ) -> int:
-        """Run a command, appending its output to `log`, printing a heartbeat while it runs."""
+        """Run a command, appending its output to `log`, printing a heartbeat while it runs; its exit code."""
         self.say(label)
-        step_start = time.monotonic()
-        with log.open("a", encoding="utf-8") as out:
-            out.write(f"\n$ {' '.join(argv)}\n")
-            out.flush()
-            proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
-            done = threading.Event()
 
-            def beat() -> None:
-                while not done.wait(self.heartbeat):
-                    self.say(f"  ... still {label.strip()} ({elapsed(time.monotonic() - step_start)} so far)")
+        def beat(seconds: float) -> None:
+            self.say(f"  ... still {label.strip()} ({elapsed(seconds)} so far)")
 
-            threading.Thread(target=beat, daemon=True).start()
-            try:
-                return proc.wait()
-            finally:
-                done.set()
+        return commands.run(argv, log=log, cwd=cwd, env=env, heartbeat=beat, every=self.heartbeat).code

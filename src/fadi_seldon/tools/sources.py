@@ -24,13 +24,13 @@ import os
 import platform
 import re
 import shutil
-import subprocess
 import sys
 import tarfile
 import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from fadi_seldon.runtime import commands
 from fadi_seldon.runtime.files import EXECUTABLE
 from fadi_seldon.tools import source_release
 from fadi_seldon.tools.layout import Layout, relink
@@ -205,10 +205,10 @@ class _Go:
 
     def capture(self, *args: str, cwd: Path | None = None) -> str:
         """A quick go command whose output is needed: logged, returned."""
-        proc = subprocess.run([self.exe, *args], cwd=cwd, env=self.env, capture_output=True, text=True)
+        proc = commands.run([self.exe, *args], cwd=cwd, env=self.env)
         with self.log.open("a", encoding="utf-8") as out:
             out.write(f"\n$ go {' '.join(args)}\n{proc.stdout}{proc.stderr}")
-        self._check(proc.returncode, args, proc.stderr)
+        self._check(proc.code, args, proc.stderr)
         return proc.stdout
 
     def run(self, label: str, *args: str, cwd: Path | None = None) -> None:

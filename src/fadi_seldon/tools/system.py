@@ -3,8 +3,9 @@
 A real node runs runc, iptables and the CNI plugins the distribution ships (see
 ``catalog.SYSTEM_PACKAGES``); they are not built or pinned here. `tools install node` checks each
 one; what is missing is installed with ``apt-get install -y --no-install-recommends`` when we are
-root and apt-get exists (``apt-get update`` first only when that install fails, e.g. no package
-lists yet), else the error names exactly the Debian packages to install.
+root and apt-get exists (``apt-get update`` and once more only when that install fails, e.g. no
+package lists yet: ``runtime.apt``, as the image builders do), else the error names exactly the
+Debian packages to install.
 
 :func:`system_path` is what the cluster code asks: ``system_path("runc")`` -> ``/usr/sbin/runc``,
 ``system_path("cni")`` -> ``/usr/lib/cni``; a missing one raises ToolError with the install hint.
@@ -14,23 +15,18 @@ from __future__ import annotations
 
 import glob as globbing
 import os
-import shutil
-import subprocess
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from fadi_seldon.runtime import apt, commands
 from fadi_seldon.tools.catalog import system_registry
 from fadi_seldon.tools.progress import Progress
 from fadi_seldon.tools.spec import SystemPackage, ToolError
 
-# where system executables live besides PATH (a non-root user's PATH often lacks the sbin folders)
-SBIN_DIRS = ("/usr/local/sbin", "/usr/sbin", "/sbin")
-APT_INSTALL = ("install", "-y", "--no-install-recommends")
-
 
 def default_which(name: str) -> str | None:
-    search = os.pathsep.join([os.environ.get("PATH", ""), *SBIN_DIRS])
-    return shutil.which(name, path=search)
+    """A system executable on PATH or in the sbin folders (a non-root user's PATH often lacks them)."""
+    return commands.which(name)
 
 
 def default_glob(pattern: str) -> list[str]:
@@ -40,18 +36,15 @@ def default_glob(pattern: str) -> list[str]:
 def dpkg_version(debian_package: str) -> str | None:
     """The installed version of a Debian package, or None (not installed, or no dpkg)."""
     try:
-        proc = subprocess.run(
-            ["dpkg-query", "-W", "-f=${Version}", debian_package], capture_output=True, text=True, timeout=30
-        )
-    except (OSError, subprocess.TimeoutExpired):
+        proc = commands.run(["dpkg-query", "-W", "-f=${Version}", debian_package], timeout=30)
+    except (OSError, commands.TimeoutExpired):
         return None
-    if proc.returncode != 0:
+    if not proc.ok:
         return None
     return proc.stdout.strip() or None
 
 
-def install_hint(debian_packages: Sequence[str]) -> str:
-    return f"apt-get install -y --no-install-recommends {' '.join(debian_packages)}"
+install_hint = apt.install_hint
 
 
 class SystemPackages:
@@ -103,18 +96,17 @@ class SystemPackages:
         if not missing:
             return []
         debs = list(dict.fromkeys(p.debian_package for p in missing))
-        apt = self.which("apt-get")
-        if apt is None or not self.is_root():
-            why = "no apt-get on this machine" if apt is None else "not root, so apt-get is not run for you"
-            raise ToolError(self._describe(missing, debs, why))
+        try:
+            apt_get = apt.apt_get(self.which, self.is_root)
+        except apt.AptUnavailable as err:
+            raise ToolError(self._describe(missing, debs, str(err))) from None
         self.progress.say(
             f"system packages: {', '.join(p.name for p in missing)} missing; apt-get install {' '.join(debs)}"
         )
-        install = [apt, *APT_INSTALL, *debs]
-        if self.run("apt-get install", install) != 0:
-            self.progress.say("system packages: apt-get install failed; apt-get update, then once more")
-            if self.run("apt-get update", [apt, "update"]) != 0 or self.run("apt-get install", install) != 0:
-                raise ToolError(self._describe(missing, debs, f"apt-get failed, see {self.log}"))
+        try:
+            apt.install(apt_get, debs, self.run, lambda line: self.progress.say(f"system packages: {line}"))
+        except apt.AptFailed:
+            raise ToolError(self._describe(missing, debs, f"apt-get failed, see {self.log}")) from None
         still = [p for p in missing if self.missing(p)]
         if still:
             raise ToolError(self._describe(still, debs, "still missing after apt-get install"))
@@ -128,9 +120,9 @@ class SystemPackages:
         return "\n".join(lines)
 
     def _run(self, label: str, argv: list[str]) -> int:
-        self.log.parent.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        return self.progress.run(f"system packages: {label}", argv, cwd=None, env=env, log=self.log)
+        return self.progress.run(
+            f"system packages: {label}", argv, cwd=None, env=apt.environment(), log=self.log
+        )
 
 
 def system_path(name: str) -> str:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -97,16 +95,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     output.add_output_argument(parser)
 
 
-def docker_available() -> bool:
-    docker = shutil.which("docker")
-    if not docker:
-        return False
-    try:
-        return subprocess.run([docker, "info"], capture_output=True, timeout=20).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
 def check_folder(folder: Path) -> None:
     """DIR must be a folder (a usage error otherwise, the same for `package` and `serve`)."""
     if not folder.is_dir():
@@ -131,86 +119,36 @@ def _check_flags(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fadi_seldon.model import packaging
-    from fadi_seldon.sdep.graph import GraphError
+    from fadi_seldon.localkube.node_images import PackagingSteps
+    from fadi_seldon.model import package_build, packaging
 
     folder = Path(args.folder)
     check_folder(folder)
     _check_flags(args)
-    if args.load:  # before any work: an image that could not go anywhere is not built
-        from fadi_seldon.localkube import node_images
-
-        try:
-            node_images.check_node()
-        except node_images.NoNode as err:
-            raise CliError(str(err), ExitCode.NOTHING) from None
-    opts = packaging.Options(
+    options = packaging.Options(
         folder, args.class_ref, args.service_type, args.image, args.name, no_engine=args.no_engine,
         runtime=args.runtime,
     )  # fmt: skip
+    request = package_build.Request(
+        options, dry_run=args.dry_run, force=args.force, build=args.build, load=args.load,
+        archive=Path(args.archive) if args.archive else None,
+    )  # fmt: skip
     try:
-        rendered = packaging.render(opts)
-        write = packaging.plan if args.dry_run else packaging.write
-        steps = write(folder, rendered.files, args.force)
-    except (packaging.PackageError, GraphError) as err:
+        done = package_build.package(request, PackagingSteps(), lambda line: print(line, file=sys.stderr))
+    except package_build.NothingToLoad as err:
+        raise CliError(str(err), ExitCode.NOTHING) from None
+    except package_build.ImageFailed as err:
+        raise CliError(str(err), details=err.details) from None
+    except packaging.PackageError as err:
         raise CliError(str(err)) from None
-    except OSError as err:
-        raise CliError(
-            f"cannot write into {folder}: {err.strerror or err} ({err.filename or folder})"
-        ) from None
-    build = ["docker", "build", "-t", rendered.image, str(folder)]
-    if args.dry_run:  # a file of yours in the way is a finding: the real run would refuse (exit 1)
-        _report(args, rendered, steps, build)
-        return ExitCode.FAILED if any(s.action == "conflict" for s in steps) else ExitCode.OK
-    if _wants_oci(args):
-        return _build_oci(args, rendered, steps, build)
-    built = _build(args.build, build)
-    _report(args, rendered, steps, build, built=built)
-    return ExitCode.OK
+    _report(args, done)
+    # a dry run: a file of yours in the way is a finding, the real run would refuse (exit 1)
+    return ExitCode.FAILED if args.dry_run and done.conflicts else ExitCode.OK
 
 
-def _wants_oci(args: argparse.Namespace) -> bool:
-    """The build without Docker: asked for (--load, --archive), or --build where no Docker engine answers."""
-    return bool(args.load or args.archive or (args.build and not docker_available()))
-
-
-def _build_oci(args: argparse.Namespace, rendered, steps, build: list[str]) -> int:
-    """Build the OCI archive, import it when --load, then report (so -o json holds the image too)."""
-    from fadi_seldon import images
-    from fadi_seldon.images import model as model_image
-
-    try:
-        built = model_image.build(
-            Path(args.folder), rendered.image, class_ref=args.class_ref, service_type=args.service_type,
-            name=args.name, archive=Path(args.archive) if args.archive else None, runtime=args.runtime,
-        )  # fmt: skip
-    except images.ImageError as err:
-        raise CliError(str(err)) from None
-    except OSError as err:
-        raise CliError(f"cannot build the image: {err.strerror or err} ({err.filename})") from None
-    image = {"archive": str(built.archive), "ref": built.ref, "digest": built.digest, "size": built.size}
-    if args.load:
-        from fadi_seldon.localkube import node_images
-
-        try:
-            image["loaded"] = node_images.import_archive(built.archive)
-        except (node_images.ImageError, OSError) as err:
-            raise CliError(
-                f"built {built.archive} but could not import it into the local cluster: {err}",
-                details={"oci_image": image},
-            ) from None
-    _report(args, rendered, steps, build, image)
-    return ExitCode.OK
-
-
-def _report(
-    args: argparse.Namespace,
-    rendered,
-    steps,
-    build: list[str],
-    image: dict | None = None,
-    built: bool = False,
-) -> None:
+def _report(args: argparse.Namespace, done) -> None:
+    """The result: the class, each file's fate, the build command and the image built."""
+    rendered, image = done.rendered, done.image
     cls = rendered.model
     result = {
         "class": cls.interface_name,
@@ -220,10 +158,10 @@ def _report(
         "runtime": args.runtime,
         "image": rendered.image,
         "dry_run": args.dry_run,
-        "files": [{"path": s.path, "action": s.action} for s in steps],
+        "files": [{"path": s.path, "action": s.action} for s in done.files],
         "notes": rendered.notes,
-        "build_command": shlex.join(build),
-        "built": built or image is not None,
+        "build_command": shlex.join(done.build_command),
+        "built": done.built,
     }
     if image is not None:
         result["oci_image"] = image
@@ -233,10 +171,9 @@ def _report(
             print(f"note: {note}", file=sys.stderr)
         verb = "would write" if args.dry_run else "packaged"
         head = f"{verb} {cls.interface_name} ({args.service_type}, {cls.where()}) into {args.folder}:"
-        lines = [head, *(f"  {s.action:<9} {s.path}" for s in steps)]
-        conflicts = [s.path for s in steps if s.action == "conflict"]
-        if conflicts:
-            lines.append(f"would replace {', '.join(conflicts)}: yours; add --force to do so")
+        lines = [head, *(f"  {s.action:<9} {s.path}" for s in done.files)]
+        if done.conflicts:
+            lines.append(f"would replace {', '.join(done.conflicts)}: yours; add --force to do so")
         if image is not None:
             lines.append(f"image {image['ref']} ({image['digest']}) in {image['archive']}")
             if "loaded" in image:
@@ -244,17 +181,3 @@ def _report(
         return "\n".join(lines)
 
     output.emit(result, args.output, text)
-
-
-def _build(requested: bool, build: list[str]) -> bool:
-    """`docker build` when asked for (run only where an engine answers: otherwise the build goes
-    without Docker); its output goes to stderr, stdout holds the result. Not asked for: the command
-    to run. True when an image was built."""
-    if not requested:
-        print(f"build the image with: {shlex.join(build)}", file=sys.stderr)
-        return False
-    print(f"building: {shlex.join(build)}", file=sys.stderr)
-    code = subprocess.run(build, stdout=2).returncode  # fd 2: docker's progress is not the result
-    if code != 0:
-        raise CliError(f"`{shlex.join(build)}` failed (exit {code}); docker's output is above")
-    return True

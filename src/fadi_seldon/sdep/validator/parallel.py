@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from fadi_seldon.sdep import validator
+from fadi_seldon.sdep.validator import checking
 from fadi_seldon.sdep.validator.findings import Report
 from fadi_seldon.sdep.validator.loading import Scan, Source
 
@@ -35,7 +35,7 @@ _SERVERS: set[str] | None = None
 
 def stream(paths: list[str], servers: set[str] | None, jobs: int) -> Iterator[Report]:
     """The reports of the inputs, as validator.stream_paths gives them with one process."""
-    validator.warm()  # compiled once here, inherited by forked workers
+    checking.warm()  # compiled once here, inherited by forked workers
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
     with context.Pool(jobs, initializer=_start_worker, initargs=(servers,)) as pool:
         shift: dict[int, int] = {}  # documents read in an input's earlier pieces
@@ -63,7 +63,7 @@ def _tasks(paths: list[str], jobs: int) -> Iterator[Task]:
             return None  # the scan says why it cannot be read
         return max(MIN_CUT, min(MAX_CUT, size // (jobs * PIECES_PER_JOB)))
 
-    for number, item in enumerate(validator.inputs(paths, cut_every)):
+    for number, item in enumerate(checking.inputs(paths, cut_every)):
         if isinstance(item, Report):
             yield number, item
             continue
@@ -103,7 +103,7 @@ def _check(task: Task) -> Result:
 
 def _read(source: Source) -> tuple[Report, int, bool]:
     report, count = Report(), 0
-    for index, part in validator.check_source(source, _SERVERS):
+    for index, part in checking.check_source(source, _SERVERS):
         report.merge(part)
         count = index
     return report, count, any(f.rule == "yaml-syntax" for f in report.findings)

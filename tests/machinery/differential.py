@@ -1,6 +1,6 @@
 """Differential testing of `validate` against the real stack: does it say what the cluster says?
 
-Two questions per mutant (fadi_seldon.dev.mutants, with the pod-level operations):
+Two questions per mutant (machinery.mutants, with the pod-level operations):
 1. Admission. The mutant is created with `dryRun=All&fieldValidation=Strict` (`kubectl apply
    --dry-run=server`) through the API server and the operator's own admission webhook. The cluster
    refuses it exactly when `validate` reports an error other than a later failure's (question 2),
@@ -9,7 +9,7 @@ Two questions per mutant (fadi_seldon.dev.mutants, with the pod-level operations
    the cluster on purpose (`validator.STRICTER_THAN_THE_CLUSTER`) may report an error on an object
    the cluster accepts.
 2. Later. A subset of the admitted mutants is created for real and waited on until the operator
-   settles it (Available or Failed, fadi_seldon.dev.crash_search does the applying and waiting): the
+   settles it (Available or Failed, machinery.crash_search does the applying and waiting): the
    operator ends Failed exactly when `validate` reports a finding of a rule that predicts it
    (`validator.FAILED_LATER_RULES`: the pod templates the API server refuses, names it refuses).
 """
@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from fadi_seldon.dev import crash_search
 from fadi_seldon.sdep import schema, validator
+from machinery import crash_search
 
 # how the API server words a refusal that came from an admission webhook
 WEBHOOK_REFUSAL = "admission webhook"

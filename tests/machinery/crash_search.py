@@ -1,6 +1,6 @@
 """Crash and wedge search: mutated SeldonDeployments applied for real, with the webhook out of the path.
 
-For each batch of mutants (fadi_seldon.dev.mutants): create each through the API server with strict
+For each batch of mutants (machinery.mutants): create each through the API server with strict
 field validation (what `kubectl apply` does); a refusal is what the CRD is for. Every accepted one
 must then reach a state (status.state Available, Creating or Failed) while the operator process
 stays alive. A dead operator is a crash: its log names the panic, the source location and the
@@ -250,7 +250,7 @@ class HostOperator:
     def __init__(self, runner, options, proxy) -> None:
         self.runner = runner  # fadi_seldon.localkube.operator.OperatorRunner
         self.options = options  # its StartOptions
-        self.proxy = proxy  # fadi_seldon.localkube.proxy.Proxy
+        self.proxy = proxy  # machinery.proxy.Proxy
         self.log_offset = 0  # the log is appended to across restarts: read only this run's part
         self.log_path = self.runner.start(self.options)["processes"][0]["log"]
 
