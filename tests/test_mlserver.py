@@ -53,8 +53,18 @@ def test_pin_is_the_version_the_chart_images_carry():
         )
     assert mlserver.requirements()[0] == "mlserver==1.3.5"
     assert mlserver.runtime_requirement("mlserver-sklearn") == "mlserver-sklearn==1.3.5"
-    assert mlserver.runtime_requirements("mlserver-sklearn") == ["mlserver-sklearn==1.3.5"]
-    assert mlserver.runtime_requirements("mlserver-xgboost") == ["mlserver-xgboost==1.3.5", "xgboost<2"]
+    # each framework at the version every image and the training venv share (versions.env)
+    sklearn, xgboost = (
+        f"scikit-learn=={versions.get('SCIKIT_LEARN_VERSION')}",
+        f"xgboost=={versions.get('XGBOOST_VERSION')}",
+    )
+    assert mlserver.runtime_requirements("mlserver-sklearn") == ["mlserver-sklearn==1.3.5", sklearn]
+    assert mlserver.runtime_requirements("mlserver-xgboost") == ["mlserver-xgboost==1.3.5", xgboost]
+    assert mlserver.runtime_requirements("mlserver-mlflow") == [
+        "mlserver-mlflow==1.3.5",
+        f"mlflow=={versions.get('MLFLOW_VERSION')}",
+        sklearn,
+    ]
 
 
 def test_venv_location(monkeypatch, tmp_path, repo_root):
@@ -82,23 +92,25 @@ def test_venv_is_keyed_by_the_pins(tmp_path, monkeypatch):
         mlserver.serving, "pip_install", lambda py, reqs, *a, **k: calls.append(("pip", reqs))
     )
     venv = tmp_path / "v"
-    _fake_venv(venv, mlserver.requirements(), ["mlserver-sklearn==1.3.5"])
+    sklearn = mlserver.runtime_requirements("mlserver-sklearn")
+    _fake_venv(venv, mlserver.requirements(), sklearn)
     assert mlserver.ensure_venv(venv, ("mlserver-sklearn",)) == venv / "bin" / "python"
     assert calls == []  # up to date: nothing run
     mlserver.ensure_venv(venv, ("mlserver-xgboost",), progress=lambda m: None)
     # a runtime added, with the pin of its own dependency
     # (every pin in the same pip run: runtimes require `mlserver` unpinned)
-    new = ["mlserver-xgboost==1.3.5", "xgboost<2"]
-    assert calls == [("pip", [*mlserver.requirements(), "mlserver-sklearn==1.3.5", *new])]
+    new = mlserver.runtime_requirements("mlserver-xgboost")
+    assert new[1].startswith("xgboost==")
+    assert calls == [("pip", [*mlserver.requirements(), *sklearn, *new])]
     runtimes = json.loads((venv / mlserver.MARKER).read_text())["runtimes"]
-    assert {"mlserver-xgboost==1.3.5", "xgboost<2"} <= set(runtimes)
+    assert set(new) <= set(runtimes)
     calls.clear()
     mlserver.ensure_venv(venv, ("mlserver-xgboost",), progress=lambda m: None)
     assert calls == []  # the runtime and its pin are recorded: nothing run again
     calls.clear()
     (venv / mlserver.MARKER).write_text(json.dumps({"requirements": ["mlserver==1.3.4"], "runtimes": []}))
     mlserver.ensure_venv(venv, ("mlserver-sklearn",), progress=lambda m: None)
-    assert calls == [("create", venv), ("pip", [*mlserver.requirements(), "mlserver-sklearn==1.3.5"])]
+    assert calls == [("create", venv), ("pip", [*mlserver.requirements(), *sklearn])]
 
 
 def test_no_install_says_what_to_run(tmp_path):

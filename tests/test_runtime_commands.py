@@ -20,6 +20,22 @@ def test_captured_output_and_exit_code():
     assert done.said() == "err"
 
 
+def test_each_stderr_line_reaches_the_caller_as_it_comes_and_both_outputs_are_kept():
+    """A program reporting progress on stderr (rclone's JSON log): every line is handed over while it
+    runs, in order, with a large stdout that would stall a program writing to a full pipe."""
+    seen: list[str] = []
+    code = (
+        "import sys, time\n"
+        "sys.stdout.write('x' * 200000)\n"
+        "for i in range(3):\n"
+        "    print(f'step {i}', file=sys.stderr, flush=True); time.sleep(0.05)\n"
+        "sys.exit(4)\n"
+    )
+    done = commands.run([PY, "-c", code], on_line=seen.append)
+    assert seen == ["step 0\n", "step 1\n", "step 2\n"]
+    assert (done.code, len(done.stdout), done.stderr) == (4, 200000, "step 0\nstep 1\nstep 2\n")
+
+
 def test_said_falls_back_to_stdout_and_keeps_the_last_lines():
     done = commands.run([PY, "-c", "for i in range(40): print(i)"])
     assert done.said(3) == "37\n38\n39"

@@ -383,7 +383,7 @@ def test_a_store_that_never_answers_is_a_timeout(tmp_path):
     slow.write_text("#!/bin/sh\nexec sleep 30\n")  # one process: the timeout kills it
     slow.chmod(0o755)
     rclone = upload.Rclone(str(slow), {"PATH": os.environ["PATH"]}, lambda message: None)
-    assert rclone.run("mkdir", "x:b", timeout=0.5).returncode == 1
+    assert rclone.run("mkdir", "x:b", timeout=0.5).code == 1
     assert upload.problem(rclone.errors, _plan(), "creating bucket b").kind == "unreachable"
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import secrets
 import shutil
 import subprocess
 import sys
@@ -116,28 +115,40 @@ def state(kube: Kube, name: str) -> str:
     return (obj.get("status") or {}).get("state", "")
 
 
+def as_user(k: Kube, cluster_kubeconfig, *argv: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """A command run as a user of the local cluster runs it (`eval "$(fadi-seldon cluster env)"`)."""
+    env = {**k.env, "KUBECONFIG": str(k.kubeconfig), "FADI_CLUSTER_DIR": str(cluster_kubeconfig.parent)}
+    return subprocess.run([sys.executable, "-m", "fadi_seldon", *argv], capture_output=True, text=True,
+                          timeout=timeout, env=env)  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def store(kube: Kube, webhook_off, operator_image, seldon_images, cluster_kubeconfig) -> dict:
-    """The operator chart on the real node, the server images loaded, the object store running, and
-    its model Secret in the models' namespace."""
-    from fadi_seldon.images import servers, storage_initializer
-    from fadi_seldon.localkube import node_images
-    from fadi_seldon.localkube.layout import Layout
-
+    """The operator chart on the real node, the servers' images built and loaded (`cluster load
+    --server ... --storage-initializer`), and the object store running with its model Secret in the
+    models' namespace (`cluster object-store`)."""
     k = Kube(kube.kubeconfig, kube.env, kube.charts, simulated=False)
     k.namespace(NS)
     k.namespace(MODELS)
     started = time.monotonic()
-    builds = [storage_initializer.build()] + [servers.build(s, p) for s in SERVERS for p in PROTOCOLS]
-    for built in builds:
-        node_images.import_archive(built.archive, Layout(cluster_kubeconfig.parent))
+    servers = [arg for server in SERVERS for arg in ("--server", server)]
+    loaded = as_user(k, cluster_kubeconfig, "cluster", "load", *servers, "--storage-initializer", "-o", "json",
+                     timeout=1800)  # fmt: skip
+    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    assert len(json.loads(loaded.stdout)) == 1 + len(SERVERS) * len(PROTOCOLS)
     print(f"[prepackaged] images built and loaded in {time.monotonic() - started:.1f}s", file=sys.stderr)
     k.install(RELEASE, NS, "charts/seldon-core-operator", *SETS, *operator_image)
-    access, secret = "fadi" + secrets.token_hex(4), secrets.token_hex(16)
-    k.apply(object_store.manifests(MODELS, access, secret))
-    k.apply([object_store.model_secret(SECRET, MODELS, object_store.endpoint(MODELS), access, secret)])
-    url = k.service_url(object_store.NAME, MODELS, timeout=180)
-    yield {"kube": k, "url": url, "access": access, "secret": secret}
+    proc = as_user(k, cluster_kubeconfig, "cluster", "object-store", "-n", MODELS, "--secret", SECRET, "-o", "json",
+                   "--wait", "180", timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    found = json.loads(proc.stdout)
+    assert found["endpoint_in_cluster"] == object_store.endpoint(MODELS) and found["secret"] == SECRET
+    yield {
+        "kube": k,
+        "url": found["endpoint"],
+        "access": found["access_key_id"],
+        "secret": found["secret_access_key"],
+    }
     k.kubectl("delete", "namespace", MODELS, "--ignore-not-found", "--wait=true", check=False, timeout=240)
     k.helm("uninstall", RELEASE, "-n", NS, "--wait", "--timeout", "180s", check=False)
     k.kubectl("delete", "namespace", NS, "--ignore-not-found", "--wait=true", check=False, timeout=180)
@@ -264,16 +275,8 @@ FAILURES = {
 }
 
 
-def as_user(store, cluster_kubeconfig, *argv: str) -> subprocess.CompletedProcess:
-    """A command run as a user of the local cluster runs it (`eval "$(fadi-seldon cluster env)"`)."""
-    k = store["kube"]
-    env = {**k.env, "KUBECONFIG": str(k.kubeconfig), "FADI_CLUSTER_DIR": str(cluster_kubeconfig.parent)}
-    return subprocess.run([sys.executable, "-m", "fadi_seldon", *argv], capture_output=True, text=True,
-                          timeout=120, env=env)  # fmt: skip
-
-
 def download_checks(store, cluster_kubeconfig, name: str) -> list[str]:
-    proc = as_user(store, cluster_kubeconfig, "status", name, "-n", MODELS, "-o", "json")
+    proc = as_user(store["kube"], cluster_kubeconfig, "status", name, "-n", MODELS, "-o", "json")
     assert proc.returncode == 0, proc.stderr
     return [d["check"] for d in json.loads(proc.stdout)["model_downloads"]]
 
@@ -297,9 +300,9 @@ def test_a_model_that_cannot_be_fetched_says_why(store, models, deployed, cluste
         wait_until(f"status to say why {name} has no model",
                    lambda n=name, c=check: download_checks(store, cluster_kubeconfig, n) == [c], timeout=180)  # fmt: skip
         assert state(k, name) == "Creating"
-    text = as_user(store, cluster_kubeconfig, "status", "wrong-bucket", "-n", MODELS).stdout
+    text = as_user(store["kube"], cluster_kubeconfig, "status", "wrong-bucket", "-n", MODELS).stdout
     assert "does not exist in the object store" in text and "directory not found" in text
-    proc = as_user(store, cluster_kubeconfig, "doctor", "-o", "json")
+    proc = as_user(store["kube"], cluster_kubeconfig, "doctor", "-o", "json")
     findings = {(f["check"], f["subject"]) for f in json.loads(proc.stdout)["findings"]}
     for name, (_, _, check) in FAILURES.items():
         assert (check, f"SeldonDeployment {MODELS}/{name}") in findings

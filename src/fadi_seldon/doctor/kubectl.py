@@ -81,6 +81,21 @@ class Kubectl:
             raise DoctorError(f"`kubectl get {' '.join(args)}` failed: {problem}")
         return json.loads(proc.stdout)
 
+    def apply(self, docs: list[dict]) -> None:
+        """`kubectl apply` of manifests (JSON is YAML), server-side defaults; a failure in kubectl's words."""
+        text = "\n".join(json.dumps(doc) for doc in docs)
+        try:
+            proc = commands.run(
+                [*self.base, "apply", "-f", "-", "--request-timeout=30s"], input=text, timeout=90
+            )
+        except commands.TimeoutExpired:
+            raise DoctorError(
+                "cannot reach the cluster: `kubectl apply` did not answer within 90 s", True
+            ) from None
+        if not proc.ok:
+            problem, unreachable = kubectl_problem(proc.stderr)
+            raise DoctorError(f"`kubectl apply` failed: {problem}", unreachable=unreachable)
+
     def logs(
         self, pod: dict, *, previous: bool, tail: str, container: str | None = None, since: str | None = None
     ) -> str:

@@ -13,6 +13,9 @@ Secret in upstream's documented rclone form (`RCLONE_CONFIG_S3_*`), which a Seld
 
 from __future__ import annotations
 
+import base64
+import secrets
+
 from fadi_seldon.runtime import versions
 
 NAME = "object-store"
@@ -34,21 +37,12 @@ def endpoint(namespace: str, name: str = NAME) -> str:
 
 
 def model_secret(secret_name: str, namespace: str, url: str, access_key: str, secret_key: str) -> dict:
-    """The Secret a SeldonDeployment names in envSecretRefName: rclone's `s3` remote by variables."""
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": secret_name, "namespace": namespace},
-        "type": "Opaque",
-        "stringData": {
-            "RCLONE_CONFIG_S3_TYPE": "s3",
-            "RCLONE_CONFIG_S3_PROVIDER": "Other",
-            "RCLONE_CONFIG_S3_ENV_AUTH": "false",
-            "RCLONE_CONFIG_S3_ACCESS_KEY_ID": access_key,
-            "RCLONE_CONFIG_S3_SECRET_ACCESS_KEY": secret_key,
-            "RCLONE_CONFIG_S3_ENDPOINT": url,
-        },
-    }
+    """The Secret a SeldonDeployment names in envSecretRefName: rclone's `s3` remote by variables,
+    in the form `fadi-seldon upload --print-secret` writes."""
+    from fadi_seldon.model import upload
+
+    keys = upload.Credentials(access_key, secret_key, source="the local object store")
+    return upload.secret_manifest(secret_name, namespace, url, keys, None)
 
 
 def _container(name: str) -> dict:
@@ -111,3 +105,28 @@ def manifests(namespace: str, access_key: str, secret_key: str, name: str = NAME
         "spec": {"selector": labels, "ports": [{"name": "s3", "port": PORT, "targetPort": PORT}]},
     }
     return [keys, deployment, service]
+
+
+def stored_keys(kubectl, namespace: str, name: str = NAME) -> tuple[str, str] | None:
+    """The keys of a store already deployed (its keys Secret), so that a second `up` keeps them."""
+    secret = kubectl.get("secret", name + KEYS_SECRET_SUFFIX, "-n", namespace)
+    data = (secret or {}).get("data") or {}
+    try:
+        return tuple(base64.b64decode(data[var]).decode() for var in (ACCESS_KEY_VAR, SECRET_KEY_VAR))  # type: ignore[return-value]
+    except (KeyError, ValueError):
+        return None
+
+
+def deploy(kubectl, namespace: str, secret_name: str) -> dict:
+    """The store, its keys (kept if it already runs, else new random ones) and the model Secret, all in
+    `namespace`, applied; returns what a user needs: the keys, the in-cluster endpoint, the Secret."""
+    keys = stored_keys(kubectl, namespace) or ("fadi" + secrets.token_hex(8), secrets.token_hex(20))
+    url = endpoint(namespace)
+    kubectl.apply([namespace_manifest(namespace), *manifests(namespace, *keys)])
+    kubectl.apply([model_secret(secret_name, namespace, url, *keys)])
+    return {"namespace": namespace, "service": NAME, "endpoint_in_cluster": url, "secret": secret_name,
+            "access_key_id": keys[0], "secret_access_key": keys[1]}  # fmt: skip
+
+
+def namespace_manifest(namespace: str) -> dict:
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}

@@ -21,13 +21,14 @@ import json
 import os
 import re
 import socket
-import subprocess
 import sys
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+
+from fadi_seldon.runtime import commands
 
 # the remote rclone is given in its environment for the upload (any name works; one no user sets)
 REMOTE = "FADIUPLOAD"
@@ -470,22 +471,17 @@ class Rclone:
     say: Callable[[str], None]
     errors: list[str] = field(default_factory=list)
 
-    def run(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    def run(self, *args: str, timeout: float = 600) -> commands.Completed:
         """A short call (mkdir, lsjson; QUICK keeps rclone's own retries short); a store that never
         answers is said as a timeout, which `problem` reports as unreachable."""
+        argv = (self.exe, *args, *GLOBAL_FLAGS)
         try:
-            proc = subprocess.run(
-                [self.exe, *args, *GLOBAL_FLAGS],
-                env=self.env,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-            )
-        except subprocess.TimeoutExpired:
+            done = commands.run(argv, env=self.env, timeout=timeout)
+        except commands.TimeoutExpired:
             self.errors.append(f"rclone {args[0]} did not finish within {timeout:.0f} s: i/o timeout")
-            return subprocess.CompletedProcess(args, 1, "", "")
-        self._keep_errors(proc.stderr.splitlines())
-        return proc
+            return commands.Completed(argv, 1)
+        self._keep_errors(done.stderr.splitlines())
+        return done
 
     def _keep_errors(self, lines: Iterable[str]) -> None:
         for line in lines:
@@ -495,21 +491,10 @@ class Rclone:
 
     def stream(self, *args: str) -> int:
         """Run with rclone's progress shown as it comes: each file copied, and the totals each second."""
-        proc = subprocess.Popen(
-            [self.exe, *args, *GLOBAL_FLAGS],
-            env=self.env,
-            stderr=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            text=True,
+        done = commands.run(
+            (self.exe, *args, *GLOBAL_FLAGS), env=self.env, on_line=lambda line: self._show(_log_entry(line))
         )
-        try:
-            for line in proc.stderr or ():
-                self._show(_log_entry(line))
-            return proc.wait()
-        finally:
-            if proc.poll() is None:  # interrupted: the copy stops with us
-                proc.terminate()
-                proc.wait(timeout=10)
+        return done.code
 
     def _show(self, entry: dict[str, Any]) -> None:
         message = str(entry.get("msg", "")).strip()
@@ -576,7 +561,7 @@ def upload(plan: Plan, exe: str, say: Callable[[str], None] | None = None) -> di
     say(
         f"{len(plan.files)} files, {human(plan.bytes)}: {plan.folder} -> {plan.target.uri} at {plan.endpoint}"
     )
-    if rclone.run("mkdir", bucket, *QUICK).returncode != 0:
+    if rclone.run("mkdir", bucket, *QUICK).code != 0:
         raise problem(rclone.errors, plan, f"creating bucket {plan.target.bucket}")
     copied = rclone.stream(
         "copy", str(plan.folder), destination, "--copy-links", "--s3-no-check-bucket",
@@ -585,7 +570,7 @@ def upload(plan: Plan, exe: str, say: Callable[[str], None] | None = None) -> di
     if copied != 0:
         raise problem(rclone.errors, plan, "copying")
     listed = rclone.run("lsjson", "-R", "--files-only", destination, *QUICK)
-    if listed.returncode != 0:
+    if listed.code != 0:
         raise problem(rclone.errors, plan, f"listing {plan.target.uri}")
     wrong, extra = verify(plan.files, json.loads(listed.stdout or "[]"))
     if wrong:

@@ -20,6 +20,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -84,14 +85,18 @@ def run(
     timeout: float | None = None,
     heartbeat: Callable[[float], None] | None = None,
     every: float = 30.0,
+    on_line: Callable[[str], None] | None = None,
 ) -> Completed:
     """Run `argv` to its end. Its output is captured (the default), appended to `log` after a
     `$ command` line (stderr merged into it), or, with `show`, written to our stderr, so stdout
     holds only the caller's result; text, with bytes that are not UTF-8 replaced (a stray byte
     never fails the caller). `heartbeat(elapsed seconds)` is called every `every` seconds while
-    it runs. A missing program raises OSError; running past `timeout` kills it and raises
-    TimeoutExpired."""
+    it runs; `on_line(line)` gets each stderr line as it comes (a program reporting its progress
+    there), both outputs still captured. A missing program raises OSError; running past `timeout`
+    kills it and raises TimeoutExpired."""
     args = tuple(str(a) for a in argv)
+    if on_line is not None:
+        return _run_reading(args, on_line, env, cwd)
     with contextlib.ExitStack() as stack, _beating(heartbeat, every):
         stdout: int | IO[str] = subprocess.PIPE
         stderr: int | None = subprocess.PIPE
@@ -107,6 +112,29 @@ def run(
             text=True, errors="replace",
         )  # fmt: skip
     return Completed(args, proc.returncode, proc.stdout or "", proc.stderr or "", log)
+
+
+def _run_reading(
+    args: tuple[str, ...], on_line: Callable[[str], None], env: dict[str, str] | None, cwd: Path | None
+) -> Completed:
+    """`run` with stderr read line by line (stdout kept in a temporary file meanwhile, so neither
+    pipe can fill and stall the program); an interrupted caller stops the program too."""
+    lines: list[str] = []
+    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as out:
+        proc = subprocess.Popen(
+            args, stdout=out, stderr=subprocess.PIPE, env=env, cwd=cwd, text=True, errors="replace"
+        )
+        try:
+            for line in proc.stderr or ():
+                lines.append(line)
+                on_line(line)
+            code = proc.wait()
+        finally:
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(timeout=10)
+        out.seek(0)
+        return Completed(args, code, out.read(), "".join(lines))
 
 
 def check(result: Completed, what: str) -> Completed:

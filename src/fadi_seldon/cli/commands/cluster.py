@@ -63,9 +63,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     status = sub.add_parser("status", help="each component's pid, port, health and log file")
     service = _add_service_parser(sub)
+    store = _add_object_store_parser(sub)
     env = sub.add_parser("env", help="print the `export KUBECONFIG=...` line for the local cluster")
     load = _add_load_parser(sub)
-    for p in (up, down, status, load, service):
+    for p in (up, down, status, load, service, store):
         output.add_output_argument(p)
     # `--output sh` was the name of the exports format before -o became text|yaml|json everywhere
     output.add_output_argument(env, aliases={"sh": "text"})
@@ -122,6 +123,24 @@ def _add_load_parser(sub) -> argparse.ArgumentParser:
         "from `make tools`) and load it: prepackaged servers fetch their modelUri with it",
     )
     return load
+
+
+def _add_object_store_parser(sub) -> argparse.ArgumentParser:
+    store = sub.add_parser(
+        "object-store",
+        help="run an S3 object store in the local cluster (`rclone serve s3`, standing in for FADI's MinIO), "
+        "with the rclone Secret models name in envSecretRefName; prints its URL and keys for `upload`",
+    )
+    store.add_argument(
+        "-n", "--namespace", default="models", help="namespace of the store and the Secret (default: models)"
+    )
+    store.add_argument(
+        "--secret", default="models-s3", metavar="NAME", help="the model Secret's name (default: models-s3)"
+    )
+    store.add_argument(
+        "--wait", type=float, default=120.0, metavar="SECONDS", help="how long to wait (default: 120)"
+    )
+    return store
 
 
 def _add_service_parser(sub) -> argparse.ArgumentParser:
@@ -187,6 +206,8 @@ def run(args: argparse.Namespace) -> int:
             return _load(plane, args)
         if args.action == "service":
             return _service(plane, args)
+        if args.action == "object-store":
+            return _object_store(plane, args)
         if args.action == "status":
             return _status(plane, args.output)
         return _env(plane, args.output)
@@ -205,6 +226,39 @@ def _status(plane, fmt: str) -> int:
         )
     output.emit(status, fmt, _status_text)
     return _status_code(status)
+
+
+def _object_store(plane, args: argparse.Namespace) -> int:
+    """The store's image on the real node (built once, cached), the store and the model Secret applied,
+    then the wait for its Service; prints the URL to `upload` to and the keys, as exports in text."""
+    from fadi_seldon.doctor import DoctorError, Kubectl
+    from fadi_seldon.images import ImageError, storage_initializer
+    from fadi_seldon.localkube import node_images, object_store, services
+
+    if not plane.layout.kubeconfig.is_file():
+        raise CliError(f"no local cluster in {plane.layout.root} (make cluster-up)", ExitCode.NOTHING)
+    try:
+        if plane.real_node:
+            node_images.import_archive(storage_initializer.build().archive, plane.layout)
+        kubectl = Kubectl(kubeconfig=str(plane.layout.kubeconfig))
+        result = object_store.deploy(kubectl, args.namespace, args.secret)
+        ready = services.wait_ready(
+            kubectl, args.namespace, object_store.NAME, timeout=args.wait, local_proxy=plane.real_node
+        )
+    except (services.ServiceError, DoctorError, ImageError, node_images.ImageError) as err:
+        raise CliError(str(err)) from None
+    result["endpoint"] = ready.url
+    output.emit(result, args.output, _object_store_text)
+    return ExitCode.OK
+
+
+def _object_store_text(result: dict) -> str:
+    return "\n".join([
+        f"# S3 store {result['namespace']}/{result['service']}: {result['endpoint']} (in the cluster: "
+        f"{result['endpoint_in_cluster']}); models name the Secret {result['secret']} in envSecretRefName",
+        f"export AWS_ACCESS_KEY_ID={result['access_key_id']} AWS_SECRET_ACCESS_KEY={result['secret_access_key']}",
+        f"export FADI_S3_ENDPOINT={result['endpoint']}",
+    ])  # fmt: skip
 
 
 def _service(plane, args: argparse.Namespace) -> int:
