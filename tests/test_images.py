@@ -218,7 +218,21 @@ def test_json_is_a_list_of_image_and_source(capsys):
     assert code == ExitCode.OK
     result = json.loads(out)
     assert isinstance(result, list) and result
-    assert all(set(item) == {"image", "source"} for item in result)
+    assert all(set(item) == {"image", "source", "local_build"} for item in result)
+    built_here = {r["image"]: r["local_build"] for r in result if r["local_build"]}
+    assert (
+        built_here["seldonio/sklearnserver:1.17.1"]
+        == "fadi-seldon cluster load --server SKLEARN_SERVER --protocol seldon"
+    )
+    assert (
+        built_here["seldonio/mlserver:1.3.5-mlflow"]
+        == "fadi-seldon cluster load --server MLFLOW_SERVER --protocol v2"
+    )
+    assert (
+        built_here["seldonio/rclone-storage-initializer:1.17.1"]
+        == "fadi-seldon cluster load --storage-initializer"
+    )
+    assert "nvcr.io/nvidia/tritonserver:21.08-py3" not in built_here
     assert sorted({r["image"] for r in result}) == listed(capsys)
     defaults = yaml.safe_load((CHART / "values.yaml").read_text())
     for item in result:  # every source is a key of the chart's values

@@ -131,6 +131,7 @@ def test_the_v2_image_is_mlserver_with_the_runtime_started_as_upstream(
     mlserver = versions.get("MLSERVER_VERSION")
     assert lines[0] == f"mlserver=={mlserver}" and f"{runtime}=={mlserver}" in lines
     assert servers.pinned(pin) in lines and "numpy<2" in lines and "uvloop<0.20" in lines
+    assert f"setuptools<{versions.get('PY_SETUPTOOLS_MAX')}" in lines  # mlflow imports pkg_resources
 
 
 def test_the_storage_initializer_is_rclone_copy_as_user_8888(tmp_path, tools_dir, fake_base):

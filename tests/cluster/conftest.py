@@ -7,7 +7,9 @@ Set FADI_TEST_KUBECONFIG to run the suite against another cluster instead (kind 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -30,13 +32,16 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture(scope="session")
-def cluster_kubeconfig(tmp_path_factory) -> Path:
+def cluster_kubeconfig() -> Path:
     external = os.environ.get("FADI_TEST_KUBECONFIG")
     if external:
         yield Path(external)
         return
-    # a private state folder: never touches a cluster the user started with `make cluster-up`
-    plane = ControlPlane(tmp_path_factory.mktemp("cluster") / "state", bin_dir=TOOLS_BIN, out=sys.stderr)
+    # a private state folder: never touches a cluster the user started with `make cluster-up`; outside
+    # pytest's numbered temporary folders, which another pytest run (`make test-unit` beside it) prunes
+    # while this cluster's etcd and containerd still write there
+    root = Path(tempfile.mkdtemp(prefix="fadi-cluster-suite-"))
+    plane = ControlPlane(root / "state", bin_dir=TOOLS_BIN, out=sys.stderr)
     # the host before `up` and after `down` must be the same: a real node changes sysctls, iptables,
     # links, mounts, cgroups and fixed paths, and `down` must put every one of them back
     before = host.snapshot()
@@ -44,8 +49,11 @@ def cluster_kubeconfig(tmp_path_factory) -> Path:
         plane.up(timeout_scale=2.0, node_kind=NODE_KIND)
         yield plane.layout.kubeconfig
     finally:
-        stopped = plane.down(keep_state=bool(os.environ.get("FADI_KEEP_CLUSTER_STATE")))
+        keep = bool(os.environ.get("FADI_KEEP_CLUSTER_STATE"))
+        stopped = plane.down(keep_state=keep)
         print(f"[cluster-suite] stopped {len(stopped)} component(s)", file=sys.stderr)
+        if not keep:
+            shutil.rmtree(root, ignore_errors=True)
     left = host.differences(before, host.snapshot())
     assert not left, "the host is not as it was before `cluster up`:\n" + "\n".join(left)
 

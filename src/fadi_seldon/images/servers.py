@@ -215,7 +215,9 @@ def mlserver_requirements(implementation: str) -> str:
     from fadi_seldon.model import mlserver
 
     runtime = mlserver.RUNTIMES[implementation]
-    lines = [*mlserver.requirements(), *mlserver.runtime_requirements(runtime.package)]
+    # pip --target installs no setuptools, which a venv has: mlflow 2.5 imports pkg_resources from it
+    setuptools = f"setuptools<{versions.get('PY_SETUPTOOLS_MAX')}"
+    lines = [*mlserver.requirements(), *mlserver.runtime_requirements(runtime.package), setuptools]
     return f"# MLServer runtime {runtime.package} for {implementation}\n" + "\n".join(lines) + "\n"
 
 

@@ -2,7 +2,8 @@
 
 For mirroring into a private registry: `-o text` (the default) prints one reference per line, sorted
 and unique (`fadi-seldon images -f values.yaml | xargs -n1 -I{} crane copy {} mirror/...`); `-o json`
-and `-o yaml` give a list of {image, source}, source being the values key it comes from.
+and `-o yaml` give a list of {image, source, local_build}: source is the values key it comes from,
+local_build the `fadi-seldon cluster load` option that builds the image on this machine (null if none).
 """
 
 from __future__ import annotations
@@ -84,5 +85,14 @@ def run(args: argparse.Namespace) -> int:
             f"note: {images.UMBRELLA_KEY}.enabled is not true: these images are pulled once it is",
             file=sys.stderr,
         )
-    output.emit([r.to_dict() for r in refs], args.output, _text)
+    output.emit([_with_local_build(r.to_dict()) for r in refs], args.output, _text)
     return ExitCode.OK
+
+
+def _with_local_build(item: dict) -> dict:
+    """`local_build`: the `cluster load` that builds this image here (no registry needed), or null."""
+    from fadi_seldon.doctor import images as image_checks
+    from fadi_seldon.runtime import oci
+
+    option = image_checks.seldon_images().get(oci.normalize_ref(item["image"]))
+    return {**item, "local_build": f"fadi-seldon cluster load {option}" if option else None}
