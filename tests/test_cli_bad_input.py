@@ -415,6 +415,7 @@ def _cases():
         ("cluster status", ["cluster", "status"]),
         ("cluster env", ["cluster", "env"]),
         ("cluster service", ["cluster", "service", "x"]),
+        ("cluster object-store", ["cluster", "object-store"]),
         ("cluster load", ["cluster", "load", "--operator"]),
         ("cluster operator start", ["cluster", "operator", "start"]),
         ("cluster operator status", ["cluster", "operator", "status"]),
