@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from fadi_seldon import values_check  # noqa: E402
+from fadi_seldon.values import check as values_check  # noqa: E402
 from fadi_seldon.values import document as vf  # noqa: E402
 
 FULL = ROOT / "tests" / "data" / "fadi-values-full.yaml"
