@@ -183,3 +183,20 @@ def mlserver_venv() -> Path:
     except mlserver.ServeError as err:
         pytest.skip(f"MLServer cannot be installed here: {err}")
     return venv
+
+
+@pytest.fixture
+def fake_pip(monkeypatch):
+    """The image builder's pip, writing one module; each call records the requirements file's text
+    (the images built from Seldon's source release: mock_classifier, the prepackaged servers)."""
+    from fadi_seldon.images import model as model_image
+
+    calls = []
+
+    def install(requirements, site, log, find_links):
+        calls.append(requirements.read_text())
+        (site / "numpy").mkdir(parents=True)
+        (site / "numpy" / "__init__.py").write_text("")
+
+    monkeypatch.setattr(model_image, "_pip_install", install)
+    return calls

@@ -18,7 +18,6 @@ import pytest
 
 from fadi_seldon import __version__
 from fadi_seldon.images import ImageError, base, executor, mock_classifier
-from fadi_seldon.images import model as model_image
 from fadi_seldon.runtime import oci, versions
 from test_images_executor import extract_image, fake_source, layer_files
 
@@ -43,20 +42,6 @@ EXAMPLE = {
     FOLDER + ".s2i/bin/assemble": b"#!/bin/bash\n",
     "executor/licenses/license.txt": b"licences\n",
 }
-
-
-@pytest.fixture
-def fake_pip(monkeypatch):
-    """pip writes one module; each call records the requirements file's text."""
-    calls = []
-
-    def install(requirements, site, log, find_links):
-        calls.append(requirements.read_text())
-        (site / "numpy").mkdir(parents=True)
-        (site / "numpy" / "__init__.py").write_text("")
-
-    monkeypatch.setattr(model_image, "_pip_install", install)
-    return calls
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 import pytest
 
 from fadi_seldon.images import ImageError, servers, storage_initializer
-from fadi_seldon.images import model as model_image
 from fadi_seldon.runtime import oci, versions
 from test_images_executor import fake_source, layer_files
 
@@ -36,19 +35,6 @@ SKLEARN = {
     TOP + "models/iris/train.py": b"print('train')\n",
     TOP + "Makefile": b"build:\n",
 }
-
-
-@pytest.fixture
-def fake_pip(monkeypatch):
-    calls = []
-
-    def install(requirements, site, log, find_links):
-        calls.append(requirements.read_text())
-        (site / "mod").mkdir(parents=True)
-        (site / "mod" / "__init__.py").write_text("")
-
-    monkeypatch.setattr(model_image, "_pip_install", install)
-    return calls
 
 
 def requirement_lines(text: str) -> list[str]:

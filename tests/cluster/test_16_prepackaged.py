@@ -97,11 +97,8 @@ def local_answer(python: str, server: str, protocol: str, folder: Path, rows: li
 
 
 def flat(value) -> list[float]:
-    return [float(x) for x in flat_list(value)]
-
-
-def flat_list(value) -> list:
-    return [y for x in value for y in flat_list(x)] if isinstance(value, list) else [value]
+    """A nested list of numbers, flattened (answers of any shape compared element by element)."""
+    return [y for x in value for y in flat(x)] if isinstance(value, list) else [float(value)]
 
 
 def post(url: str, body: dict) -> dict:

@@ -16,9 +16,7 @@ Cached by the source release's sha256 and the builder (our version, the wrapper 
 from __future__ import annotations
 
 import re
-import shutil
 import tarfile
-import tempfile
 from pathlib import Path
 
 from fadi_seldon import __version__
@@ -87,7 +85,6 @@ def extract_model(source: Path, folder: Path) -> dict[str, str]:
 def build(progress: Progress | None = None, source: Path | None = None) -> Built:
     """The mock_classifier image archive, cached; `source` defaults to seldon_source()."""
     from fadi_seldon.images import model as model_image
-    from fadi_seldon.model import packaging
 
     progress = progress or Progress("mock_classifier")
     source = Path(source) if source else seldon_source()
@@ -95,21 +92,7 @@ def build(progress: Progress | None = None, source: Path | None = None) -> Built
     found = cached(archive, progress, "mock_classifier")
     if found:
         return found
-    archive.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".mock_classifier-", dir=archive.parent))
-    try:
-        folder = work / BUILD_FOLDER
-        env = extract_model(source, folder)
-        class_ref, service_type = env["MODEL_NAME"], env.get("SERVICE_TYPE", "MODEL")
-        progress.say(f"packaging {SOURCE_FOLDER} ({class_ref}, {service_type}) from {source.name}")
-        rendered = packaging.render(packaging.Options(folder, class_ref, service_type, IMAGE))
-        for note in rendered.notes:
-            progress.say(f"note: {note.replace(str(folder) + '/', '')}")
-        packaging.write(folder, rendered.files)
-        return model_image.build(
-            folder, IMAGE, class_ref=class_ref, service_type=service_type, archive=archive, progress=progress
-        )
-    except packaging.PackageError as err:
-        raise ImageError(f"{source}: {SOURCE_FOLDER} cannot be packaged: {err}") from err
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    where = f"{source}: {SOURCE_FOLDER}"
+    return model_image.build_s2i_folder(
+        lambda folder: extract_model(source, folder), BUILD_FOLDER, IMAGE, archive, where, progress
+    )

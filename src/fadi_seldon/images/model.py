@@ -20,6 +20,7 @@ import re
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from fadi_seldon.images import Built, ImageError, Progress, base, cache_dir, dockerignore, run_logged
@@ -217,3 +218,36 @@ def build(
         shutil.rmtree(work, ignore_errors=True)
     progress.say(f"wrote {archive} ({written.size / 1e6:.0f} MB) as {written.ref}")
     return Built(written.path, written.ref, written.digest, written.size)
+
+
+def build_s2i_folder(
+    extract: Callable[[Path], dict[str, str]],
+    folder_name: str,
+    ref: str,
+    archive: Path,
+    where: str,
+    progress: Progress,
+) -> Built:
+    """An s2i model folder of Seldon's source release as an image: `extract(folder)` writes its files
+    into a scratch `folder_name` beside `archive` and returns its s2i environment (MODEL_NAME,
+    SERVICE_TYPE), then the folder is packaged as `fadi-seldon package` does and built as
+    `package --build` does (the guide's mock_classifier, the Seldon-protocol servers). `where` names
+    the folder in messages."""
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{folder_name}-", dir=archive.parent))
+    try:
+        folder = work / folder_name
+        env = extract(folder)
+        class_ref, service_type = env["MODEL_NAME"], env.get("SERVICE_TYPE", "MODEL")
+        progress.say(f"packaging {where} ({class_ref}, {service_type})")
+        rendered = packaging.render(packaging.Options(folder, class_ref, service_type, ref))
+        for note in rendered.notes:
+            progress.say(f"note: {note.replace(str(folder) + '/', '')}")
+        packaging.write(folder, rendered.files)
+        return build(
+            folder, ref, class_ref=class_ref, service_type=service_type, archive=archive, progress=progress
+        )
+    except packaging.PackageError as err:
+        raise ImageError(f"{where} cannot be packaged: {err}") from err
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

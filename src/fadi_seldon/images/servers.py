@@ -182,29 +182,16 @@ def build_seldon(server: SeldonServer, ref: str, progress: Progress, source: Pat
     """Package the server's class as `fadi-seldon package` does, then build it as `package --build`."""
     from fadi_seldon.images import model as model_image
     from fadi_seldon.images.executor import seldon_source
-    from fadi_seldon.model import packaging
 
     source = Path(source) if source else seldon_source()
     archive = seldon_archive(server, oci.sha256_file(source))
     found = cached(archive, progress, server.folder)
     if found:
         return found
-    archive.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{server.folder}-", dir=archive.parent))
-    try:
-        folder = work / server.folder
-        env = extract_server(source, server, folder)
-        class_ref, service_type = env["MODEL_NAME"], env.get("SERVICE_TYPE", "MODEL")
-        progress.say(f"packaging servers/{server.folder} ({class_ref}) from {source.name}")
-        rendered = packaging.render(packaging.Options(folder, class_ref, service_type, ref))
-        packaging.write(folder, rendered.files)
-        return model_image.build(
-            folder, ref, class_ref=class_ref, service_type=service_type, archive=archive, progress=progress
-        )
-    except packaging.PackageError as err:
-        raise ImageError(f"{source}: servers/{server.folder} cannot be packaged: {err}") from err
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    where = f"{source}: servers/{server.folder}"
+    return model_image.build_s2i_folder(
+        lambda folder: extract_server(source, server, folder), server.folder, ref, archive, where, progress
+    )
 
 
 # --------------------------------------------------------------------------- protocol: v2 (MLServer)
