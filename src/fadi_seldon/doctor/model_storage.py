@@ -22,9 +22,9 @@ from __future__ import annotations
 import re
 
 from fadi_seldon.doctor.findings import ERROR, Finding, Snapshot
+from fadi_seldon.doctor.graphs import SDEP_LABEL
 from fadi_seldon.sdep.validator.webhook import as_dict, as_list, as_str
 
-SDEP_LABEL = "seldon-deployment-id"
 INITIALIZER_SUFFIX = "-model-initializer"
 LOG_TAIL = "200"
 # (check, pattern, what it means, what to do), most specific first
