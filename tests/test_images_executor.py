@@ -62,7 +62,8 @@ def test_image_is_named_and_configured_as_upstream_runs_it(tools_dir, fake_base,
     assert built.ref == oci.image_name(built.archive) == "docker.io/seldonio/seldon-core-executor:1.17.1"
     assert built.ref.endswith(":" + versions.get("SELDON_CORE_VERSION"))
     config = oci.read_config(built.archive)["config"]
-    assert config["Entrypoint"] == ["/executor"] and "Cmd" not in config
+    # the operator's arguments follow the entrypoint's: the executor keeps answering 5 s after SIGTERM
+    assert config["Entrypoint"] == ["/executor", "--shutdown_delay=5s"] and "Cmd" not in config
     assert config["User"] == "8888" and config["WorkingDir"] == "/"
     assert "ExposedPorts" not in config  # upstream's Dockerfile exposes none: the operator names the ports
     assert config["Env"] == [*base.BASE_ENV, "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"]
@@ -216,9 +217,10 @@ def extract_image(archive: Path, root: Path) -> Path:
 @pytest.mark.cluster
 def test_real_executor_image(tmp_path):
     """The installed executor on the real Debian rootfs: every library it needs is in the image, and it
-    starts as user 8888 (checked in a chroot when root)."""
+    starts as user 8888 with its entrypoint's flags (checked in a chroot when root)."""
     built = executor.build()
-    assert oci.read_config(built.archive)["config"]["User"] == "8888"
+    config = oci.read_config(built.archive)["config"]
+    assert config["User"] == "8888"
     root = extract_image(built.archive, tmp_path / "rootfs")
     libs = subprocess.run(
         ["chroot", str(root), "/lib64/ld-linux-x86-64.so.2", "--list", "/executor"],
@@ -226,7 +228,7 @@ def test_real_executor_image(tmp_path):
     )  # fmt: skip
     assert libs.returncode == 0 and "not found" not in libs.stdout and "libc.so.6" in libs.stdout, libs
     run = subprocess.run(
-        ["chroot", "--userspec=8888:8888", str(root), "/executor", "--help"],
+        ["chroot", "--userspec=8888:8888", str(root), *config["Entrypoint"], "--help"],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
-    assert run.returncode == 0 and "-http_port" in run.stderr, run.stderr
+    assert run.returncode == 0 and "-http_port" in run.stderr and "-shutdown_delay" in run.stderr, run.stderr

@@ -3,9 +3,11 @@ builds the Python distributions; Artifact Hub metadata, the changelog and the re
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -43,6 +45,32 @@ def packaged(tmp_path_factory, tools_env) -> Path:
 
 def chart_version(name: str) -> str:
     return yaml.safe_load((CHARTS[name] / "Chart.yaml").read_text())["version"]
+
+
+def releases() -> list[dict]:
+    """releases.yaml: the released versions, newest first, each with the commit it was released from."""
+    return yaml.safe_load((ROOT / "releases.yaml").read_text(encoding="utf-8"))
+
+
+def semver(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("-", 1)[0].split("."))
+
+
+def released_charts(version: str, dest: Path) -> Path:
+    """Both charts as released at `version`, from its commit in this clone's history (`git archive`),
+    into `dest`; returns `dest`. A clone without that commit (shallow) is told how to get it."""
+    (entry,) = [r for r in releases() if r["version"] == version]
+    paths = ["charts/seldon-core-operator", "fadi"]
+    proc = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", entry["commit"], *paths],
+                          capture_output=True, timeout=60)  # fmt: skip
+    assert proc.returncode == 0, (
+        f"release {version} is commit {entry['commit']}, not in this clone's history "
+        f"(a shallow clone? `git fetch --unshallow`): {proc.stderr.decode(errors='replace')}"
+    )
+    dest.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as archive:
+        archive.extractall(dest, filter="data")
+    return dest
 
 
 def test_package_writes_a_signed_archive_of_each_chart(packaged, tools_env):
@@ -150,6 +178,36 @@ def test_artifact_hub_crds_name_the_charts_crd():
     assert crd["name"] == "seldondeployments.machinelearning.seldon.io" and crd["kind"] == "SeldonDeployment"
     (example,) = yaml.safe_load(notes["artifacthub.io/crdsExamples"])
     assert example["kind"] == "SeldonDeployment" and example["apiVersion"] == "machinelearning.seldon.io/v1"
+
+
+def test_every_release_is_a_commit_of_this_history_holding_charts_of_its_version(tmp_path):
+    listed = releases()
+    assert listed and [r["version"] for r in listed] == sorted(
+        (r["version"] for r in listed), key=semver, reverse=True
+    ), "newest first"
+    for entry in listed:
+        charts = released_charts(entry["version"], tmp_path / entry["version"])
+        for path in ("charts/seldon-core-operator", "fadi"):
+            chart = yaml.safe_load((charts / path / "Chart.yaml").read_text())
+            assert chart["version"] == entry["version"], (path, entry)
+        (dependency,) = yaml.safe_load((charts / "fadi" / "Chart.yaml").read_text())["dependencies"]
+        assert dependency["version"] == entry["version"]
+
+
+def test_this_checkout_is_newer_than_the_newest_release():
+    newest = releases()[0]["version"]
+    for name in CHARTS:
+        assert semver(chart_version(name)) > semver(newest), (name, chart_version(name), newest)
+    text = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert re.search(rf"^## \[{re.escape(newest)}\] - {releases()[0]['date']}$", text, re.M)
+
+
+def test_a_release_missing_from_the_history_says_how_to_get_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(
+        sys.modules[__name__], "releases", lambda: [{"version": "9.9.9", "commit": "0" * 40, "date": "x"}]
+    )
+    with pytest.raises(AssertionError, match="not in this clone's history"):
+        released_charts("9.9.9", tmp_path)
 
 
 def test_changelog_keeps_a_changelog():

@@ -122,3 +122,40 @@ def names(kube: Kube, kind: str, namespace: str, sdep: str) -> set[str]:
     """Objects of `kind` the operator created for `sdep` (its seldon-deployment-id label)."""
     found = kube.get(kind, "-n", namespace, "-l", f"seldon-deployment-id={sdep}") or {}
     return {item["metadata"]["name"] for item in found.get("items", [])}
+
+
+class PodOperator:
+    """The searches' target (machinery.crash_search.Target) when the operator runs as the chart's pod:
+    requests through `kubectl proxy`; a crash is its container restarted by the kubelet, whose
+    previous log names the panic; "restarting" it is waiting for the kubelet's restart to be ready."""
+
+    def __init__(self, kube: Kube, namespace: str, selector: str, proxy) -> None:
+        self.kube, self.namespace, self.selector, self.proxy = kube, namespace, selector, proxy
+        self.restarts = self.restart_count()
+
+    def pods(self) -> list[dict]:
+        return self.kube.get("pods", "-n", self.namespace, "-l", self.selector)["items"]
+
+    def restart_count(self) -> int:
+        return sum(c["restartCount"] for p in self.pods() for c in (p.get("status") or {}).get("containerStatuses") or [])  # fmt: skip
+
+    def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, dict]:
+        return self.proxy.request(method, path, body)
+
+    def operator_alive(self) -> bool:
+        return self.restart_count() == self.restarts
+
+    def operator_log(self) -> str:
+        argv = ["logs", "-n", self.namespace, "-l", self.selector, "--tail=-1"]
+        previous = self.kube.kubectl(*argv, "--previous", check=False)
+        return previous.stdout if previous.returncode == 0 else self.kube.kubectl(*argv).stdout
+
+    def restart_operator(self) -> None:
+        def ready() -> bool:
+            statuses = [
+                c for p in self.pods() for c in (p.get("status") or {}).get("containerStatuses") or []
+            ]
+            return bool(statuses) and all(c.get("ready") for c in statuses)
+
+        wait_until("the operator's container to be restarted and ready", ready, timeout=180)
+        self.restarts = self.restart_count()

@@ -21,6 +21,16 @@ Differences, each for a reason:
   reads it.
 - no `/licenses/mpl_source/`: upstream downloads those MPL sources from GitHub at build time.
 - no EXPOSE, as upstream: the operator declares the ports (8000 http and metrics, 5001 grpc).
+- the entrypoint carries the executor's own `--shutdown_delay` flag (SHUTDOWN_DELAY) before the
+  operator's arguments. Upstream leaves it at 0 and the operator gives the executor container no
+  preStop hook nor any setting for the flag, so at SIGTERM the executor stops listening at once,
+  while kube-proxy still sends the pod new connections until it has removed its endpoint (up to its
+  1 s minSyncPeriod later): every rollout or scale-down refused 4 to 12 requests at 20 per second
+  (tests/cluster/test_15_faults.py). With the delay the executor keeps answering until no Service
+  routes to it any more, then drains in-flight requests within its 15 s `--graceful_timeout`; the
+  model containers' preStop sleep (10 s, the operator's) outlasts it and the pod's 20 s grace period
+  holds both. The operator's arguments come after the entrypoint's, so a `--shutdown_delay` it ever
+  passes wins (Go's flag package keeps the last value).
 
 Cached by version, the binary's hash, the licence file's hash and the rootfs key.
 """
@@ -47,13 +57,16 @@ REPOSITORY = "docker.io/seldonio/seldon-core-executor"
 # the chart's executor.user (EXECUTOR_CONTAINER_USER) and the USER of upstream's Red Hat image
 EXECUTOR_UID = 8888
 ENTRYPOINT = "/executor"
+# longer than kube-proxy's 1 s minSyncPeriod plus the endpoint controller's reaction, shorter than
+# the model containers' 10 s preStop sleep, so the model still answers while the executor drains
+SHUTDOWN_DELAY = "5s"
 PACKAGES = ("ca-certificates",)
 # distroless base's own variable: Go's crypto/x509 reads the bundle from it first
 IMAGE_ENV = ("SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt",)
 LICENSE_MEMBER = "executor/licenses/license.txt"
 LICENSE_PATH = "licenses/license.txt"
 # bump when the layer's content or the config changes, so cached archives are rebuilt
-_RECIPE = "1"
+_RECIPE = "2"
 
 
 def version() -> str:
@@ -94,10 +107,10 @@ def executor_binary() -> Path:
 
 
 def image_config(base_env: tuple[str, ...]) -> oci.ImageConfig:
-    """Upstream's WORKDIR and ENTRYPOINT, the user the operator runs it as, the base's environment."""
+    """Upstream's WORKDIR and ENTRYPOINT (with a shutdown delay), the user the operator runs it as, the base's environment."""
     return oci.ImageConfig(
         user=str(EXECUTOR_UID), env=oci.merge_env(base_env, IMAGE_ENV), working_dir="/",
-        entrypoint=[ENTRYPOINT],
+        entrypoint=[ENTRYPOINT, f"--shutdown_delay={SHUTDOWN_DELAY}"],
         labels={"org.opencontainers.image.title": "seldon-core-executor", "version": version()},
     )  # fmt: skip
 
