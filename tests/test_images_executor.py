@@ -96,6 +96,14 @@ def test_archive_name_is_the_cache_key(tools_dir, fake_base, source, binary):
     assert not changed.cached and changed.archive != first.archive and changed.digest != first.digest
 
 
+def test_another_shutdown_delay_is_another_image(tools_dir, fake_base, source, binary, monkeypatch):
+    first = executor.build(binary=binary, source=source)
+    monkeypatch.setattr(executor, "SHUTDOWN_DELAY", "9s")
+    changed = executor.build(binary=binary, source=source)
+    assert not changed.cached and changed.archive != first.archive
+    assert oci.read_config(changed.archive)["config"]["Entrypoint"] == ["/executor", "--shutdown_delay=9s"]
+
+
 def test_same_inputs_same_digest(tools_dir, fake_base, source, binary):
     first = executor.build(binary=binary, source=source)
     first.archive.unlink()

@@ -116,11 +116,11 @@ def image_config(base_env: tuple[str, ...]) -> oci.ImageConfig:
 
 
 def archive_path(binary_digest: str, license_digest: str, rootfs_key: str) -> Path:
-    """The cached archive of this version, binary, licence file, rootfs and recipe."""
+    """The cached archive of this version, binary, licence file, rootfs, shutdown delay and recipe."""
     short = [d.split(":", 1)[-1][:12] for d in (binary_digest, license_digest)]
-    return (
-        cache_dir()
-        / f"seldon-core-executor-{version()}-{short[0]}-{short[1]}-{rootfs_key}-r{_RECIPE}.oci.tar"
+    return cache_dir() / (
+        f"seldon-core-executor-{version()}-{short[0]}-{short[1]}-{rootfs_key}"
+        f"-d{SHUTDOWN_DELAY}-r{_RECIPE}.oci.tar"
     )
 
 
