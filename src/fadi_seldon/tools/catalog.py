@@ -36,6 +36,7 @@ CONTAINERD_TAGS = ("urfave_cli_no_docs", "no_btrfs", "no_devmapper", "no_zfs")
 CONTAINERD_SHIM_TAGS = ("urfave_cli_no_docs", "no_grpc")
 SELDON_OPERATOR_MODULE = "github.com/seldonio/seldon-core/operator"
 SELDON_EXECUTOR_MODULE = "github.com/seldonio/seldon-core/executor"
+TRAEFIK_MODULE = "github.com/traefik/traefik/v3"
 
 
 def seldon_core_release() -> SourceRelease:
@@ -325,6 +326,27 @@ TOOLS: tuple[Tool, ...] = (
             "github.com/rclone/rclone",
             {"rclone": "github.com/rclone/rclone"},
             ldflags=lambda ctx: [f"-X github.com/rclone/rclone/fs.Version={ctx.version}"],
+        ),
+    ),
+    # Traefik: the Gateway API implementation of `cluster gateway` (its kubernetesgateway provider). No
+    # release archive is unpacked: built from the module proxy, restating its go.mod's forks (gorilla/mux,
+    # go-http-auth) and exclude. v3.7.x cannot be: its go.mod replaces a nested module by a folder
+    # (./pkg/config/dynamic/ext) that the module proxy does not serve (docs/gateway.md).
+    Tool(
+        name="traefik",
+        version_key="TRAEFIK_VERSION",
+        executables=("traefik",),
+        version_args=("version",),  # "Version:      v3.6.12\nCodename: ..."
+        version_pattern=r"^Version:\s+(v?\d+\.\d+\.\d+\S*)",
+        group="node",
+        go=GoRecipe(
+            TRAEFIK_MODULE,
+            {"traefik": f"{TRAEFIK_MODULE}/cmd/traefik"},
+            ldflags=lambda ctx: [
+                f"-X {TRAEFIK_MODULE}/pkg/version.Version={ctx.version}",
+                f"-X {TRAEFIK_MODULE}/pkg/version.BuildDate=1970-01-01T00:00:00Z",
+            ],
+            upstream_directives=True,
         ),
     ),
     Tool(
