@@ -240,7 +240,7 @@ def test_module_dir_asks_the_go_command(tmp_path, monkeypatch):
 # --------------------------------------------------------------------------- the tool, the pins, the image
 
 
-def test_traefik_is_a_node_tool_built_from_the_module_proxy_with_its_version_stamped():
+def test_traefik_is_a_node_tool_released_or_built_from_the_module_proxy_with_its_version_stamped():
     tool = toolchain.registry()["traefik"]
     assert tool.group == "node" and tool.version == versions.get("TRAEFIK_VERSION")
     assert "traefik" in [t.name for t in toolchain.select(["node"])]
@@ -248,11 +248,25 @@ def test_traefik_is_a_node_tool_built_from_the_module_proxy_with_its_version_sta
     assert tool.go.module == module and tool.go.binaries == {"traefik": f"{module}/cmd/traefik"}
     ctx = BuildContext(tool, tool.version, Path("/nonexistent"), "module x\n")
     assert f"-X {module}/pkg/version.Version={tool.version}" in tool.go.ldflags(ctx)
-    assert tool.go.upstream_directives and tool.release is None
-    assert (
-        re.search(tool.version_pattern, f"Version:      {tool.version}\nCodename:     x\n", re.M).group(1)
-        == tool.version
-    )
+    assert tool.go.upstream_directives
+    (art,) = tool.release(tool.version, "linux", "amd64")
+    base = f"https://github.com/traefik/traefik/releases/download/{tool.version}"
+    assert art.url == f"{base}/traefik_{tool.version}_linux_amd64.tar.gz" and art.members == {
+        "traefik": "traefik"
+    }
+    assert art.sha256_url == f"{base}/traefik_{tool.version}_checksums.txt"
+    printed = f"Version:      {tool.version}\nCodename:     x\n"  # what `traefik version` prints
+    assert re.search(tool.version_pattern, printed, re.M).group(1) == tool.version
+
+
+def test_a_release_checksum_list_gives_the_line_of_the_file():
+    url = "https://x.invalid/v1/traefik_v1_linux_amd64.tar.gz"
+    listing = "aaa  traefik_v1_darwin_arm64.tar.gz\nbbb  traefik_v1_linux_amd64.tar.gz\nccc  traefik_v1_linux_arm64.tar.gz\n"
+    assert sources.expected_sha256(listing, url) == "bbb"
+    assert sources.expected_sha256("ddd  other.tar.gz\neee *x.tgz\n", url) == ""
+    # one line: its hash, whatever the name
+    assert sources.expected_sha256("fff  traefik.tgz\n", url) == "fff"
+    assert sources.expected_sha256("fff\n", url) == "fff"
 
 
 GO_MOD = """module github.com/traefik/traefik/v3

@@ -111,6 +111,17 @@ def _coredns_release(version: str, os_name: str, arch: str) -> list[Artifact]:
     return [Artifact(url, {"coredns": "coredns"}, sha256_url=url + ".sha256")]
 
 
+def _traefik_release(version: str, os_name: str, arch: str) -> list[Artifact]:
+    base = f"https://github.com/traefik/traefik/releases/download/{version}"
+    return [
+        Artifact(
+            f"{base}/traefik_{version}_{os_name}_{arch}.tar.gz",
+            {"traefik": "traefik"},
+            sha256_url=f"{base}/traefik_{version}_checksums.txt",  # one list for the release's files
+        )
+    ]
+
+
 TOOLS: tuple[Tool, ...] = (
     Tool(
         name="helm",
@@ -328,10 +339,10 @@ TOOLS: tuple[Tool, ...] = (
             ldflags=lambda ctx: [f"-X github.com/rclone/rclone/fs.Version={ctx.version}"],
         ),
     ),
-    # Traefik: the Gateway API implementation of `cluster gateway` (its kubernetesgateway provider). No
-    # release archive is unpacked: built from the module proxy, restating its go.mod's forks (gorilla/mux,
-    # go-http-auth) and exclude. v3.7.x cannot be: its go.mod replaces a nested module by a folder
-    # (./pkg/config/dynamic/ext) that the module proxy does not serve (docs/gateway.md).
+    # Traefik: the Gateway API implementation of `cluster gateway` (its kubernetesgateway provider). Its
+    # release archive, else built from the module proxy restating its go.mod's forks (gorilla/mux,
+    # go-http-auth, minheap) and exclude. v3.7.x cannot be built so: its go.mod replaces a nested module
+    # by a folder (./pkg/config/dynamic/ext) that the module proxy does not serve (docs/gateway.md).
     Tool(
         name="traefik",
         version_key="TRAEFIK_VERSION",
@@ -339,6 +350,7 @@ TOOLS: tuple[Tool, ...] = (
         version_args=("version",),  # "Version:      v3.6.12\nCodename: ..."
         version_pattern=r"^Version:\s+(v?\d+\.\d+\.\d+\S*)",
         group="node",
+        release=_traefik_release,
         go=GoRecipe(
             TRAEFIK_MODULE,
             {"traefik": f"{TRAEFIK_MODULE}/cmd/traefik"},

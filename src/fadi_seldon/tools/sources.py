@@ -144,9 +144,19 @@ def _download(ctx: SourceContext, url: str) -> bytes:
         raise ToolError(f"download of {url} failed: {err}") from None
 
 
+def expected_sha256(text: str, url: str) -> str:
+    """The hash a checksum file gives for `url`'s file: its one hash, or from a list of
+    `HASH  NAME` lines (one file for a whole release, as Traefik's), the line naming that file."""
+    lines = [line.split() for line in text.splitlines() if line.strip()]
+    if len(lines) <= 1:
+        return lines[0][0] if lines else ""
+    name = url.rsplit("/", 1)[-1]
+    return next((words[0] for words in lines if words[-1].lstrip("*") == name), "")
+
+
 def _verify(ctx: SourceContext, url: str, sha256_url: str, data: bytes) -> None:
     try:
-        expected = ctx.fetch(sha256_url).decode().split()[0]
+        expected = expected_sha256(ctx.fetch(sha256_url).decode(), url)
     except Exception as err:  # noqa: BLE001
         raise ToolError(f"checksum {sha256_url} could not be fetched: {err}") from None
     actual = hashlib.sha256(data).hexdigest()
