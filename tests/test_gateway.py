@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from fadi_seldon import tools as toolchain
-from fadi_seldon.images import storage_initializer, traefik
+from fadi_seldon.images import base, traefik
 from fadi_seldon.localkube import gateway
 from fadi_seldon.runtime import oci, versions
 from fadi_seldon.tools import BuildContext, ToolError, sources
@@ -302,7 +302,7 @@ def test_the_gateway_api_pin_is_what_traefiks_go_mod_requires():
     pinned = versions.get("GATEWAY_API_VERSION")
     assert tuple(int(x) for x in pinned.lstrip("v").split(".")) <= (1, 6, 3), "v1.7.0 needs a newer Go"
     go_mod = (
-        storage_initializer.module_cache()
+        base.module_cache()
         / "cache/download/github.com/traefik/traefik/v3/@v"
         / f"{versions.get('TRAEFIK_VERSION')}.mod"
     )

@@ -186,6 +186,23 @@ def build(progress: Progress | None = None) -> Built:
     return Built(written.path, written.ref, written.digest, written.size, base.cached)
 
 
+def module_cache() -> Path:
+    """Where the go command keeps modules: GOMODCACHE, else GOPATH's first entry, else ~/go (go's defaults)."""
+    if os.environ.get("GOMODCACHE"):
+        return Path(os.environ["GOMODCACHE"])
+    gopath = os.environ.get("GOPATH", "").split(os.pathsep)[0]
+    return Path(gopath or os.path.expanduser("~/go")) / "pkg" / "mod"
+
+
+def module_licence(module: str, version: str, file: str, fallback: str) -> bytes:
+    """A Go module's licence text from the module cache, where the tool's build left it; else `fallback`,
+    a line saying where it is (a tool from a release archive leaves no module behind)."""
+    try:
+        return (module_cache() / f"{module}@{version}" / file).read_bytes()
+    except OSError:
+        return fallback.encode() + b"\n"
+
+
 @dataclass(frozen=True)
 class BinaryImage:
     """An image that is one program on the Debian base (rclone's, Traefik's): what `binary_image` needs."""

@@ -19,7 +19,6 @@ The same image runs the local object store: its command replaced by `rclone serv
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from fadi_seldon.images import Built, Progress, base, installed_binary
@@ -49,21 +48,14 @@ def rclone_binary() -> Path:
     return installed_binary("rclone", "the Go module proxy (github.com/rclone/rclone)")
 
 
-def module_cache() -> Path:
-    """Where the go command keeps modules: GOMODCACHE, else GOPATH's first entry, else ~/go (go's defaults)."""
-    if os.environ.get("GOMODCACHE"):
-        return Path(os.environ["GOMODCACHE"])
-    gopath = os.environ.get("GOPATH", "").split(os.pathsep)[0]
-    return Path(gopath or os.path.expanduser("~/go")) / "pkg" / "mod"
-
-
 def license_text() -> bytes:
     """rclone's COPYING from the Go module cache, where its build left it; else a pointer to it."""
-    copying = module_cache() / f"github.com/rclone/rclone@{versions.get('RCLONE_VERSION')}" / "COPYING"
-    try:
-        return copying.read_bytes()
-    except OSError:
-        return b"rclone is released under the MIT licence: https://github.com/rclone/rclone/blob/master/COPYING\n"
+    return base.module_licence(
+        "github.com/rclone/rclone",
+        versions.get("RCLONE_VERSION"),
+        "COPYING",
+        "rclone is released under the MIT licence: https://github.com/rclone/rclone/blob/master/COPYING",
+    )
 
 
 def image_config() -> oci.ImageConfig:

@@ -17,7 +17,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from fadi_seldon.images import Built, Progress, base, installed_binary
-from fadi_seldon.images.storage_initializer import module_cache
 from fadi_seldon.runtime import oci, versions
 
 REPOSITORY = "docker.io/library/traefik"
@@ -41,13 +40,12 @@ def traefik_binary() -> Path:
 
 def license_text() -> bytes:
     """Traefik's LICENSE.md from the Go module cache, where its build left it; else a pointer to it."""
-    licence = (
-        module_cache() / f"github.com/traefik/traefik/v3@{versions.get('TRAEFIK_VERSION')}" / "LICENSE.md"
+    return base.module_licence(
+        "github.com/traefik/traefik/v3",
+        versions.get("TRAEFIK_VERSION"),
+        "LICENSE.md",
+        "Traefik is released under the MIT licence: https://github.com/traefik/traefik/blob/master/LICENSE.md",
     )
-    try:
-        return licence.read_bytes()
-    except OSError:
-        return b"Traefik is released under the MIT licence: https://github.com/traefik/traefik/blob/master/LICENSE.md\n"
 
 
 def image_config() -> oci.ImageConfig:
