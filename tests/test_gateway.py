@@ -330,3 +330,86 @@ def test_the_image_is_traefik_as_user_65532(tmp_path, tools_dir, fake_base):
     assert files["usr/local/bin/traefik"].mode == 0o755
     assert traefik.build(binary=binary).cached
     json.dumps(built.ref)  # a plain string, as `cluster load -o json` prints it
+
+
+# --------------------------------------------------------------------------- cluster up and cluster gateway
+
+
+class FakePlane:
+    """A cluster that is up at once, with a real node or not; the lines it says kept."""
+
+    def __init__(self, real: bool, root: Path) -> None:
+        from fadi_seldon.localkube.layout import Layout
+
+        self.real_node, self.said, self.layout = real, [], Layout(root)
+        root.mkdir(parents=True, exist_ok=True)
+        self.layout.kubeconfig.write_text("apiVersion: v1\nkind: Config\n")
+
+    def node_spec(self, **_):
+        return None
+
+    def up(self, **_) -> dict:
+        return {"started": True, "ready": True, "components": [], "state_dir": str(self.layout.root)}
+
+    def say(self, message: str) -> None:
+        self.said.append(message)
+
+
+@pytest.fixture
+def plane(tmp_path, monkeypatch):
+    """`cluster` commands against a FakePlane; `gateway.up` recorded, never run."""
+    import fadi_seldon.localkube as localkube
+    from fadi_seldon.doctor import kubectl
+    from fadi_seldon.tools import layout
+
+    made: dict = {"real": True, "calls": []}
+
+    def control_plane(root):
+        made["plane"] = FakePlane(made["real"], tmp_path / "state")
+        return made["plane"]
+
+    def up(kubectl, layout, say, timeout):
+        made["calls"].append(timeout)
+        say("  gateway fadi-gateway/fadi programmed")
+        return {"url": "http://10.96.0.42:80", "namespace": gateway.NAMESPACE, "gateway": gateway.GATEWAY}
+
+    monkeypatch.setattr(localkube, "ControlPlane", control_plane)
+    monkeypatch.setattr(kubectl, "_kubectl", lambda: "/bin/true")
+    monkeypatch.setattr(gateway, "up", up)
+    monkeypatch.setattr(layout, "find_executable", lambda name: f"/fake/bin/{name}")
+    return made
+
+
+def test_cluster_up_brings_the_gateway_up_on_a_real_node_unless_told_not_to(capsys, plane):
+    from conftest import run_cli
+
+    code, out, _ = run_cli(capsys, ["cluster", "up", "-o", "json"])
+    assert code == 0 and json.loads(out)["gateway"]["url"] == "http://10.96.0.42:80"
+    assert plane["calls"] == [120.0] and any("gateway ready in" in line for line in plane["plane"].said)
+    code, out, _ = run_cli(capsys, ["cluster", "up", "--no-gateway", "--timeout-scale", "2", "-o", "json"])
+    assert code == 0 and "gateway" not in json.loads(out) and plane["calls"] == [120.0]
+    plane["real"] = False  # a simulated node runs no pods: no gateway, and no error either
+    code, out, _ = run_cli(capsys, ["cluster", "up", "-o", "json"])
+    assert code == 0 and "gateway" not in json.loads(out) and plane["calls"] == [120.0]
+
+
+def test_cluster_up_without_traefik_installed_says_so_and_stays_up(capsys, plane, monkeypatch):
+    from conftest import run_cli
+    from fadi_seldon.tools import layout
+
+    monkeypatch.setattr(layout, "find_executable", lambda name: None)
+    code, out, _ = run_cli(capsys, ["cluster", "up", "-o", "json"])
+    assert code == 0 and json.loads(out)["gateway"] is None and plane["calls"] == []
+    assert any("tools install traefik" in line for line in plane["plane"].said)
+
+
+def test_cluster_gateway_prints_the_url_and_needs_a_real_node(capsys, plane):
+    from conftest import run_cli
+
+    code, out, _ = run_cli(capsys, ["cluster", "gateway"])
+    assert (code, out.strip()) == (0, "http://10.96.0.42:80")
+    code, out, _ = run_cli(capsys, ["cluster", "gateway", "--wait", "30", "-o", "json"])
+    assert code == 0 and json.loads(out)["gateway"] == "fadi" and plane["calls"] == [120.0, 30.0]
+    plane["real"] = False
+    code, _, err = run_cli(capsys, ["cluster", "gateway"])
+    assert code == 3 and "needs the real node" in err and "cluster up --node real" in err

@@ -228,7 +228,7 @@ def run(args: argparse.Namespace) -> int:
                 timeout_scale=args.timeout_scale, nodes=spec, node_kind=args.node, pod_egress=args.pod_egress
             )
             if plane.real_node and not args.no_gateway:
-                status["gateway"] = _gateway_up(plane, 120.0 * args.timeout_scale)
+                status["gateway"] = _gateway_after_up(plane, 120.0 * args.timeout_scale)
             output.emit(status, args.output, lambda _: "")  # text: `up` reported its progress on stderr
             return _status_code(status)
         if args.action == "down":
@@ -311,6 +311,20 @@ def _gateway(plane, args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def _gateway_after_up(plane, timeout: float) -> dict | None:
+    """`cluster up`'s last stage: the gateway, unless traefik is not installed (a cluster is still
+    useful without it: said, and None in the result, rather than a failed `up`)."""
+    from fadi_seldon.tools.layout import find_executable
+
+    if not find_executable("traefik"):
+        plane.say(
+            "gateway skipped: traefik is not installed (`fadi-seldon tools install traefik`, then "
+            "`fadi-seldon cluster gateway`)"
+        )
+        return None
+    return _gateway_up(plane, timeout)
+
+
 def _gateway_up(plane, timeout: float) -> dict:
     """The gateway up, its progress on stderr with the time it took (`cluster up` and `cluster gateway`)."""
     import time
@@ -326,7 +340,10 @@ def _gateway_up(plane, timeout: float) -> dict:
         kubectl = Kubectl(kubeconfig=str(plane.layout.kubeconfig))
         result = gateway.up(kubectl, plane.layout, plane.say, timeout)
     except (gateway.GatewayError, DoctorError, ImageError, node_images.ImageError, ToolError) as err:
-        raise CliError(f"gateway: {err}") from None
+        raise CliError(
+            f"gateway: {err}\n(the cluster itself is up: `fadi-seldon cluster gateway` tries again, "
+            "`cluster up --no-gateway` leaves the gateway out)"
+        ) from None
     plane.say(f"gateway ready in {time.monotonic() - started:.1f}s: {result['url']}")
     return result
 
