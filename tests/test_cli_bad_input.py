@@ -416,6 +416,7 @@ def _cases():
         ("cluster env", ["cluster", "env"]),
         ("cluster service", ["cluster", "service", "x"]),
         ("cluster object-store", ["cluster", "object-store"]),
+        ("cluster gateway", ["cluster", "gateway"]),
         ("cluster load", ["cluster", "load", "--operator"]),
         ("cluster operator start", ["cluster", "operator", "start"]),
         ("cluster operator status", ["cluster", "operator", "status"]),

@@ -67,6 +67,7 @@ BAD_INPUT: dict[str, tuple[list[str], ExitCode]] = {
     "cluster load": (["cluster", "--state-dir", "{tmp}/none", "load"], ExitCode.USAGE),
     "cluster service": (["cluster", "--state-dir", "{tmp}/none", "service", "x", "--wait", "soon"], ExitCode.USAGE),
     "cluster object-store": (["cluster", "--state-dir", "{tmp}/none", "object-store", "--wait", "soon"], ExitCode.USAGE),
+    "cluster gateway": (["cluster", "--state-dir", "{tmp}/none", "gateway", "--wait", "0"], ExitCode.USAGE),
     "cluster operator": (["cluster", "operator"], ExitCode.USAGE),
     "cluster operator start": (["cluster", "--state-dir", "{tmp}/none", "operator", "start"], ExitCode.NOTHING),
     "cluster operator stop": (["cluster", "operator", "stop", "--uninstall=yes"], ExitCode.USAGE),
@@ -277,14 +278,15 @@ def _run_new_yaml() -> str:
 def test_every_result_command_has_an_output_case():
     with_output = {lv.path for lv in LEVELS if any("--output" in o.strings for o in lv.options)}
     # predict: tests/test_predict.py (needs a server); cluster env: the export tests below;
-    # cluster up, cluster operator start, cluster load, cluster service, cluster object-store, and the two status commands
+    # cluster up, cluster operator start, cluster load, cluster service, cluster object-store, cluster gateway,
+    # and the two status commands
     # (without a cluster they exit 3 with an error object): need the cluster binaries or a real node
     # (tests/cluster; without a cluster: tests/test_cli_bad_input.py); serve: its result is --setup's,
     # which needs the server's venv (tests/test_readme_v2.py); status and logs: a fake kubectl with
     # recorded objects (tests/test_model_status.py)
     assert with_output - set(RESULTS) == {
         "predict", "cluster env", "cluster up", "cluster operator start", "cluster load", "cluster service",
-        "cluster object-store", "cluster status", "cluster operator status", "serve", "status", "logs",
+        "cluster object-store", "cluster gateway", "cluster status", "cluster operator status", "serve", "status", "logs",
     }  # fmt: skip
     # every -o offers text, yaml and json (the README's promise; text is YAML for a manifest)
     for level in LEVELS:

@@ -303,6 +303,7 @@ def test_select_groups_and_dependency_order():
         "containerd",
         "coredns",
         "rclone",
+        "traefik",
     ]
     assert len(toolchain.select([])) == len(toolchain.registry())
 

@@ -40,6 +40,7 @@ def test_node_group_order_and_pins():
         "containerd",
         "coredns",
         "rclone",
+        "traefik",
     ]
     assert tool("rclone").version == versions.get("RCLONE_VERSION")
     assert tool("kubernetes-node").version == versions.get("KUBERNETES_VERSION") == tool("kubernetes").version

@@ -12,6 +12,7 @@ key (suite, package list, recipe), reused afterwards in well under a second.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import glob
 import hashlib
 import json
@@ -22,7 +23,16 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from fadi_seldon.images import Built, ImageError, Progress, cache_dir, ensure_command, run_logged
+from fadi_seldon.images import (
+    Built,
+    ImageError,
+    Progress,
+    cache_dir,
+    cached,
+    ensure_command,
+    run_logged,
+    write_image,
+)
 from fadi_seldon.runtime import oci, versions
 from fadi_seldon.runtime.files import atomic_write
 
@@ -174,3 +184,55 @@ def build(progress: Progress | None = None) -> Built:
     written = oci.write_archive(archive, [base.layer], config, ref)
     progress.say(f"wrote {archive} ({written.size / 1e6:.0f} MB)")
     return Built(written.path, written.ref, written.digest, written.size, base.cached)
+
+
+def module_cache() -> Path:
+    """Where the go command keeps modules: GOMODCACHE, else GOPATH's first entry, else ~/go (go's defaults)."""
+    if os.environ.get("GOMODCACHE"):
+        return Path(os.environ["GOMODCACHE"])
+    gopath = os.environ.get("GOPATH", "").split(os.pathsep)[0]
+    return Path(gopath or os.path.expanduser("~/go")) / "pkg" / "mod"
+
+
+def module_licence(module: str, version: str, file: str, fallback: str) -> bytes:
+    """A Go module's licence text from the module cache, where the tool's build left it; else `fallback`,
+    a line saying where it is (a tool from a release archive leaves no module behind)."""
+    try:
+        return (module_cache() / f"{module}@{version}" / file).read_bytes()
+    except OSError:
+        return fallback.encode() + b"\n"
+
+
+@dataclass(frozen=True)
+class BinaryImage:
+    """An image that is one program on the Debian base (rclone's, Traefik's): what `binary_image` needs."""
+
+    what: str  # progress and messages: "traefik"
+    folder: str  # the cache folder under <tools>/images
+    stem: str  # the archive's name before the inputs' hashes: "traefik-v3.6.12"
+    binary: Path
+    path: str  # the program's path in the image
+    licence: bytes
+    licence_path: str
+    packages: tuple[str, ...]
+    config: oci.ImageConfig  # its env is the base's PATH and LANG then the image's own
+    ref: str
+    recipe: str  # the builder's bump key
+
+
+def binary_image(spec: BinaryImage, progress: Progress) -> Built:
+    """The image archive, cached by the binary's and the licence's hashes, the rootfs and the recipe:
+    a new build of the tool or a new base makes a new archive, anything else reuses it."""
+    short = oci.sha256_file(spec.binary).split(":", 1)[-1][:12]
+    digest = hashlib.sha256(spec.licence).hexdigest()[:12]
+    name = f"{spec.stem}-{short}-{digest}-{rootfs_key(spec.packages)}-r{spec.recipe}.oci.tar"
+    archive = cache_dir() / spec.folder / name
+    found = cached(archive, progress, spec.what)
+    if found:
+        return found
+    root = rootfs(spec.packages, progress)
+    layer = oci.Layer(comment=f"COPY {spec.stem} {spec.path} and its licence")
+    layer.add_file(spec.path, spec.binary.read_bytes(), mode=0o755)
+    layer.add_file(spec.licence_path, spec.licence, mode=0o644)
+    config = dataclasses.replace(spec.config, env=oci.merge_env(root.env, tuple(spec.config.env)))
+    return write_image(archive, [root.layer], layer, config, spec.ref, progress)

@@ -19,11 +19,9 @@ The same image runs the local object store: its command replaced by `rclone serv
 
 from __future__ import annotations
 
-import hashlib
-import os
 from pathlib import Path
 
-from fadi_seldon.images import Built, Progress, base, cache_dir, cached, installed_binary, write_image
+from fadi_seldon.images import Built, Progress, base, installed_binary
 from fadi_seldon.runtime import oci, versions
 
 REPOSITORY = "docker.io/seldonio/rclone-storage-initializer"
@@ -50,27 +48,21 @@ def rclone_binary() -> Path:
     return installed_binary("rclone", "the Go module proxy (github.com/rclone/rclone)")
 
 
-def module_cache() -> Path:
-    """Where the go command keeps modules: GOMODCACHE, else GOPATH's first entry, else ~/go (go's defaults)."""
-    if os.environ.get("GOMODCACHE"):
-        return Path(os.environ["GOMODCACHE"])
-    gopath = os.environ.get("GOPATH", "").split(os.pathsep)[0]
-    return Path(gopath or os.path.expanduser("~/go")) / "pkg" / "mod"
-
-
 def license_text() -> bytes:
     """rclone's COPYING from the Go module cache, where its build left it; else a pointer to it."""
-    copying = module_cache() / f"github.com/rclone/rclone@{versions.get('RCLONE_VERSION')}" / "COPYING"
-    try:
-        return copying.read_bytes()
-    except OSError:
-        return b"rclone is released under the MIT licence: https://github.com/rclone/rclone/blob/master/COPYING\n"
+    return base.module_licence(
+        "github.com/rclone/rclone",
+        versions.get("RCLONE_VERSION"),
+        "COPYING",
+        "rclone is released under the MIT licence: https://github.com/rclone/rclone/blob/master/COPYING",
+    )
 
 
-def image_config(base_env: tuple[str, ...]) -> oci.ImageConfig:
+def image_config() -> oci.ImageConfig:
+    """The config over the base's environment (base.binary_image merges the two)."""
     return oci.ImageConfig(
         user=str(USER),
-        env=oci.merge_env(base_env, IMAGE_ENV),
+        env=list(IMAGE_ENV),
         working_dir="/",
         entrypoint=["rclone", "copy"],
         labels={
@@ -82,18 +74,17 @@ def image_config(base_env: tuple[str, ...]) -> oci.ImageConfig:
 
 def build(progress: Progress | None = None, binary: Path | None = None) -> Built:
     """The storage initializer image archive, cached by the binary's and the licence's hashes."""
-    progress = progress or Progress("storage-initializer")
-    binary = Path(binary) if binary else rclone_binary()
-    licence = license_text()
-    short = oci.sha256_file(binary).split(":", 1)[-1][:12]
-    digest = hashlib.sha256(licence).hexdigest()[:12]
-    name = f"rclone-storage-initializer-{versions.get('SELDON_CORE_VERSION')}-{short}-{digest}"
-    archive = cache_dir() / "servers" / f"{name}-{base.rootfs_key(PACKAGES)}-r{_RECIPE}.oci.tar"
-    found = cached(archive, progress, "storage initializer")
-    if found:
-        return found
-    rootfs = base.rootfs(PACKAGES, progress)
-    layer = oci.Layer(comment=f"COPY rclone {versions.get('RCLONE_VERSION')} {RCLONE_PATH} and its licence")
-    layer.add_file(RCLONE_PATH, binary.read_bytes(), mode=0o755)
-    layer.add_file(LICENSE_PATH, licence, mode=0o644)
-    return write_image(archive, [rootfs.layer], layer, image_config(rootfs.env), image_ref(), progress)
+    spec = base.BinaryImage(
+        what="storage initializer",
+        folder="servers",
+        stem=f"rclone-storage-initializer-{versions.get('SELDON_CORE_VERSION')}",
+        binary=Path(binary) if binary else rclone_binary(),
+        path=RCLONE_PATH,
+        licence=license_text(),
+        licence_path=LICENSE_PATH,
+        packages=PACKAGES,
+        config=image_config(),
+        ref=image_ref(),
+        recipe=_RECIPE,
+    )
+    return base.binary_image(spec, progress or Progress("storage-initializer"))

@@ -36,6 +36,7 @@ CONTAINERD_TAGS = ("urfave_cli_no_docs", "no_btrfs", "no_devmapper", "no_zfs")
 CONTAINERD_SHIM_TAGS = ("urfave_cli_no_docs", "no_grpc")
 SELDON_OPERATOR_MODULE = "github.com/seldonio/seldon-core/operator"
 SELDON_EXECUTOR_MODULE = "github.com/seldonio/seldon-core/executor"
+TRAEFIK_MODULE = "github.com/traefik/traefik/v3"
 
 
 def seldon_core_release() -> SourceRelease:
@@ -108,6 +109,17 @@ def _coredns_release(version: str, os_name: str, arch: str) -> list[Artifact]:
         f"coredns_{version.lstrip('v')}_{os_name}_{arch}.tgz"
     )
     return [Artifact(url, {"coredns": "coredns"}, sha256_url=url + ".sha256")]
+
+
+def _traefik_release(version: str, os_name: str, arch: str) -> list[Artifact]:
+    base = f"https://github.com/traefik/traefik/releases/download/{version}"
+    return [
+        Artifact(
+            f"{base}/traefik_{version}_{os_name}_{arch}.tar.gz",
+            {"traefik": "traefik"},
+            sha256_url=f"{base}/traefik_{version}_checksums.txt",  # one list for the release's files
+        )
+    ]
 
 
 TOOLS: tuple[Tool, ...] = (
@@ -325,6 +337,28 @@ TOOLS: tuple[Tool, ...] = (
             "github.com/rclone/rclone",
             {"rclone": "github.com/rclone/rclone"},
             ldflags=lambda ctx: [f"-X github.com/rclone/rclone/fs.Version={ctx.version}"],
+        ),
+    ),
+    # Traefik: the Gateway API implementation of `cluster gateway` (its kubernetesgateway provider). Its
+    # release archive, else built from the module proxy restating its go.mod's forks (gorilla/mux,
+    # go-http-auth, minheap) and exclude. v3.7.x cannot be built so: its go.mod replaces a nested module
+    # by a folder (./pkg/config/dynamic/ext) that the module proxy does not serve (docs/gateway.md).
+    Tool(
+        name="traefik",
+        version_key="TRAEFIK_VERSION",
+        executables=("traefik",),
+        version_args=("version",),  # "Version:      v3.6.12\nCodename: ..."
+        version_pattern=r"^Version:\s+(v?\d+\.\d+\.\d+\S*)",
+        group="node",
+        release=_traefik_release,
+        go=GoRecipe(
+            TRAEFIK_MODULE,
+            {"traefik": f"{TRAEFIK_MODULE}/cmd/traefik"},
+            ldflags=lambda ctx: [
+                f"-X {TRAEFIK_MODULE}/pkg/version.Version={ctx.version}",
+                f"-X {TRAEFIK_MODULE}/pkg/version.BuildDate=1970-01-01T00:00:00Z",
+            ],
+            upstream_directives=True,
         ),
     ),
     Tool(

@@ -144,9 +144,19 @@ def _download(ctx: SourceContext, url: str) -> bytes:
         raise ToolError(f"download of {url} failed: {err}") from None
 
 
+def expected_sha256(text: str, url: str) -> str:
+    """The hash a checksum file gives for `url`'s file: its one hash, or from a list of
+    `HASH  NAME` lines (one file for a whole release, as Traefik's), the line naming that file."""
+    lines = [line.split() for line in text.splitlines() if line.strip()]
+    if len(lines) <= 1:
+        return lines[0][0] if lines else ""
+    name = url.rsplit("/", 1)[-1]
+    return next((words[0] for words in lines if words[-1].lstrip("*") == name), "")
+
+
 def _verify(ctx: SourceContext, url: str, sha256_url: str, data: bytes) -> None:
     try:
-        expected = ctx.fetch(sha256_url).decode().split()[0]
+        expected = expected_sha256(ctx.fetch(sha256_url).decode(), url)
     except Exception as err:  # noqa: BLE001
         raise ToolError(f"checksum {sha256_url} could not be fetched: {err}") from None
     actual = hashlib.sha256(data).hexdigest()
@@ -189,6 +199,25 @@ def go_env(base: Mapping[str, str], *, cgo: bool = False, fill_go_sum: bool = Fa
     env = dict(base, CGO_ENABLED="1" if cgo else "0", GOFLAGS=goflags)
     env.setdefault("GOTOOLCHAIN", "local")
     return env
+
+
+def module_dir(module: str, version: str, go: str = "go") -> Path:
+    """The folder of `module@version` in the Go module cache (read-only files the go command owns):
+    downloaded from the module proxy the first time, found in the cache afterwards without the network.
+    For data a module ships (the Gateway API's CRDs) that the project reads and never copies."""
+    if shutil.which(go) is None:
+        raise ToolError(f"`{go}` is not on PATH (install Go from https://go.dev/dl/): it fetches {module}")
+    proc = commands.run(
+        [go, "mod", "download", "-json", f"{module}@{version}"], env=go_env(os.environ), timeout=600
+    )
+    try:
+        info = json.loads(proc.stdout or "{}")
+    except ValueError:
+        info = {}
+    if not proc.ok or info.get("Error") or not info.get("Dir"):
+        problem = info.get("Error") or proc.stderr.strip() or f"exit {proc.code}"
+        raise ToolError(f"`go mod download {module}@{version}` failed: {problem}")
+    return Path(info["Dir"])
 
 
 class _Go:
@@ -274,9 +303,28 @@ def _wrapper_module(layout: Layout, go: _Go, build: BuildContext, recipe: GoReci
         encoding="utf-8",
     )
     edits = [f"-require={recipe.module}@{tool.version}"]
+    if recipe.upstream_directives:
+        edits += upstream_edits(build)
     edits += [f"-replace={old}={new}" for old, new in recipe.replaces(build)]
     go.capture("mod", "edit", *edits, cwd=work)
     return work
+
+
+def upstream_edits(build: BuildContext) -> list[str]:
+    """`go mod edit` flags restating the replace and exclude directives of the tool's own go.mod, which
+    Go ignores once the tool is a dependency of the wrapper module. A replace by a folder of upstream's
+    repository (a nested module the module proxy does not serve) cannot be restated: a ToolError."""
+    edits = []
+    for directive in go_mod_directives(build.go_mod_text, "replace"):
+        old, _, new = (part.strip() for part in directive.partition("=>"))
+        if len(new.split()) == 1:
+            raise ToolError(
+                f"{build.tool.name} {build.version}: its go.mod replaces {old} by the folder {new}, "
+                "which the Go module proxy does not serve; pin an older version in versions.env"
+            )
+        edits.append(f"-replace={'@'.join(old.split())}={'@'.join(new.split())}")
+    edits += [f"-exclude={'@'.join(d.split())}" for d in go_mod_directives(build.go_mod_text, "exclude")]
+    return edits
 
 
 # --------------------------------------------------------------------------- 4. source release

@@ -43,6 +43,9 @@ class GoRecipe:
     )  # module-relative src -> dest in pkg dir
     # executable name -> Go build tags for that binary (`go build -tags a,b`); none by default
     tags: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    # restate the tool's own go.mod replace (to a module version) and exclude directives, which Go
+    # ignores in a dependency; a replace by a folder cannot be restated and fails the build clearly
+    upstream_directives: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""`fadi-seldon cluster up|down|status|env|service|load|operator`: the local Kubernetes (control plane,
+"""`fadi-seldon cluster up|down|status|env|service|load|object-store|gateway|operator`: the local Kubernetes (control plane,
 real or simulated nodes) and what runs beside it."""
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ EPILOG = exit_codes.notes(
         ExitCode.FAILED: "start-up failed, or the cluster is started but not healthy",
         ExitCode.USAGE: "usage error (e.g. `operator start` without a chart, `up --nodes 0`, `load` of a "
         "file that is not there)",
-        ExitCode.NOTHING: "no local cluster (`status`, `env`, `service`, `operator start`), no real node "
-        "(`load`), or no operator started (`operator status`)",
+        ExitCode.NOTHING: "no local cluster (`status`, `env`, `service`, `gateway`, `operator start`), no "
+        "real node (`load`, `gateway`), or no operator started (`operator status`)",
     }
 )
 
@@ -56,6 +56,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "pods reach each other, Services and this host only, so nothing a pod runs sends traffic off "
         "the machine (docs/local-cluster.md, 'What may leave the host')",
     )
+    up.add_argument(
+        "--no-gateway",
+        action="store_true",
+        help="do not bring up the gateway (Traefik, Gateway API) that a real node otherwise gets; "
+        "`cluster gateway` adds it later",
+    )
     _add_node_arguments(up)
     down = sub.add_parser("down", help="stop every process `up` started and remove the state folder")
     down.add_argument(
@@ -64,9 +70,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     status = sub.add_parser("status", help="each component's pid, port, health and log file")
     service = _add_service_parser(sub)
     store = _add_object_store_parser(sub)
+    gateway = _add_gateway_parser(sub)
     env = sub.add_parser("env", help="print the `export KUBECONFIG=...` line for the local cluster")
     load = _add_load_parser(sub)
-    for p in (up, down, status, load, service, store):
+    for p in (up, down, status, load, service, store, gateway):
         output.add_output_argument(p)
     # `--output sh` was the name of the exports format before -o became text|yaml|json everywhere
     output.add_output_argument(env, aliases={"sh": "text"})
@@ -122,6 +129,12 @@ def _add_load_parser(sub) -> argparse.ArgumentParser:
         help="build the chart's storage initializer (docker.io/seldonio/rclone-storage-initializer, rclone "
         "from `make tools`) and load it: prepackaged servers fetch their modelUri with it",
     )
+    load.add_argument(
+        "--traefik",
+        action="store_true",
+        help="build the gateway's image (docker.io/library/traefik, traefik from `make tools`) and load it "
+        "(`cluster gateway` does this itself)",
+    )
     return load
 
 
@@ -141,6 +154,22 @@ def _add_object_store_parser(sub) -> argparse.ArgumentParser:
         "--wait", type=float, default=120.0, metavar="SECONDS", help="how long to wait (default: 120)"
     )
     return store
+
+
+def _add_gateway_parser(sub) -> argparse.ArgumentParser:
+    gateway = sub.add_parser(
+        "gateway",
+        help="deploy (or redeploy) the gateway on the real node: the Gateway API CRDs, Traefik with its "
+        "Kubernetes Gateway provider and the Gateway fadi-gateway/fadi; prints its URL from this host",
+    )
+    gateway.add_argument(
+        "--wait",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="how long to wait for each step (default: 120)",
+    )
+    return gateway
 
 
 def _add_service_parser(sub) -> argparse.ArgumentParser:
@@ -198,6 +227,8 @@ def run(args: argparse.Namespace) -> int:
             status = plane.up(
                 timeout_scale=args.timeout_scale, nodes=spec, node_kind=args.node, pod_egress=args.pod_egress
             )
+            if plane.real_node and not args.no_gateway:
+                status["gateway"] = _gateway_after_up(plane, 120.0 * args.timeout_scale)
             output.emit(status, args.output, lambda _: "")  # text: `up` reported its progress on stderr
             return _status_code(status)
         if args.action == "down":
@@ -208,6 +239,8 @@ def run(args: argparse.Namespace) -> int:
             return _service(plane, args)
         if args.action == "object-store":
             return _object_store(plane, args)
+        if args.action == "gateway":
+            return _gateway(plane, args)
         if args.action == "status":
             return _status(plane, args.output)
         return _env(plane, args.output)
@@ -261,6 +294,60 @@ def _object_store_text(result: dict) -> str:
     ])  # fmt: skip
 
 
+def _gateway(plane, args: argparse.Namespace) -> int:
+    """`cluster gateway`: the gateway deployed (idempotent), its URL printed."""
+    if args.wait <= 0:
+        raise usage(f"--wait must be a positive number of seconds, not {args.wait:g}")
+    if not plane.layout.kubeconfig.is_file():
+        raise CliError(f"no local cluster in {plane.layout.root} (make cluster-up)", ExitCode.NOTHING)
+    if not plane.real_node:
+        raise CliError(
+            "the gateway needs the real node (a simulated node runs no pods): "
+            "`fadi-seldon cluster up --node real`",
+            ExitCode.NOTHING,
+        )
+    result = _gateway_up(plane, args.wait)
+    output.emit(result, args.output, lambda r: r["url"])
+    return ExitCode.OK
+
+
+def _gateway_after_up(plane, timeout: float) -> dict | None:
+    """`cluster up`'s last stage: the gateway, unless traefik is not installed (a cluster is still
+    useful without it: said, and None in the result, rather than a failed `up`)."""
+    from fadi_seldon.tools.layout import find_executable
+
+    if not find_executable("traefik"):
+        plane.say(
+            "gateway skipped: traefik is not installed (`fadi-seldon tools install traefik`, then "
+            "`fadi-seldon cluster gateway`)"
+        )
+        return None
+    return _gateway_up(plane, timeout)
+
+
+def _gateway_up(plane, timeout: float) -> dict:
+    """The gateway up, its progress on stderr with the time it took (`cluster up` and `cluster gateway`)."""
+    import time
+
+    from fadi_seldon.doctor import DoctorError, Kubectl
+    from fadi_seldon.images import ImageError
+    from fadi_seldon.localkube import gateway, node_images
+    from fadi_seldon.tools import ToolError
+
+    started = time.monotonic()
+    plane.say("gateway: Traefik and the Gateway API (`--no-gateway` skips it)")
+    try:
+        kubectl = Kubectl(kubeconfig=str(plane.layout.kubeconfig))
+        result = gateway.up(kubectl, plane.layout, plane.say, timeout)
+    except (gateway.GatewayError, DoctorError, ImageError, node_images.ImageError, ToolError) as err:
+        raise CliError(
+            f"gateway: {err}\n(the cluster itself is up: `fadi-seldon cluster gateway` tries again, "
+            "`cluster up --no-gateway` leaves the gateway out)"
+        ) from None
+    plane.say(f"gateway ready in {time.monotonic() - started:.1f}s: {result['url']}")
+    return result
+
+
 def _service(plane, args: argparse.Namespace) -> int:
     from fadi_seldon.doctor import DoctorError, Kubectl
     from fadi_seldon.localkube import services
@@ -286,6 +373,7 @@ def _load(plane, args: argparse.Namespace) -> int:
         operator,
         servers,
         storage_initializer,
+        traefik,
     )
     from fadi_seldon.localkube import node_images
 
@@ -297,6 +385,7 @@ def _load(plane, args: argparse.Namespace) -> int:
         (args.executor, lambda: (executor.build().archive, [])),  # the chart's default image: no --set
         (args.mock_classifier, lambda: (mock_classifier.build().archive, [])),
         (args.storage_initializer, lambda: (storage_initializer.build().archive, [])),
+        (args.traefik, lambda: (traefik.build().archive, [])),
     ]
     for server in dict.fromkeys(args.server):
         for protocol in protocols:
@@ -304,7 +393,7 @@ def _load(plane, args: argparse.Namespace) -> int:
     if not args.archives and not any(wanted for wanted, _ in builders):
         raise usage(
             "nothing to load: name OCI archives, or --operator, --executor, --mock-classifier, "
-            "--storage-initializer, --server SERVER"
+            "--storage-initializer, --traefik, --server SERVER"
         )
     try:  # each archive read before anything else: a wrong file is the answer, whatever the node
         for archive in args.archives:
