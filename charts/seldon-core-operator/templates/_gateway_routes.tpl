@@ -8,6 +8,12 @@ the Gateway's namespace either way.
 {{- printf "%s-gateway-routes" (include "seldon-core-operator.fullname" .) -}}
 {{- end }}
 
+{{/* "true" when the route controller runs: gatewayRoutes.enabled, or global.ingress.enabled with followGlobalIngress. */}}
+{{- define "seldon-core-operator.gatewayRoutesEnabled" -}}
+{{- $ingress := ((.Values.global | default dict).ingress | default dict).enabled -}}
+{{- if or .Values.gatewayRoutes.enabled (and .Values.gatewayRoutes.followGlobalIngress $ingress) }}true{{ end -}}
+{{- end }}
+
 {{/* What the controller does on SeldonDeployments, routes and Events (Role or ClusterRole rules). */}}
 {{- define "seldon-core-operator.gatewayRoutesRules" -}}
 - apiGroups: ["machinelearning.seldon.io"]
