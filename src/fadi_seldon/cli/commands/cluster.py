@@ -122,6 +122,12 @@ def _add_load_parser(sub) -> argparse.ArgumentParser:
         help="build the chart's storage initializer (docker.io/seldonio/rclone-storage-initializer, rclone "
         "from `make tools`) and load it: prepackaged servers fetch their modelUri with it",
     )
+    load.add_argument(
+        "--routes-controller",
+        action="store_true",
+        help="build the route controller's image (the chart's gatewayRoutes.image: fadi-seldon with its "
+        "routes extra, from this checkout; cached) and load it",
+    )
     return load
 
 
@@ -284,6 +290,7 @@ def _load(plane, args: argparse.Namespace) -> int:
         executor,
         mock_classifier,
         operator,
+        routes_controller,
         servers,
         storage_initializer,
     )
@@ -297,6 +304,7 @@ def _load(plane, args: argparse.Namespace) -> int:
         (args.executor, lambda: (executor.build().archive, [])),  # the chart's default image: no --set
         (args.mock_classifier, lambda: (mock_classifier.build().archive, [])),
         (args.storage_initializer, lambda: (storage_initializer.build().archive, [])),
+        (args.routes_controller, lambda: (routes_controller.build().archive, [])),
     ]
     for server in dict.fromkeys(args.server):
         for protocol in protocols:
@@ -304,7 +312,7 @@ def _load(plane, args: argparse.Namespace) -> int:
     if not args.archives and not any(wanted for wanted, _ in builders):
         raise usage(
             "nothing to load: name OCI archives, or --operator, --executor, --mock-classifier, "
-            "--storage-initializer, --server SERVER"
+            "--storage-initializer, --routes-controller, --server SERVER"
         )
     try:  # each archive read before anything else: a wrong file is the answer, whatever the node
         for archive in args.archives:
