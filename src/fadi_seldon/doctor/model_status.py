@@ -258,14 +258,22 @@ def choose_target(sdep: dict, services: dict[str, dict], via: str, transport: st
             f"SeldonDeployment {namespace}/{name} has no {routes.URL_ANNOTATION} annotation: is the route "
             "controller running (chart value gatewayRoutes.enabled)? --via service calls its Service"
         )
+    found = _service_target(name, sdep, services, transport)
+    if found is None:
+        raise NoTarget(f"no Service with an address for SeldonDeployment {namespace}/{name} yet (is it Available?)")
+    return {"via": "service", "url": found}
+
+
+def _service_target(name: str, sdep: dict, services: dict[str, dict], transport: str) -> str | None:
+    """The first serving (non-shadow) predictor's Service address: http://IP:PORT, or IP:PORT for gRPC."""
     serving = [p for p in (sdep.get("spec") or {}).get("predictors") or [] if not p.get("shadow")]
     for predictor in serving:
         spec = (services.get(routes.predictor_service(name, predictor)) or {}).get("spec") or {}
         ports = {p.get("name", ""): p.get("port") for p in spec.get("ports") or []}
         ip, port = spec.get("clusterIP", ""), ports.get("grpc" if transport == "grpc" else "http")
         if ip and ip != "None" and port:
-            return {"via": "service", "url": f"{ip}:{port}" if transport == "grpc" else f"http://{ip}:{port}"}
-    raise NoTarget(f"no Service with an address for SeldonDeployment {namespace}/{name} yet (is it Available?)")
+            return f"{ip}:{port}" if transport == "grpc" else f"http://{ip}:{port}"
+    return None
 
 
 def model_target(kubectl, name: str, namespace: str, via: str, transport: str) -> dict:

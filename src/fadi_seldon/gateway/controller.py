@@ -87,9 +87,11 @@ def build_registry(config: reconcile.Settings) -> kopf.OperatorRegistry:
     return registry
 
 
-def run(settings: reconcile.Settings, liveness: str | None = None, verbose: bool = False) -> None:
+def run(
+    settings: reconcile.Settings, liveness: str | None = None, verbose: bool = False, json_logs: bool = False
+) -> None:
     """Run until interrupted: kopf in standalone mode, watching the scope's namespaces (or all)."""
-    kopf.configure(verbose=verbose)
+    kopf.configure(verbose=verbose, log_format=kopf.LogFormat.JSON if json_logs else kopf.LogFormat.FULL)
     logging.getLogger(__name__).info(settings.scope.describe())
     kopf.run(
         registry=build_registry(settings),

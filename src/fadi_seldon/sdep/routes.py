@@ -267,21 +267,25 @@ def route_base(url: str, namespace: str, name: str) -> str | None:
     return url[: cut + len(prefix) - 1] if cut >= 0 else None
 
 
+def _listener(gateway: dict, section: str) -> dict | None:
+    """The Gateway's HTTP(S) listener of that name (any when no name is given)."""
+    listeners = [x for x in as_list(as_dict(gateway.get("spec")).get("listeners")) if isinstance(x, dict)]
+    named = [x for x in listeners if not section or x.get("name") == section]
+    return next((x for x in named if x.get("protocol") in ("HTTP", "HTTPS")), None)
+
+
 def gateway_url(gateway: dict, section: str = "") -> str | None:
     """`http://<address>[:port]` from a Gateway's status.addresses and its (named) HTTP listener."""
     addresses = [a for a in as_list(as_dict(gateway.get("status")).get("addresses")) if isinstance(a, dict)]
-    listeners = [x for x in as_list(as_dict(gateway.get("spec")).get("listeners")) if isinstance(x, dict)]
-    if section:
-        listeners = [x for x in listeners if x.get("name") == section]
-    listener = next((x for x in listeners if x.get("protocol") in ("HTTP", "HTTPS")), None)
     address = next((as_str(a.get("value")) for a in addresses if as_str(a.get("value"))), "")
+    listener = _listener(gateway, section)
     if not address or listener is None:
         return None
     scheme = "https" if listener.get("protocol") == "HTTPS" else "http"
     port = listener.get("port")
     host = f"[{address}]" if ":" in address else address
-    default = (scheme == "http" and port == 80) or (scheme == "https" and port == 443)
-    return f"{scheme}://{host}" + ("" if default or not isinstance(port, int) else f":{port}")
+    default = port == {"http": 80, "https": 443}[scheme] or not isinstance(port, int)
+    return f"{scheme}://{host}" + ("" if default else f":{port}")
 
 
 def problem(doc: Any) -> tuple[str, str] | None:

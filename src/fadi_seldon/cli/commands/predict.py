@@ -89,19 +89,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"server or ingress URL ({DEFAULT_URL}, where `fadi-seldon serve` answers with either "
         f"protocol); with --transport grpc HOST:PORT ({DEFAULT_GRPC_TARGET}); with -n, a SeldonDeployment's name",
     )
-    parser.add_argument(
-        "-n",
-        "--namespace",
-        metavar="NS",
-        help="TARGET is a SeldonDeployment in this namespace: call it through its route or its Service",
-    )
-    parser.add_argument(
-        "--via",
-        choices=("auto", "route", "service"),
-        help="with -n: the Gateway route (annotation fadi.cetic.be/url), the predictor's Service, or auto "
-        "(default: the route when it has a URL)",
-    )
-    cluster_access.add_arguments(parser)
+    _add_sdep_arguments(parser)
     data = parser.add_mutually_exclusive_group()
     data.add_argument("--ndarray", metavar="JSON", help="data.ndarray, a JSON array (v2: one input tensor)")
     data.add_argument("--tensor", metavar="JSON", help='data.tensor: a nested array or {"shape","values"}')
@@ -149,6 +137,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "while the model is not ready (MLServer loading it)",
     )
     output.add_output_argument(parser)
+
+
+def _add_sdep_arguments(parser: argparse.ArgumentParser) -> None:
+    """TARGET as a SeldonDeployment's name: where it is, how to reach it, which cluster."""
+    parser.add_argument(
+        "-n",
+        "--namespace",
+        metavar="NS",
+        help="TARGET is a SeldonDeployment in this namespace: call it through its route or its Service",
+    )
+    parser.add_argument(
+        "--via",
+        choices=("auto", "route", "service"),
+        help="with -n: the Gateway route (annotation fadi.cetic.be/url), the predictor's Service, or auto "
+        "(default: the route when it has a URL)",
+    )
+    cluster_access.add_arguments(parser)
 
 
 def check_options(args: argparse.Namespace, error: type[Exception]) -> None:

@@ -18,7 +18,8 @@ examples:
 
 The controller needs the `routes` extra (pip install 'fadi-seldon[routes]': kopf). It writes the URL
 to the annotation fadi.cetic.be/url of each SeldonDeployment and posts a RouteReady Event
-(docs/gateway-routes.md).
+(docs/gateway-routes.md). controller -o json logs JSON lines (kopf's JSON log format) instead of
+text: it runs until stopped and has no other result.
 
 """ + exit_codes.notes(
     {
@@ -93,8 +94,8 @@ def run(args: argparse.Namespace) -> int:
     config = settings(args)
     if args.action == "render":
         return _render(args, config)
-    if args.output != "text":
-        raise usage("controller runs until stopped and logs as it goes: it has no -o json result")
+    if args.output == "yaml":
+        raise usage("controller logs as it goes, as text or (-o json) as JSON lines; not YAML")
     try:
         from fadi_seldon.gateway import controller
     except ImportError as err:
@@ -102,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
             f"the route controller needs the routes extra ({err.name} is missing)",
             hint="pip install 'fadi-seldon[routes]'",
         ) from None
-    controller.run(config, args.liveness or None, args.verbose)
+    controller.run(config, args.liveness or None, args.verbose, json_logs=args.output == "json")
     return ExitCode.OK
 
 
