@@ -406,7 +406,10 @@ def _cases():
     yield from _file_cases("logs", ["logs", "m", "--kubeconfig", "@"])
     yield from _file_cases("routes render", ["routes", "render", "-f", "@"])
     yield pytest.param(
-        "routes controller", ["routes", "controller", "--public-url", "gw:8000"], None, ExitCode.USAGE,
+        "routes controller",
+        ["routes", "controller", "--public-url", "gw:8000"],
+        None,
+        ExitCode.USAGE,
         id="routes controller --public-url without a scheme",
     )
     # output files: never in a missing folder, never a folder, never over a read-only file

@@ -37,7 +37,10 @@ def test_auto_falls_back_to_the_serving_predictors_service_never_the_shadows():
 
 def test_via_service_ignores_the_route_and_grpc_goes_to_the_service_port():
     assert model_status.choose_target(sdep(), SERVICES, "service", "rest")["url"] == "http://10.96.0.7:8000"
-    assert model_status.choose_target(sdep(), SERVICES, "auto", "grpc") == {"via": "service", "url": "10.96.0.7:5001"}
+    assert model_status.choose_target(sdep(), SERVICES, "auto", "grpc") == {
+        "via": "service",
+        "url": "10.96.0.7:5001",
+    }
 
 
 def test_via_route_without_a_url_says_what_to_run():
@@ -61,14 +64,22 @@ class FakeKubectl:
 
 
 def test_model_target_reads_the_seldondeployment_and_its_services():
-    kubectl = FakeKubectl({("seldondeployments", "iris"): sdep(None), ("service", "iris-main"): SERVICES["iris-main"]})
+    kubectl = FakeKubectl(
+        {("seldondeployments", "iris"): sdep(None), ("service", "iris-main"): SERVICES["iris-main"]}
+    )
     assert model_status.model_target(kubectl, "iris", "models", "auto", "rest")["via"] == "service"
     with pytest.raises(model_status.ModelNotFound):
         model_status.model_target(kubectl, "nope", "models", "auto", "rest")
 
 
 def test_status_shows_the_route_url():
-    raw = {"sdep": {**sdep(), "status": {"state": "Available"}}, "deployments": [], "pods": [], "services": [], "events": []}
+    raw = {
+        "sdep": {**sdep(), "status": {"state": "Available"}},
+        "deployments": [],
+        "pods": [],
+        "services": [],
+        "events": [],
+    }
     result = model_status.summarize(raw, None)
     assert result["route_url"] == URL
     assert f"through the Gateway: {URL}" in status.text(result)

@@ -62,12 +62,20 @@ class FakeApi:
 
 def sdep(namespace="models", traffic=(75, 25), annotations=None, labels=None) -> dict:
     preds = [{"name": f"p{i}", "traffic": t, "graph": {"name": "m"}} for i, t in enumerate(traffic)]
-    meta = {"name": "iris", "namespace": namespace, "uid": "u", "annotations": annotations or {}, "labels": labels or {}}
+    meta = {
+        "name": "iris",
+        "namespace": namespace,
+        "uid": "u",
+        "annotations": annotations or {},
+        "labels": labels or {},
+    }
     return {"kind": "SeldonDeployment", "metadata": meta, "spec": {"predictors": preds}}
 
 
 def run(obj, api, settings=None, log=None):
-    return asyncio.run(reconcile.reconcile(obj, api, settings or reconcile.Settings(), log or logging.getLogger("t")))
+    return asyncio.run(
+        reconcile.reconcile(obj, api, settings or reconcile.Settings(), log or logging.getLogger("t"))
+    )
 
 
 URL = "http://10.0.0.9:8000/seldon/models/iris/api/v1.0/predictions"
@@ -124,7 +132,9 @@ def test_an_out_of_scope_namespace_is_left_alone_and_logged(caplog):
 def test_the_controller_id_label_must_match_as_for_the_operator():
     scope = reconcile.Scope(controller_id="team")
     assert run(sdep(), FakeApi(), reconcile.Settings(scope=scope)).skipped
-    assert not run(sdep(labels={"seldon.io/controller-id": "team"}), FakeApi(), reconcile.Settings(scope=scope)).skipped
+    assert not run(
+        sdep(labels={"seldon.io/controller-id": "team"}), FakeApi(), reconcile.Settings(scope=scope)
+    ).skipped
     assert run(sdep(labels={"seldon.io/controller-id": "x"}), FakeApi()).skipped
 
 
@@ -144,7 +154,9 @@ def test_a_public_url_wins_over_the_gateway_address_and_no_address_means_no_anno
 
 def test_the_handler_retries_a_failed_call_then_succeeds():
     api = FakeApi(fail=2)
-    outcome = asyncio.run(controller.handle(sdep(), api, reconcile.Settings(), logging.getLogger("t"), (0, 0, 0)))
+    outcome = asyncio.run(
+        controller.handle(sdep(), api, reconcile.Settings(), logging.getLogger("t"), (0, 0, 0))
+    )
     assert outcome.url == URL and api.events
 
 
@@ -171,7 +183,9 @@ def test_the_registry_watches_seldondeployments_with_event_handlers_only():
 
 def test_the_event_about_the_seldondeployment():
     event = kubeapi.event(sdep(), "RouteReady", "m")
-    assert event["involvedObject"]["kind"] == "SeldonDeployment" and event["metadata"]["namespace"] == "models"
+    assert (
+        event["involvedObject"]["kind"] == "SeldonDeployment" and event["metadata"]["namespace"] == "models"
+    )
     assert event["type"] == "Normal" and event["reason"] == "RouteReady"
 
 

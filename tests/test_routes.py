@@ -133,7 +133,10 @@ def test_urls_for_the_seldon_and_the_v2_protocols():
         "http://gw:8000/seldon/models/iris/api/v1.0/predictions"
     )
     v2 = sdep(predictor("p"), protocol="v2")
-    assert routes.prediction_url(v2, "http://gw:8000") == "http://gw:8000/seldon/models/iris/v2/models/model/infer"
+    assert (
+        routes.prediction_url(v2, "http://gw:8000")
+        == "http://gw:8000/seldon/models/iris/v2/models/model/infer"
+    )
     assert routes.route_base("http://gw:8000/seldon/models/iris/v2/models/model/infer", "models", "iris") == (
         "http://gw:8000/seldon/models/iris"
     )

@@ -32,7 +32,14 @@ def gather(kubectl, snap: Snapshot) -> None:
 
 def seldon_images() -> dict[str, str]:
     """Seldon's own images `cluster load` builds from Seldon's source release: full name -> option."""
-    from fadi_seldon.images import executor, mock_classifier, operator, routes_controller, servers, storage_initializer
+    from fadi_seldon.images import (
+        executor,
+        mock_classifier,
+        operator,
+        routes_controller,
+        servers,
+        storage_initializer,
+    )
 
     found = {
         operator.image_ref(): "--operator",

@@ -260,7 +260,9 @@ def choose_target(sdep: dict, services: dict[str, dict], via: str, transport: st
         )
     found = _service_target(name, sdep, services, transport)
     if found is None:
-        raise NoTarget(f"no Service with an address for SeldonDeployment {namespace}/{name} yet (is it Available?)")
+        raise NoTarget(
+            f"no Service with an address for SeldonDeployment {namespace}/{name} yet (is it Available?)"
+        )
     return {"via": "service", "url": found}
 
 

@@ -39,7 +39,11 @@ class _Connection:
 
 
 async def handle(
-    body: dict, api: reconcile.RouteApi, settings: reconcile.Settings, log: logging.Logger, delays=RETRY_DELAYS
+    body: dict,
+    api: reconcile.RouteApi,
+    settings: reconcile.Settings,
+    log: logging.Logger | logging.LoggerAdapter,
+    delays=RETRY_DELAYS,
 ) -> reconcile.Outcome:
     """reconcile, retried after a failed call or while the Gateway has no address."""
     outcome = reconcile.Outcome()
@@ -48,7 +52,7 @@ async def handle(
             outcome = await reconcile.reconcile(body, api, settings, log)
             if outcome.skipped or outcome.url is not None or delay is None:
                 return outcome
-        except (kubeapi.KubeApiError, OSError, asyncio.TimeoutError) as err:
+        except (TimeoutError, kubeapi.KubeApiError, OSError) as err:
             if delay is None:
                 log.error("giving up on the routes of this SeldonDeployment until its next change: %s", err)
                 return outcome
@@ -69,7 +73,9 @@ def build_registry(config: reconcile.Settings) -> kopf.OperatorRegistry:
         return info
 
     @kopf.on.startup(registry=registry)
-    def startup(settings: kopf.OperatorSettings, logger: logging.Logger, **_: Any) -> None:
+    def startup(
+        settings: kopf.OperatorSettings, logger: logging.Logger | logging.LoggerAdapter, **_: Any
+    ) -> None:
         settings.posting.level = logging.WARNING  # kopf's own Events: failures only
         logger.info("route controller: %s", config.scope.describe())
 
@@ -79,8 +85,10 @@ def build_registry(config: reconcile.Settings) -> kopf.OperatorRegistry:
             await connection.api.close()
 
     @kopf.on.event(names.CRD_GROUP, "v1", names.CRD_PLURAL, registry=registry)
-    async def seldondeployment(event: dict, body: kopf.Body, logger: logging.Logger, **_: Any) -> None:
-        if event.get("type") == "DELETED":
+    async def seldondeployment(
+        type: str, body: kopf.Body, logger: logging.Logger | logging.LoggerAdapter, **_: Any
+    ) -> None:
+        if type == "DELETED":
             return
         await handle(dict(body), connection.client(), config, logger)
 

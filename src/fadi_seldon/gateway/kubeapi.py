@@ -126,7 +126,9 @@ class KubeApi:
         )
 
     async def post_event(self, sdep: dict, reason: str, message: str) -> None:
-        await self._call("POST", f"/api/v1/namespaces/{_namespace(sdep)}/events", json=event(sdep, reason, message))
+        await self._call(
+            "POST", f"/api/v1/namespaces/{_namespace(sdep)}/events", json=event(sdep, reason, message)
+        )
 
     async def get_gateway(self, namespace: str, name: str) -> dict | None:
         path = f"/apis/{routes.GATEWAY_VERSION}/namespaces/{namespace}/gateways/{urllib.parse.quote(name)}"

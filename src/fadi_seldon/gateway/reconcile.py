@@ -100,7 +100,9 @@ async def public_url(api: RouteApi, settings: Settings) -> str | None:
     return routes.gateway_url(gateway, settings.gateway.section) if gateway else None
 
 
-async def reconcile(sdep: dict, api: RouteApi, settings: Settings, log: logging.Logger) -> Outcome:
+async def reconcile(
+    sdep: dict, api: RouteApi, settings: Settings, log: logging.Logger | logging.LoggerAdapter
+) -> Outcome:
     """Apply the SeldonDeployment's routes, delete its stale ones, and report its URL once it changes."""
     meta = sdep.get("metadata") or {}
     namespace, name = meta.get("namespace") or "default", meta.get("name") or ""
@@ -132,7 +134,9 @@ async def reconcile(sdep: dict, api: RouteApi, settings: Settings, log: logging.
     return outcome
 
 
-async def _delete_stale(api: RouteApi, sdep: dict, namespace: str, wanted: list[dict], grpc: bool) -> list[str]:
+async def _delete_stale(
+    api: RouteApi, sdep: dict, namespace: str, wanted: list[dict], grpc: bool
+) -> list[str]:
     """Routes this controller made for the SeldonDeployment that it no longer wants (a GRPCRoute
     turned off, a route of an older name). With GRPCRoutes off, their CRD may be missing: not listed."""
     keep = {(r["kind"], r["metadata"]["name"]) for r in wanted}

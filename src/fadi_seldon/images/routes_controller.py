@@ -123,6 +123,8 @@ def build(progress: Progress | None = None) -> Built:
         with zipfile.ZipFile(wheel) as zipped:
             for name in sorted(n for n in zipped.namelist() if not n.endswith("/")):
                 app.add_file(f"{base.PYTHON_SITE}/{name}", zipped.read(name), mode=0o644)
-        return write_image(archive, [rootfs.layer, deps], app, image_config(rootfs.env), image_ref(), progress)
+        return write_image(
+            archive, [rootfs.layer, deps], app, image_config(rootfs.env), image_ref(), progress
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -265,7 +265,9 @@ def resolve_target(args: argparse.Namespace) -> None:
     cluster_access.check(args, "read")
     try:
         kubectl = doctor.Kubectl(kubeconfig=args.kubeconfig, context=args.context)
-        found = model_status.model_target(kubectl, args.url, args.namespace, args.via or "auto", args.transport)
+        found = model_status.model_target(
+            kubectl, args.url, args.namespace, args.via or "auto", args.transport
+        )
     except doctor.DoctorError as err:
         raise cluster_access.error(err) from None
     except (model_status.ModelNotFound, model_status.NoTarget) as err:

@@ -68,10 +68,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="watch this namespace (repeat; default: every namespace)",
     )
     ctl.add_argument(
-        "--controller-id", default="", metavar="ID", help="only SeldonDeployments labelled seldon.io/controller-id=ID"
+        "--controller-id",
+        default="",
+        metavar="ID",
+        help="only SeldonDeployments labelled seldon.io/controller-id=ID",
     )
     ctl.add_argument(
-        "--liveness", default="", metavar="URL", help="kopf's liveness endpoint, e.g. http://0.0.0.0:8080/healthz"
+        "--liveness",
+        default="",
+        metavar="URL",
+        help="kopf's liveness endpoint, e.g. http://0.0.0.0:8080/healthz",
     )
     ctl.add_argument("--verbose", action="store_true", help="kopf's verbose logging")
     output.add_output_argument(ctl)
