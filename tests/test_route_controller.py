@@ -205,3 +205,12 @@ def test_render_refuses_bad_settings(bad, tmp_path, capsys):
     path = tmp_path / "s.yaml"
     path.write_text("kind: SeldonDeployment\nmetadata: {name: a}\nspec: {predictors: [{name: p}]}\n")
     assert main(["routes", "render", "-f", str(path), bad]) == 2
+
+
+def test_images_lists_the_route_controller_when_it_runs(tmp_path, capsys):
+    from fadi_seldon.cli import main
+
+    path = tmp_path / "values.yaml"
+    path.write_text("seldon-core-operator:\n  enabled: true\n  gatewayRoutes:\n    enabled: true\n")
+    assert main(["images", "-f", str(path)]) == 0
+    assert "fadi-seldon-routes" in capsys.readouterr().out
