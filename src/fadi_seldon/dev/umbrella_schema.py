@@ -32,15 +32,7 @@ SCHEMA_DRAFT = "http://json-schema.org/draft-07/schema#"
 
 # Keys of the umbrella chart itself (not of a service), described in fadi/values.yaml. Helm hands
 # `global` to every subchart.
-# `global.ingress.enabled`: FADI's ingress, which the operator chart's route controller follows.
-UMBRELLA_PROPERTIES: dict[str, Any] = {
-    "global": {
-        "type": "object",
-        "properties": {
-            "ingress": {"type": "object", "properties": {"enabled": {"type": "boolean"}}},
-        },
-    }
-}
+UMBRELLA_PROPERTIES: dict[str, Any] = {"global": {"type": "object"}}
 # A service schema without `global` gets this one: Helm fills it in, it is no key of values.yaml.
 SERVICE_GLOBAL: dict[str, Any] = {
     "type": "object",
