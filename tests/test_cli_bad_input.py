@@ -404,6 +404,14 @@ def _cases():
     yield from _file_cases("doctor", ["doctor", "--kubeconfig", "@"])
     yield from _file_cases("status", ["status", "m", "--kubeconfig", "@"])
     yield from _file_cases("logs", ["logs", "m", "--kubeconfig", "@"])
+    yield from _file_cases("routes render", ["routes", "render", "-f", "@"])
+    yield pytest.param(
+        "routes controller",
+        ["routes", "controller", "--public-url", "gw:8000"],
+        None,
+        ExitCode.USAGE,
+        id="routes controller --public-url without a scheme",
+    )
     # output files: never in a missing folder, never a folder, never over a read-only file
     for path, argv in (("new", ["new", "m", "--image", "a:1"]), ("crd", ["crd"])):
         for where in ("missing.yaml/out.yaml", "adir", "readonly.yaml"):

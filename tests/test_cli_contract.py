@@ -75,6 +75,9 @@ BAD_INPUT: dict[str, tuple[list[str], ExitCode]] = {
     "doctor": (["doctor", "--kubeconfig", "{tmp}/no-such-kubeconfig"], ExitCode.USAGE),
     "status": (["status"], ExitCode.USAGE),  # no NAME
     "logs": (["logs", "m", "--tail", "many"], ExitCode.USAGE),
+    "routes": (["routes"], ExitCode.USAGE),
+    "routes render": (["routes", "render", "-f", "{tmp}/broken.yaml"], ExitCode.USAGE),
+    "routes controller": (["routes", "controller", "-o", "yaml"], ExitCode.USAGE),
     "tools": (["tools"], ExitCode.USAGE),
     "tools install": (["tools", "install", "no-such-tool"], ExitCode.USAGE),
     "tools status": (["tools", "status", "no-such-tool"], ExitCode.USAGE),
@@ -210,6 +213,7 @@ RESULTS: dict[str, tuple[list[str], ExitCode]] = {
     "validate": (["validate", "{tmp}/manifest.yaml"], ExitCode.OK),
     "new": (["new", "x", "--image", "a:1"], ExitCode.OK),
     "crd": (["crd"], ExitCode.OK),
+    "routes render": (["routes", "render", "-f", "{tmp}/manifest.yaml"], ExitCode.OK),
     "values enable": (["values", "enable", "-f", "{tmp}/values.yaml", "--dry-run"], ExitCode.OK),
     "values disable": (["values", "disable", "-f", "{tmp}/values.yaml", "--dry-run"], ExitCode.OK),
     "values set": (["values", "set", "-f", "{tmp}/values.yaml", "singleNamespace=true", "--dry-run"], ExitCode.OK),
@@ -283,10 +287,12 @@ def test_every_result_command_has_an_output_case():
     # (without a cluster they exit 3 with an error object): need the cluster binaries or a real node
     # (tests/cluster; without a cluster: tests/test_cli_bad_input.py); serve: its result is --setup's,
     # which needs the server's venv (tests/test_readme_v2.py); status and logs: a fake kubectl with
-    # recorded objects (tests/test_model_status.py)
+    # recorded objects (tests/test_model_status.py); routes controller: runs until stopped, -o json is
+    # its log format (tests/test_route_controller.py, tests/cluster/test_18_routes.py)
     assert with_output - set(RESULTS) == {
         "predict", "cluster env", "cluster up", "cluster operator start", "cluster load", "cluster service",
-        "cluster object-store", "cluster gateway", "cluster status", "cluster operator status", "serve", "status", "logs",
+        "cluster object-store", "cluster gateway", "cluster status", "cluster operator status", "serve",
+        "status", "logs", "routes controller",
     }  # fmt: skip
     # every -o offers text, yaml and json (the README's promise; text is YAML for a manifest)
     for level in LEVELS:

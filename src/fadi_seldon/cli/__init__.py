@@ -53,6 +53,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "show a SeldonDeployment's state, replicas, images, URLs and warnings",
     ),
     "logs": ("fadi_seldon.cli.commands.logs", "print the logs of a SeldonDeployment's pods"),
+    "routes": (
+        "fadi_seldon.cli.commands.routes",
+        "Gateway API routes of SeldonDeployments: print them, or run the route controller",
+    ),
     "tools": (
         "fadi_seldon.cli.commands.tools",
         "install and inspect the pinned external tools (helm, ct, ...)",

@@ -32,13 +32,21 @@ def gather(kubectl, snap: Snapshot) -> None:
 
 def seldon_images() -> dict[str, str]:
     """Seldon's own images `cluster load` builds from Seldon's source release: full name -> option."""
-    from fadi_seldon.images import executor, mock_classifier, operator, servers, storage_initializer
+    from fadi_seldon.images import (
+        executor,
+        mock_classifier,
+        operator,
+        routes_controller,
+        servers,
+        storage_initializer,
+    )
 
     found = {
         operator.image_ref(): "--operator",
         executor.image_ref(): "--executor",
         mock_classifier.IMAGE: "--mock-classifier",
         oci.normalize_ref(storage_initializer.image_ref()): "--storage-initializer",
+        routes_controller.image_ref(): "--routes-controller",
     }
     for ref, (server, protocol) in servers.refs().items():
         found[ref] = f"--server {server} --protocol {protocol}"

@@ -15,6 +15,7 @@ from pathlib import Path
 from fadi_seldon.doctor import images, model_storage
 from fadi_seldon.doctor.graphs import SDEP_LABEL
 from fadi_seldon.runtime import oci
+from fadi_seldon.sdep import routes
 from fadi_seldon.sdep.operator_objects import ENGINE_CONTAINER
 
 EXECUTOR = "executor"  # what users call the container the operator names seldon-container-engine
@@ -180,7 +181,7 @@ def summarize(raw: dict, on_node: set[str] | None) -> dict:
         "state": status.get("state", "") or "Unknown", "reason": reason, "model_downloads": downloads,
         "node_images_checked": on_node is not None,
         "predictors": _predictors(raw, name), "pods": pods,
-        "urls": _urls(raw, name, namespace), "events": _events(raw, name),
+        "urls": _urls(raw, name, namespace), "route_url": route_url(raw["sdep"]), "events": _events(raw, name),
     }  # fmt: skip
 
 
@@ -222,3 +223,68 @@ def read_logs(kubectl, name: str, namespace: str, component: str | None, tail: i
         }  # fmt: skip
         for pod, container in targets
     ]
+
+
+class NoTarget(LookupError):
+    """No way to call the SeldonDeployment the way asked (no route URL yet, no Service address)."""
+
+
+VIAS = ("auto", "route", "service")
+
+
+def route_url(sdep: dict) -> str:
+    """The URL the route controller wrote on the SeldonDeployment (docs/gateway-routes.md), or ""."""
+    return ((sdep.get("metadata") or {}).get("annotations") or {}).get(routes.URL_ANNOTATION, "")
+
+
+def choose_target(sdep: dict, services: dict[str, dict], via: str, transport: str) -> dict:
+    """Where `predict NAME -n NS` sends its request: {"via", "url"} (a base URL, or HOST:PORT for gRPC).
+
+    `auto` takes the route when the controller has written its URL, else the first serving
+    predictor's Service (its ClusterIP: reachable from the local cluster's host and from pods).
+    gRPC through the Gateway needs the `seldon` and `namespace` headers, which predict does not send:
+    gRPC goes to the Service."""
+    meta = sdep.get("metadata") or {}
+    name, namespace = meta.get("name", ""), meta.get("namespace") or "default"
+    url = route_url(sdep)
+    if via == "route" and transport == "grpc":
+        raise NoTarget("gRPC through the Gateway needs the seldon and namespace headers; use --via service")
+    if via in ("auto", "route") and url and transport != "grpc":
+        base = routes.route_base(url, namespace, name)
+        if base:
+            return {"via": "route", "url": base}
+    if via == "route":
+        raise NoTarget(
+            f"SeldonDeployment {namespace}/{name} has no {routes.URL_ANNOTATION} annotation: is the route "
+            "controller running (chart value gatewayRoutes.enabled)? --via service calls its Service"
+        )
+    found = _service_target(name, sdep, services, transport)
+    if found is None:
+        raise NoTarget(
+            f"no Service with an address for SeldonDeployment {namespace}/{name} yet (is it Available?)"
+        )
+    return {"via": "service", "url": found}
+
+
+def _service_target(name: str, sdep: dict, services: dict[str, dict], transport: str) -> str | None:
+    """The first serving (non-shadow) predictor's Service address: http://IP:PORT, or IP:PORT for gRPC."""
+    serving = [p for p in (sdep.get("spec") or {}).get("predictors") or [] if not p.get("shadow")]
+    for predictor in serving:
+        spec = (services.get(routes.predictor_service(name, predictor)) or {}).get("spec") or {}
+        ports = {p.get("name", ""): p.get("port") for p in spec.get("ports") or []}
+        ip, port = spec.get("clusterIP", ""), ports.get("grpc" if transport == "grpc" else "http")
+        if ip and ip != "None" and port:
+            return f"{ip}:{port}" if transport == "grpc" else f"http://{ip}:{port}"
+    return None
+
+
+def model_target(kubectl, name: str, namespace: str, via: str, transport: str) -> dict:
+    """choose_target on the cluster's SeldonDeployment and its predictors' Services."""
+    sdep = kubectl.get("seldondeployments.machinelearning.seldon.io", name, "-n", namespace)
+    if not sdep:
+        raise ModelNotFound(f"no SeldonDeployment {name} in namespace {namespace}")
+    services = {}
+    for predictor in (sdep.get("spec") or {}).get("predictors") or []:
+        service = routes.predictor_service(name, predictor)
+        services[service] = kubectl.get("service", service, "-n", namespace) or {}
+    return choose_target(sdep, services, via, transport)

@@ -206,6 +206,10 @@ def image_refs(values: dict[str, Any], app_version: str | None = None) -> list[I
     usage = _mapping(values, "usageMetrics")
     if usage.get("enabled") and usage.get("image"):
         refs.append(ImageRef(registry_image(usage["image"], values), "usageMetrics.image"))
+    routes = _mapping(values, "gatewayRoutes")
+    ingress = _mapping(_mapping(values, "global"), "ingress").get("enabled")
+    if (routes.get("enabled") or (routes.get("followGlobalIngress") and ingress)) and routes.get("image"):
+        refs.append(ImageRef(registry_image(routes["image"], values), "gatewayRoutes.image"))
     return sorted(set(refs))
 
 

@@ -135,6 +135,12 @@ def _add_load_parser(sub) -> argparse.ArgumentParser:
         help="build the gateway's image (docker.io/library/traefik, traefik from `make tools`) and load it "
         "(`cluster gateway` does this itself)",
     )
+    load.add_argument(
+        "--routes-controller",
+        action="store_true",
+        help="build the route controller's image (the chart's gatewayRoutes.image: fadi-seldon with its "
+        "routes extra, from this checkout; cached) and load it",
+    )
     return load
 
 
@@ -371,6 +377,7 @@ def _load(plane, args: argparse.Namespace) -> int:
         executor,
         mock_classifier,
         operator,
+        routes_controller,
         servers,
         storage_initializer,
         traefik,
@@ -386,6 +393,7 @@ def _load(plane, args: argparse.Namespace) -> int:
         (args.mock_classifier, lambda: (mock_classifier.build().archive, [])),
         (args.storage_initializer, lambda: (storage_initializer.build().archive, [])),
         (args.traefik, lambda: (traefik.build().archive, [])),
+        (args.routes_controller, lambda: (routes_controller.build().archive, [])),
     ]
     for server in dict.fromkeys(args.server):
         for protocol in protocols:
@@ -393,7 +401,7 @@ def _load(plane, args: argparse.Namespace) -> int:
     if not args.archives and not any(wanted for wanted, _ in builders):
         raise usage(
             "nothing to load: name OCI archives, or --operator, --executor, --mock-classifier, "
-            "--storage-initializer, --traefik, --server SERVER"
+            "--storage-initializer, --traefik, --routes-controller, --server SERVER"
         )
     try:  # each archive read before anything else: a wrong file is the answer, whatever the node
         for archive in args.archives:

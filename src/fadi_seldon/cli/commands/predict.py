@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from fadi_seldon.cli import exit_codes, output
+from fadi_seldon.cli import cluster_access, exit_codes, output
 from fadi_seldon.cli.errors import CliError, usage
 from fadi_seldon.cli.exit_codes import ExitCode
 
@@ -41,6 +41,11 @@ examples:
   fadi-seldon predict http://INGRESS/seldon/NAMESPACE/DEPLOYMENT --json-data '{"text": "hello"}'
   fadi-seldon predict --file request.json -o json
 
+a SeldonDeployment by name (-n): through its route when the route controller wrote its URL
+(annotation fadi.cetic.be/url), else its first serving predictor's Service; --via chooses:
+  fadi-seldon predict iris -n models --ndarray '[[5.1, 3.5, 1.4, 0.2]]'
+  fadi-seldon predict iris -n models --via service --ndarray '[[5.1, 3.5, 1.4, 0.2]]'
+
 gRPC (Seldon's protocol, seldon.protos.Seldon/Predict, through the stubs of the serve venv):
   fadi-seldon predict --transport grpc --ndarray '[[5.1, 3.5, 1.4, 0.2]]'
   fadi-seldon predict --transport grpc 127.0.0.1:5000 --tensor '[[5.1, 3.5, 1.4, 0.2]]' -o json
@@ -68,7 +73,8 @@ CODE: details`. The stubs come from seldon-core 1.17.1 in the serve venv (FADI_S
         "-o json), a gRPC error status, a V2 server or model not ready, no server could be reached, or no "
         "gRPC stubs with --no-install",
         ExitCode.USAGE: "a bad payload option, URL, gRPC target or --file, an invalid V2 tensor, a missing "
-        "--model, --transport grpc with --protocol v2",
+        "--model, --transport grpc with --protocol v2, --via without -n",
+        ExitCode.NOTHING: "-n: no such SeldonDeployment, no cluster, or no route URL nor Service address yet",
     }
 )
 
@@ -81,8 +87,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="?",
         metavar="TARGET",
         help=f"server or ingress URL ({DEFAULT_URL}, where `fadi-seldon serve` answers with either "
-        f"protocol); with --transport grpc HOST:PORT ({DEFAULT_GRPC_TARGET})",
+        f"protocol); with --transport grpc HOST:PORT ({DEFAULT_GRPC_TARGET}); with -n, a SeldonDeployment's name",
     )
+    _add_sdep_arguments(parser)
     data = parser.add_mutually_exclusive_group()
     data.add_argument("--ndarray", metavar="JSON", help="data.ndarray, a JSON array (v2: one input tensor)")
     data.add_argument("--tensor", metavar="JSON", help='data.tensor: a nested array or {"shape","values"}')
@@ -130,6 +137,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "while the model is not ready (MLServer loading it)",
     )
     output.add_output_argument(parser)
+
+
+def _add_sdep_arguments(parser: argparse.ArgumentParser) -> None:
+    """TARGET as a SeldonDeployment's name: where it is, how to reach it, which cluster."""
+    parser.add_argument(
+        "-n",
+        "--namespace",
+        metavar="NS",
+        help="TARGET is a SeldonDeployment in this namespace: call it through its route or its Service",
+    )
+    parser.add_argument(
+        "--via",
+        choices=("auto", "route", "service"),
+        help="with -n: the Gateway route (annotation fadi.cetic.be/url), the predictor's Service, or auto "
+        "(default: the route when it has a URL)",
+    )
+    cluster_access.add_arguments(parser)
 
 
 def check_options(args: argparse.Namespace, error: type[Exception]) -> None:
@@ -227,9 +251,35 @@ def _call(send, wait: float, hint: str, done=lambda resp: True):
         time.sleep(0.2)
 
 
+def resolve_target(args: argparse.Namespace) -> None:
+    """With -n, TARGET names a SeldonDeployment: replaced by the URL (or gRPC target) to call it at."""
+    if args.via and not args.namespace:
+        raise usage("--via chooses how to reach a SeldonDeployment: name it with TARGET and -n NAMESPACE")
+    if not args.namespace:
+        return
+    if not args.url:
+        raise usage("-n NAMESPACE goes with TARGET, the SeldonDeployment's name")
+    from fadi_seldon import doctor
+    from fadi_seldon.doctor import model_status
+
+    cluster_access.check(args, "read")
+    try:
+        kubectl = doctor.Kubectl(kubeconfig=args.kubeconfig, context=args.context)
+        found = model_status.model_target(
+            kubectl, args.url, args.namespace, args.via or "auto", args.transport
+        )
+    except doctor.DoctorError as err:
+        raise cluster_access.error(err) from None
+    except (model_status.ModelNotFound, model_status.NoTarget) as err:
+        raise CliError(str(err), ExitCode.NOTHING) from None
+    _progress(f"{args.namespace}/{args.url} via its {found['via']}: {found['url']}")
+    args.url = found["url"]
+
+
 def run(args: argparse.Namespace) -> int:
     from fadi_seldon.model import payloads
 
+    resolve_target(args)
     try:
         check_options(args, payloads.PayloadError)
         if args.protocol == "v2":

@@ -12,6 +12,7 @@ EPILOG = """\
 examples:
   fadi-seldon status iris -n models                    # state, replicas, images, URLs, warnings
   fadi-seldon status iris -n models -o json | jq -r '.urls[0].http'
+  fadi-seldon status iris -n models -o json | jq -r .route_url   # the route controller's URL, if any
   fadi-seldon status iris --kubeconfig .cluster/kubeconfig
 
 """ + exit_codes.notes(
@@ -52,6 +53,8 @@ def text(result: dict) -> str:
         lines.append(f"model download failed ({d['container']}): {d['message']}")
         lines += [f"  rclone: {d['evidence']}", f"  fix: {d['fix']}"]
     lines.append("urls:")
+    if result.get("route_url"):
+        lines.append(f"  through the Gateway: {result['route_url']}")
     for u in result["urls"]:
         lines.append(f"  {u['predictor']}: http {u['http'] or '-'}  grpc {u['grpc'] or '-'}")
         lines.append(f"    in the cluster: {u['in_cluster']}")
