@@ -79,14 +79,19 @@ SETS=(--set seldon-core-operator.enabled=true --set seldon-core-operator.usageMe
 if [ "$REAL" = 1 ]; then
   step "Seldon's images, built here from Seldon's ${SELDON_CORE_VERSION} source release (no registry, no Docker), loaded into the node"
   echo "  (the operator and executor binaries come from SELDON_CORE_SOURCE, built by make tools; the guide's"
-  echo "   seldonio/mock_classifier:1.0 is packaged from its examples/models/mean_classifier)"
+  echo "   seldonio/mock_classifier:1.0 is packaged from its examples/models/mean_classifier;"
   LOADED="$WORK/loaded.json"
   mkdir -p "$WORK"
-  echo "  \$ fadi-seldon cluster load --operator --executor --mock-classifier -o json"
-  "${FS[@]}" cluster load --operator --executor --mock-classifier -o json >"$LOADED"
+  echo "   the route controller's image is fadi-seldon itself, with its routes extra)"
+  echo "  \$ fadi-seldon cluster load --operator --executor --mock-classifier --routes-controller -o json"
+  "${FS[@]}" cluster load --operator --executor --mock-classifier --routes-controller -o json >"$LOADED"
   "$PY" -c 'import json,sys; [print("  loaded", ", ".join(i["images"])) for i in json.load(open(sys.argv[1]))]' "$LOADED"
   while read -r s; do SETS+=(--set "seldon-core-operator.$s"); done < <(
     "$PY" -c 'import json,sys; [print(s) for item in json.load(open(sys.argv[1])) for s in item["chart_sets"]]' "$LOADED")
+  if kubectl get gateway fadi -n fadi-gateway >/dev/null 2>&1; then
+    # FADI's ingress switch: its route controller gives every SeldonDeployment a URL on the gateway
+    SETS+=(--set global.ingress.enabled=true)
+  fi
 fi
 step "FADI with the Seldon Core operator: helm upgrade --install with seldon-core-operator.enabled=true"
 run helm dependency build fadi >/dev/null
@@ -176,6 +181,19 @@ if [ "$REAL" = 1 ]; then
   run "${FS[@]}" predict "$URL" --wait 30 --ndarray '[[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]' \
     --names sepal_length,sepal_width,petal_length,petal_width
   run kubectl logs -n "$MODELS_NS" deployment/iris-model-default-0-iris-model -c seldon-container-engine --tail 3
+  if kubectl get gateway fadi -n fadi-gateway >/dev/null 2>&1; then
+    step "the packaged model through its URL on the gateway (Traefik, Gateway API): the route controller's HTTPRoute"
+    for _ in $(seq 1 120); do  # the controller writes the URL once the route is applied
+      ROUTE_URL=$(kubectl get seldondeployment iris-model -n "$MODELS_NS" -o jsonpath='{.metadata.annotations.fadi\.cetic\.be/url}')
+      [ -n "$ROUTE_URL" ] && break
+      sleep 0.5
+    done
+    [ -n "$ROUTE_URL" ] || { echo "  no route URL on iris-model"; run kubectl logs -n "$RELEASE_NS" deployment/seldon-gateway-routes --tail 20; exit 1; }
+    echo "  $ROUTE_URL"
+    run kubectl get httproute -n "$MODELS_NS"
+    run "${FS[@]}" predict iris-model -n "$MODELS_NS" --via route --wait 30 \
+      --ndarray '[[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]' --names sepal_length,sepal_width,petal_length,petal_width
+  fi
 else
   step "serve it locally with the real Seldon Python wrapper (first run creates .venv-serve)"
   free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -204,7 +222,8 @@ cat <<EOT
   cluster      $( [ "$LOCAL" = 1 ] && echo "local control plane (fadi-seldon cluster status)" || echo "$KUBECONFIG" )
   FADI         release $RELEASE in namespace $RELEASE_NS, seldon-core-operator.enabled=true
   guide        SeldonDeployment seldon-model ($GUIDE) applied in namespace $GUIDE_NS$( [ "$REAL" = 1 ] && echo ", answered through the executor, deleted" )
-  packaged     $WORK/iris-model (Dockerfile, deployment.yaml)$( [ "$REAL" = 1 ] && echo "; SeldonDeployment iris-model in $MODELS_NS, serving" )
+  packaged     $WORK/iris-model (Dockerfile, deployment.yaml)$( [ "$REAL" = 1 ] && echo "; SeldonDeployment iris-model in $MODELS_NS, serving" )$( [ -n "${ROUTE_URL:-}" ] && echo "
+  URL          $ROUTE_URL (fadi-seldon predict iris-model -n $MODELS_NS)" )
 
 Continue with:
   export KUBECONFIG=${KUBECONFIG}

@@ -89,7 +89,7 @@ def test_the_listener_port_is_the_entrypoint_port_and_the_service_reaches_it():
     assert by_kind(docs)["GatewayClass"]["spec"] == {"controllerName": "traefik.io/gateway-controller"}
     (svc_port,) = by_kind(docs)["Service"]["spec"]["ports"]
     named = {p["name"]: p["containerPort"] for p in container["ports"]}
-    assert svc_port["port"] == 80 and named[svc_port["targetPort"]] == ports["web"]
+    assert svc_port["port"] == gateway.PORT == 8000 and named[svc_port["targetPort"]] == ports["web"]
     assert by_kind(docs)["Service"]["spec"]["type"] == "ClusterIP"
     assert named["ping"] == ports["traefik"]
     assert "--providers.kubernetesgateway=true" in container["args"]
@@ -132,7 +132,7 @@ class FakeKubectl:
                 "status": {"conditions": [{"type": "Established", **ready}]},
             }
         if args[0] == "service" and "Service" in self.kinds():
-            return {"spec": {"clusterIP": "10.96.0.42", "ports": [{"name": "web", "port": 80}]}}
+            return {"spec": {"clusterIP": "10.96.0.42", "ports": [{"name": "web", "port": 8000}]}}
         if args[0].startswith("gateways.") and "Gateway" in self.kinds():
             return {"metadata": {"generation": 1},
                     "status": {"conditions": [{"type": "Programmed", **ready}],
@@ -186,7 +186,7 @@ def test_deploy_applies_the_crds_first_then_traefik_with_the_service_ip(module):
         "--providers.kubernetesgateway.statusAddress.ip=10.96.0.42"
         in third[0]["spec"]["template"]["spec"]["containers"][0]["args"]
     )
-    assert result["url"] == "http://10.96.0.42:80" and result["addresses"] == ["10.96.0.42"]
+    assert result["url"] == "http://10.96.0.42:8000" and result["addresses"] == ["10.96.0.42"]
     assert (result["namespace"], result["gateway"], result["port"], result["service"]) == (
         "fadi-gateway",
         "fadi",
@@ -371,7 +371,7 @@ def plane(tmp_path, monkeypatch):
     def up(kubectl, layout, say, timeout):
         made["calls"].append(timeout)
         say("  gateway fadi-gateway/fadi programmed")
-        return {"url": "http://10.96.0.42:80", "namespace": gateway.NAMESPACE, "gateway": gateway.GATEWAY}
+        return {"url": "http://10.96.0.42:8000", "namespace": gateway.NAMESPACE, "gateway": gateway.GATEWAY}
 
     monkeypatch.setattr(localkube, "ControlPlane", control_plane)
     monkeypatch.setattr(kubectl, "_kubectl", lambda: "/bin/true")
@@ -384,7 +384,7 @@ def test_cluster_up_brings_the_gateway_up_on_a_real_node_unless_told_not_to(caps
     from conftest import run_cli
 
     code, out, _ = run_cli(capsys, ["cluster", "up", "-o", "json"])
-    assert code == 0 and json.loads(out)["gateway"]["url"] == "http://10.96.0.42:80"
+    assert code == 0 and json.loads(out)["gateway"]["url"] == "http://10.96.0.42:8000"
     assert plane["calls"] == [120.0] and any("gateway ready in" in line for line in plane["plane"].said)
     code, out, _ = run_cli(capsys, ["cluster", "up", "--no-gateway", "--timeout-scale", "2", "-o", "json"])
     assert code == 0 and "gateway" not in json.loads(out) and plane["calls"] == [120.0]
@@ -407,7 +407,7 @@ def test_cluster_gateway_prints_the_url_and_needs_a_real_node(capsys, plane):
     from conftest import run_cli
 
     code, out, _ = run_cli(capsys, ["cluster", "gateway"])
-    assert (code, out.strip()) == (0, "http://10.96.0.42:80")
+    assert (code, out.strip()) == (0, "http://10.96.0.42:8000")
     code, out, _ = run_cli(capsys, ["cluster", "gateway", "--wait", "30", "-o", "json"])
     assert code == 0 and json.loads(out)["gateway"] == "fadi" and plane["calls"] == [120.0, 30.0]
     plane["real"] = False

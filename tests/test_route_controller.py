@@ -214,3 +214,38 @@ def test_images_lists_the_route_controller_when_it_runs(tmp_path, capsys):
     path.write_text("seldon-core-operator:\n  enabled: true\n  gatewayRoutes:\n    enabled: true\n")
     assert main(["images", "-f", str(path)]) == 0
     assert "fadi-seldon-routes" in capsys.readouterr().out
+
+
+def test_the_controller_names_itself_without_a_passwd_entry(monkeypatch):
+    """The image runs as uid 8888 with no passwd entry: kopf must not ask getpass who it is."""
+    import getpass
+
+    def no_user():
+        raise KeyError("getpwuid(): uid not found: 8888")
+
+    seen = {}
+    monkeypatch.setattr(getpass, "getuser", no_user)
+    monkeypatch.setattr(controller.kopf, "run", lambda **kwargs: seen.update(kwargs))
+    monkeypatch.setenv("HOSTNAME", "seldon-gateway-routes-abc")
+    controller.run(reconcile.Settings(scope=reconcile.Scope(("models",))))
+    assert seen["identity"] == "seldon-gateway-routes-abc" and seen["standalone"] is True
+    assert seen["namespaces"] == ["models"]
+
+
+def test_kopf_is_configured_for_the_charts_least_privilege():
+    """No scan of CRDs and namespaces: the chart grants neither list on customresourcedefinitions
+    nor on namespaces, and kopf retries forever without them."""
+    settings = controller.kopf.OperatorSettings()
+    controller.configure(settings)
+    assert settings.scanning.disabled is True and settings.posting.level == logging.WARNING
+
+
+def test_shadows_without_request_mirror_are_said_in_the_log(caplog):
+    obj = sdep()
+    obj["spec"]["predictors"].append({**obj["spec"]["predictors"][0], "name": "shadow", "shadow": True})
+    api = FakeApi()
+    with caplog.at_level(logging.WARNING):
+        run(obj, api, reconcile.Settings(mirror=False))
+    route = api.objects[("HTTPRoute", "models", "iris-http")]
+    assert all(f["type"] != "RequestMirror" for f in route["spec"]["rules"][0]["filters"])
+    assert "shadow predictor(s) shadow of models/iris get no copy" in caplog.text

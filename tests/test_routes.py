@@ -55,6 +55,16 @@ def test_a_shadow_is_mirrored_never_a_weighted_backend():
     assert grpc_rule["filters"][0]["requestMirror"]["backendRef"]["port"] == 5001
 
 
+def test_without_request_mirror_a_shadow_is_left_out_and_the_rest_of_the_route_stays():
+    obj = sdep(predictor("main"), predictor("shadow", shadow=True))
+    http, grpc = routes.routes(obj, GW, mirror=False)
+    assert [f["type"] for f in http["spec"]["rules"][0]["filters"]] == ["URLRewrite"]
+    assert refs(http) == [("iris-main", 8000, 100)]
+    assert "filters" not in grpc["spec"]["rules"][0]
+    assert [b["name"] for b in grpc["spec"]["rules"][0]["backendRefs"]] == ["iris-main"]
+    assert routes.shadows(obj) == ["shadow"]
+
+
 def test_a_shadow_with_traffic_mirrors_that_share_only():
     obj = sdep(predictor("main"), predictor("shadow", shadow=True, traffic=30))
     rule = routes.http_route(obj, GW)["spec"]["rules"][0]

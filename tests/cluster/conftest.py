@@ -6,10 +6,13 @@ Set FADI_TEST_KUBECONFIG to run the suite against another cluster instead (kind 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -127,3 +130,16 @@ def seldon_images(real_node, cluster_kubeconfig) -> None:
 
     for built in (executor.build(), mock_classifier.build()):
         node_images.import_archive(built.archive, Layout(cluster_kubeconfig.parent))
+
+
+@pytest.fixture(scope="session")
+def gateway_deployed(kube: Kube, real_node, cluster_kubeconfig) -> dict:
+    """The gateway on the real node: `cluster gateway -o json`, run as a user of the local cluster runs
+    it (tests/cluster/test_17_gateway.py checks it; test_18_routes.py routes models through it)."""
+    env = {**kube.env, "KUBECONFIG": str(kube.kubeconfig), "FADI_CLUSTER_DIR": str(cluster_kubeconfig.parent)}
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "fadi_seldon", "cluster", "gateway", "-o", "json"],
+                          capture_output=True, text=True, timeout=900, env=env)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    print(f"[gateway] deployed in {time.monotonic() - started:.1f}s", file=sys.stderr)
+    return {"kube": Kube(kube.kubeconfig, kube.env, kube.charts, simulated=False), **json.loads(proc.stdout)}

@@ -41,6 +41,9 @@ the Gateway's namespace either way.
 {{- if not .Values.gatewayRoutes.grpc }}
 - --no-grpc
 {{- end }}
+{{- if not .Values.gatewayRoutes.requestMirror }}
+- --no-request-mirror
+{{- end }}
 - --executor-port={{ .Values.executor.port }}
 {{- with .Values.controllerId }}
 - --controller-id={{ . }}

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 from typing import Any
 
 import kopf
@@ -61,6 +63,14 @@ async def handle(
     return outcome
 
 
+def configure(settings: kopf.OperatorSettings) -> None:
+    """kopf's settings for least privilege: no cluster-wide scan of CRDs and namespaces (which needs
+    list and watch on both; the one resource is known and the namespaces are named, never patterns),
+    and kopf's own Events for failures only."""
+    settings.posting.level = logging.WARNING
+    settings.scanning.disabled = True
+
+
 def build_registry(config: reconcile.Settings) -> kopf.OperatorRegistry:
     """The handlers, in a registry of their own (no module-level state)."""
     registry = kopf.OperatorRegistry()
@@ -76,7 +86,7 @@ def build_registry(config: reconcile.Settings) -> kopf.OperatorRegistry:
     def startup(
         settings: kopf.OperatorSettings, logger: logging.Logger | logging.LoggerAdapter, **_: Any
     ) -> None:
-        settings.posting.level = logging.WARNING  # kopf's own Events: failures only
+        configure(settings)
         logger.info("route controller: %s", config.scope.describe())
 
     @kopf.on.cleanup(registry=registry)
@@ -107,4 +117,7 @@ def run(
         clusterwide=settings.scope.cluster_wide,
         namespaces=list(settings.scope.namespaces),
         liveness_endpoint=liveness,
+        # kopf names itself after the user otherwise, and the image's non-root uid has no passwd entry
+        # (getpass fails); the pod's name says which replica it is
+        identity=os.environ.get("HOSTNAME") or socket.gethostname(),  # type: ignore[arg-type]  # a NewType of str kopf does not export
     )

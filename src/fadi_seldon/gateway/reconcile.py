@@ -79,6 +79,9 @@ class Settings:
     grpc: bool = True  # GRPCRoutes at all (off where the GRPCRoute CRD is missing)
     http_port: int = routes.EXECUTOR_HTTP_PORT
     scope: Scope = field(default_factory=Scope)
+    # RequestMirror filters for shadows; off for gateways that lack the filter (Traefik 3.6 and 3.7
+    # refuse a rule holding it, so the whole route would stop answering)
+    mirror: bool = True
 
 
 @dataclass
@@ -117,8 +120,13 @@ async def reconcile(
     base = await public_url(api, settings)
     outcome.url = routes.prediction_url(sdep, base) if base else None
     wanted = routes.routes(
-        sdep, settings.gateway, grpc=settings.grpc, http_port=settings.http_port, url=outcome.url
-    )
+        sdep, settings.gateway, grpc=settings.grpc, http_port=settings.http_port, url=outcome.url,
+        mirror=settings.mirror,
+    )  # fmt: skip
+    unmirrored = [] if settings.mirror else routes.shadows(sdep)
+    if unmirrored:
+        log.warning("shadow predictor(s) %s of %s/%s get no copy of the requests: request mirroring is off "
+                    "(--no-request-mirror)", ", ".join(unmirrored), namespace, name)  # fmt: skip
     for route in wanted:
         await api.apply(route)
         outcome.applied.append(f"{route['kind']}/{route['metadata']['name']}")

@@ -13,7 +13,7 @@ The pieces, all named here so the route controller and the tests share one spell
 - Deployment `traefik`: entrypoint `web` on :8000 (HTTP/1.1 and h2c, so gRPC shares it), `/ping` on
   the `traefik` entrypoint :8080 for the probes, no update check and no usage report (nothing leaves
   the machine);
-- Service `traefik` (ClusterIP, port 80 to `web`): this host is the node, so its ClusterIP answers here;
+- Service `traefik` (ClusterIP, port 8000 to `web`, the listener's port): this host is the node, so its ClusterIP answers here;
 - GatewayClass `traefik` (controller `traefik.io/gateway-controller`) and Gateway `fadi` with one HTTP
   listener on port 8000, which is how Traefik finds the entrypoint (by port), open to routes of
   every namespace.
@@ -40,7 +40,9 @@ CONTROLLER = "traefik.io/gateway-controller"
 ENTRYPOINT = "web"
 PORT = 8000  # the entrypoint's and the listener's port: Traefik maps a listener to the entrypoint by port
 LISTENER = "http"
-SERVICE_PORT = 80
+# the Service exposes the listener's own port, so the Gateway's status address with its listener port
+# (what the route controller writes on each SeldonDeployment) is a URL that answers from this host
+SERVICE_PORT = PORT
 PING_PORT = 8080
 GATEWAY_API_MODULE = "sigs.k8s.io/gateway-api"
 GROUP = "gateway.networking.k8s.io"
@@ -273,7 +275,7 @@ def cluster_ip(kubectl) -> str:
 
 
 def base_url(kubectl) -> str:
-    """The gateway's URL from this host (the host is the node): `http://<ClusterIP>:80`."""
+    """The gateway's URL from this host (the host is the node): `http://<ClusterIP>:8000`."""
     return f"http://{cluster_ip(kubectl)}:{SERVICE_PORT}"
 
 

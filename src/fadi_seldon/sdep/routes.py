@@ -172,20 +172,26 @@ def _mirrors(shadows: list[Backend], grpc: bool) -> list[dict]:
     return out
 
 
-def http_route(sdep: dict, gateway: GatewayRef, http_port: int = EXECUTOR_HTTP_PORT) -> dict:
-    """The HTTPRoute: the `/seldon/<ns>/<name>/` prefix rewritten to `/`, split by weight, mirrored."""
+def http_route(
+    sdep: dict, gateway: GatewayRef, http_port: int = EXECUTOR_HTTP_PORT, mirror: bool = True
+) -> dict:
+    """The HTTPRoute: the `/seldon/<ns>/<name>/` prefix rewritten to `/`, split by weight, mirrored
+    (unless `mirror` is off: a gateway without RequestMirror refuses the whole rule otherwise)."""
     meta = _metadata(sdep, HTTP_ROUTE)
     found = backends(sdep, http_port)
     rewrite = {"type": "URLRewrite", "urlRewrite": {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}}}  # fmt: skip
+    shadows = [b for b in found if b.shadow] if mirror else []
     rule = {
         "matches": [{"path": {"type": "PathPrefix", "value": path_prefix(meta["namespace"], _name(sdep))}}],
-        "filters": [rewrite, *_mirrors([b for b in found if b.shadow], grpc=False)],
+        "filters": [rewrite, *_mirrors(shadows, grpc=False)],
         "backendRefs": [_backend_ref(b, b.http_port) for b in found if not b.shadow],
     }
     return _route(HTTP_ROUTE, meta, gateway, rule)
 
 
-def grpc_route(sdep: dict, gateway: GatewayRef, http_port: int = EXECUTOR_HTTP_PORT) -> dict:
+def grpc_route(
+    sdep: dict, gateway: GatewayRef, http_port: int = EXECUTOR_HTTP_PORT, mirror: bool = True
+) -> dict:
     """The GRPCRoute: requests with the headers `seldon: <name>` and `namespace: <ns>`, same weights."""
     meta = _metadata(sdep, GRPC_ROUTE)
     found = backends(sdep, http_port)
@@ -194,7 +200,7 @@ def grpc_route(sdep: dict, gateway: GatewayRef, http_port: int = EXECUTOR_HTTP_P
         {"type": "Exact", "name": "namespace", "value": meta["namespace"]},
     ]
     rule: dict[str, Any] = {"matches": [{"headers": headers}]}
-    mirrors = _mirrors([b for b in found if b.shadow], grpc=True)
+    mirrors = _mirrors([b for b in found if b.shadow], grpc=True) if mirror else []
     if mirrors:
         rule["filters"] = mirrors
     rule["backendRefs"] = [_backend_ref(b, b.grpc_port) for b in found if not b.shadow]
@@ -227,16 +233,23 @@ def routes(
     grpc: bool = True,
     http_port: int = EXECUTOR_HTTP_PORT,
     url: str | None = None,
+    mirror: bool = True,
 ) -> list[dict]:
     """Every route the SeldonDeployment should have (the controller deletes its others); with `url`,
-    each carries it in the same annotation as the SeldonDeployment (`kubectl get httproute -o yaml`)."""
-    out = [http_route(sdep, gateway, http_port)]
+    each carries it in the same annotation as the SeldonDeployment (`kubectl get httproute -o yaml`).
+    `mirror` off leaves shadows out (for gateways without the RequestMirror filter)."""
+    out = [http_route(sdep, gateway, http_port, mirror)]
     if grpc and wants_grpc(sdep):
-        out.append(grpc_route(sdep, gateway, http_port))
+        out.append(grpc_route(sdep, gateway, http_port, mirror))
     if url:
         for route in out:
             route["metadata"]["annotations"] = {URL_ANNOTATION: url}
     return out
+
+
+def shadows(sdep: dict) -> list[str]:
+    """The names of the SeldonDeployment's shadow predictors."""
+    return [b.predictor for b in backends(sdep) if b.shadow]
 
 
 def base_url(public_url: str, namespace: str, name: str) -> str:

@@ -46,6 +46,12 @@ def _gateway_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-grpc", action="store_true", help="no GRPCRoutes (HTTPRoutes only)")
     parser.add_argument(
+        "--no-request-mirror",
+        action="store_true",
+        help="no RequestMirror filter for shadow predictors, for gateways without it (Traefik 3.6 and "
+        "3.7 refuse a route holding one): the shadow gets no copy, the rest of the route works",
+    )
+    parser.add_argument(
         "--executor-port", type=int, default=8000, metavar="PORT", help="the executor's REST port (8000)"
     )
 
@@ -93,7 +99,9 @@ def settings(args: argparse.Namespace):
         raise usage(f"--executor-port {args.executor_port} is no port (1-65535)")
     scope = reconcile.Scope(tuple(getattr(args, "namespace", []) or ()), getattr(args, "controller_id", ""))
     gateway = routes.GatewayRef(args.gateway, args.gateway_namespace, args.section)
-    return reconcile.Settings(gateway, args.public_url, not args.no_grpc, args.executor_port, scope)
+    return reconcile.Settings(
+        gateway, args.public_url, not args.no_grpc, args.executor_port, scope, not args.no_request_mirror
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -124,7 +132,9 @@ def _render(args: argparse.Namespace, config) -> int:
     objects = []
     for _, doc in docs:
         url = routes.prediction_url(doc, config.public_url) if config.public_url else None
-        objects += routes.routes(doc, config.gateway, grpc=config.grpc, http_port=config.http_port, url=url)
+        objects += routes.routes(
+            doc, config.gateway, grpc=config.grpc, http_port=config.http_port, url=url, mirror=config.mirror
+        )
     result = {"apiVersion": "v1", "kind": "List", "items": objects}
     output.emit(result, args.output)
     return ExitCode.OK
