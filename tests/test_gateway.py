@@ -156,11 +156,14 @@ def module(tmp_path, monkeypatch) -> Path:
     folder.mkdir(parents=True)
     for name in ("gateways", "httproutes"):
         (folder / f"{gateway.GROUP}_{name}.yaml").write_text(CRD.format(name=f"{name}.{gateway.GROUP}"))
+    traefik = tmp_path / "traefik" / gateway.TRAEFIK_CRD_FILE
+    traefik.parent.mkdir(parents=True)
+    traefik.write_text(CRD.format(name=f"traefikservices.{gateway.TRAEFIK_GROUP}"))
     asked = []
 
     def module_dir(module, version, go="go"):
         asked.append((module, version))
-        return tmp_path / "gateway-api"
+        return tmp_path / ("traefik" if module == "github.com/traefik/traefik/v3" else "gateway-api")
 
     monkeypatch.setattr(sources, "module_dir", module_dir)
     return folder
@@ -173,6 +176,7 @@ def test_deploy_applies_the_crds_first_then_traefik_with_the_service_ip(module):
     assert [d["metadata"]["name"] for d in first] == [
         f"gateways.{gateway.GROUP}",
         f"httproutes.{gateway.GROUP}",
+        f"traefikservices.{gateway.TRAEFIK_GROUP}",  # Traefik's own, for the shadows' mirroring
     ]
     assert {d["kind"] for d in second} == {
         "Namespace",
@@ -182,10 +186,12 @@ def test_deploy_applies_the_crds_first_then_traefik_with_the_service_ip(module):
         "Service",
     }
     assert [d["kind"] for d in third] == ["Deployment", "GatewayClass", "Gateway"]
-    assert (
-        "--providers.kubernetesgateway.statusAddress.ip=10.96.0.42"
-        in third[0]["spec"]["template"]["spec"]["containers"][0]["args"]
-    )
+    args = third[0]["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert "--providers.kubernetesgateway.statusAddress.ip=10.96.0.42" in args
+    assert {
+        "--providers.kubernetescrd=true",
+        "--providers.kubernetescrd.disableClusterScopeResources=true",
+    } <= set(args)
     assert result["url"] == "http://10.96.0.42:8000" and result["addresses"] == ["10.96.0.42"]
     assert (result["namespace"], result["gateway"], result["port"], result["service"]) == (
         "fadi-gateway",

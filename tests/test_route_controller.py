@@ -245,7 +245,20 @@ def test_shadows_without_request_mirror_are_said_in_the_log(caplog):
     obj["spec"]["predictors"].append({**obj["spec"]["predictors"][0], "name": "shadow", "shadow": True})
     api = FakeApi()
     with caplog.at_level(logging.WARNING):
-        run(obj, api, reconcile.Settings(mirror=False))
+        run(obj, api, reconcile.Settings(mirror="none"))
     route = api.objects[("HTTPRoute", "models", "iris-http")]
     assert all(f["type"] != "RequestMirror" for f in route["spec"]["rules"][0]["filters"])
     assert "shadow predictor(s) shadow of models/iris get no copy" in caplog.text
+
+
+def test_traefik_mirroring_writes_the_traefikservice_and_removes_it_with_the_shadow():
+    obj = sdep()
+    obj["metadata"]["uid"] = "u"
+    obj["spec"]["predictors"].append({"name": "shadow", "shadow": True, "graph": {"name": "m"}})
+    api, settings = FakeApi(), reconcile.Settings(mirror="traefik-service")
+    run(obj, api, settings)
+    assert ("TraefikService", "models", "iris-mirror") in api.objects
+    assert ("TraefikService", "models", "iris-split") in api.objects  # p0 and p1 share 75/25
+    obj["spec"]["predictors"].pop()
+    outcome = run(obj, api, settings)
+    assert set(outcome.deleted) == {"TraefikService/iris-mirror", "TraefikService/iris-split"}

@@ -55,14 +55,62 @@ def test_a_shadow_is_mirrored_never_a_weighted_backend():
     assert grpc_rule["filters"][0]["requestMirror"]["backendRef"]["port"] == 5001
 
 
-def test_without_request_mirror_a_shadow_is_left_out_and_the_rest_of_the_route_stays():
+def test_without_mirroring_a_shadow_is_left_out_and_the_rest_of_the_route_stays():
     obj = sdep(predictor("main"), predictor("shadow", shadow=True))
-    http, grpc = routes.routes(obj, GW, mirror=False)
+    http, grpc = routes.routes(obj, GW, mirror=routes.MIRROR_NONE)
     assert [f["type"] for f in http["spec"]["rules"][0]["filters"]] == ["URLRewrite"]
     assert refs(http) == [("iris-main", 8000, 100)]
     assert "filters" not in grpc["spec"]["rules"][0]
     assert [b["name"] for b in grpc["spec"]["rules"][0]["backendRefs"]] == ["iris-main"]
     assert routes.shadows(obj) == ["shadow"]
+
+
+def test_traefik_mirroring_routes_to_one_traefikservice_that_splits_and_mirrors():
+    """Traefik 3.6 and 3.7 have no RequestMirror: the route's one backend is a TraefikService of its CRD
+    provider (`<ns>-<name>@kubernetescrd`) mirroring to the shadow, over a weighted one for a canary."""
+    obj = sdep(
+        predictor("main", traffic=75),
+        predictor("canary", traffic=25),
+        predictor("shadow", shadow=True, traffic=40),
+    )
+    http, grpc, split, mirror = routes.routes(obj, GW, mirror=routes.MIRROR_TRAEFIK)
+    rule = http["spec"]["rules"][0]
+    assert [f["type"] for f in rule["filters"]] == ["URLRewrite"]
+    assert rule["backendRefs"] == [
+        {"group": "traefik.io", "kind": "TraefikService", "name": "models-iris-mirror@kubernetescrd"}
+    ]
+    assert (split["kind"], split["apiVersion"], split["metadata"]["name"]) == (
+        "TraefikService",
+        "traefik.io/v1alpha1",
+        "iris-split",
+    )
+    assert split["spec"]["weighted"]["services"] == [
+        {"name": "iris-main", "port": 8000, "weight": 75},
+        {"name": "iris-canary", "port": 8000, "weight": 25},
+    ]
+    assert mirror["spec"]["mirroring"] == {
+        "name": "iris-split",
+        "kind": "TraefikService",
+        "mirrors": [{"name": "iris-shadow", "port": 8000, "percent": 40}],
+    }
+    assert mirror["metadata"]["ownerReferences"][0]["kind"] == "SeldonDeployment"
+    assert mirror["metadata"]["labels"][routes.SDEP_LABEL] == "iris"
+    assert "filters" not in grpc["spec"]["rules"][0]  # gRPC shadows only by RequestMirror
+    assert "annotations" not in mirror["metadata"]  # the URL is on the routes
+
+
+def test_traefik_mirroring_of_one_serving_predictor_mirrors_its_service_and_nothing_without_a_shadow():
+    obj = sdep(predictor("main"), predictor("shadow", shadow=True))
+    (mirror,) = routes.traefik_services(obj)
+    assert mirror["spec"]["mirroring"] == {
+        "name": "iris-main",
+        "port": 8000,
+        "mirrors": [{"name": "iris-shadow", "port": 8000, "percent": 100}],
+    }
+    assert routes.traefik_services(sdep(predictor("main"))) == []
+    assert refs(routes.http_route(sdep(predictor("main")), GW, mirror=routes.MIRROR_TRAEFIK)) == [
+        ("iris-main", 8000, 100)
+    ]
 
 
 def test_a_shadow_with_traffic_mirrors_that_share_only():

@@ -25,6 +25,11 @@ the Gateway's namespace either way.
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create", "patch"]
+{{- if eq .Values.gatewayRoutes.mirror "traefik-service" }}
+- apiGroups: ["traefik.io"]
+  resources: ["traefikservices"]
+  verbs: ["create", "get", "list", "watch", "patch", "update", "delete"]
+{{- end }}
 {{- end }}
 
 {{- define "seldon-core-operator.gatewayRoutesArgs" -}}
@@ -41,9 +46,7 @@ the Gateway's namespace either way.
 {{- if not .Values.gatewayRoutes.grpc }}
 - --no-grpc
 {{- end }}
-{{- if not .Values.gatewayRoutes.requestMirror }}
-- --no-request-mirror
-{{- end }}
+- --mirror={{ .Values.gatewayRoutes.mirror }}
 - --executor-port={{ .Values.executor.port }}
 {{- with .Values.controllerId }}
 - --controller-id={{ . }}

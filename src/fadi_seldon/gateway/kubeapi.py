@@ -24,7 +24,12 @@ from fadi_seldon.runtime import names
 from fadi_seldon.sdep import routes
 
 FIELD_MANAGER = routes.MANAGED_BY
-PLURALS = {routes.HTTP_ROUTE: "httproutes", routes.GRPC_ROUTE: "grpcroutes"}
+# the kinds the controller writes: its routes, and Traefik's mirroring services (MIRROR_TRAEFIK)
+PLURALS = {
+    routes.HTTP_ROUTE: (routes.GATEWAY_VERSION, "httproutes"),
+    routes.GRPC_ROUTE: (routes.GATEWAY_VERSION, "grpcroutes"),
+    routes.TRAEFIK_SERVICE: (routes.TRAEFIK_API_VERSION, "traefikservices"),
+}
 SDEP_PATH = f"/apis/{names.CRD_GROUP}/v1/namespaces/{{namespace}}/{names.CRD_PLURAL}/{{name}}"
 
 
@@ -100,7 +105,8 @@ class KubeApi:
 
     @staticmethod
     def route_path(kind: str, namespace: str, name: str = "") -> str:
-        base = f"/apis/{routes.GATEWAY_VERSION}/namespaces/{namespace}/{PLURALS[kind]}"
+        api_version, plural = PLURALS[kind]
+        base = f"/apis/{api_version}/namespaces/{namespace}/{plural}"
         return f"{base}/{name}" if name else base
 
     async def apply(self, obj: dict) -> None:

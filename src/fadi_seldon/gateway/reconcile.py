@@ -79,9 +79,9 @@ class Settings:
     grpc: bool = True  # GRPCRoutes at all (off where the GRPCRoute CRD is missing)
     http_port: int = routes.EXECUTOR_HTTP_PORT
     scope: Scope = field(default_factory=Scope)
-    # RequestMirror filters for shadows; off for gateways that lack the filter (Traefik 3.6 and 3.7
-    # refuse a rule holding it, so the whole route would stop answering)
-    mirror: bool = True
+    # how shadows get their copy (routes.MIRROR_MODES): the RequestMirror filter, Traefik's mirroring
+    # service (Traefik 3.6 and 3.7 refuse a rule holding RequestMirror), or not at all
+    mirror: str = routes.MIRROR_REQUEST
 
 
 @dataclass
@@ -123,14 +123,14 @@ async def reconcile(
         sdep, settings.gateway, grpc=settings.grpc, http_port=settings.http_port, url=outcome.url,
         mirror=settings.mirror,
     )  # fmt: skip
-    unmirrored = [] if settings.mirror else routes.shadows(sdep)
+    unmirrored = routes.shadows(sdep) if settings.mirror == routes.MIRROR_NONE else []
     if unmirrored:
-        log.warning("shadow predictor(s) %s of %s/%s get no copy of the requests: request mirroring is off "
-                    "(--no-request-mirror)", ", ".join(unmirrored), namespace, name)  # fmt: skip
+        log.warning("shadow predictor(s) %s of %s/%s get no copy of the requests: mirroring is off "
+                    "(--mirror none)", ", ".join(unmirrored), namespace, name)  # fmt: skip
     for route in wanted:
         await api.apply(route)
         outcome.applied.append(f"{route['kind']}/{route['metadata']['name']}")
-    outcome.deleted = await _delete_stale(api, sdep, namespace, wanted, settings.grpc)
+    outcome.deleted = await _delete_stale(api, sdep, namespace, wanted, _kinds(settings))
     if outcome.url is None:
         log.warning("no URL for %s/%s yet: the Gateway has no address (or set --public-url)", namespace, name)
         return outcome
@@ -142,15 +142,22 @@ async def reconcile(
     return outcome
 
 
+def _kinds(settings: Settings) -> tuple[str, ...]:
+    """The kinds this controller may have written: only those whose CRD it can count on."""
+    kinds = (routes.HTTP_ROUTE, routes.GRPC_ROUTE) if settings.grpc else (routes.HTTP_ROUTE,)
+    return kinds + ((routes.TRAEFIK_SERVICE,) if settings.mirror == routes.MIRROR_TRAEFIK else ())
+
+
 async def _delete_stale(
-    api: RouteApi, sdep: dict, namespace: str, wanted: list[dict], grpc: bool
+    api: RouteApi, sdep: dict, namespace: str, wanted: list[dict], kinds: tuple[str, ...]
 ) -> list[str]:
-    """Routes this controller made for the SeldonDeployment that it no longer wants (a GRPCRoute
-    turned off, a route of an older name). With GRPCRoutes off, their CRD may be missing: not listed."""
+    """Objects this controller made for the SeldonDeployment that it no longer wants (a GRPCRoute
+    turned off, a shadow's TraefikService once the shadow is gone, an older name). Kinds whose CRD
+    may be missing (GRPCRoutes off, no Traefik mirroring) are not listed."""
     keep = {(r["kind"], r["metadata"]["name"]) for r in wanted}
     selector = {**routes.ROUTE_LABELS, routes.SDEP_LABEL: routes.seldon_id(sdep)}
     deleted = []
-    for kind in (routes.HTTP_ROUTE, routes.GRPC_ROUTE) if grpc else (routes.HTTP_ROUTE,):
+    for kind in kinds:
         for found in await api.list_routes(kind, namespace, selector):
             name = (found.get("metadata") or {}).get("name", "")
             if (kind, name) not in keep:

@@ -47,6 +47,10 @@ PING_PORT = 8080
 GATEWAY_API_MODULE = "sigs.k8s.io/gateway-api"
 GROUP = "gateway.networking.k8s.io"
 CRD_FOLDER = "config/crd/standard"
+# Traefik's own CRDs (traefik.io), in its module: its CRD provider serves the TraefikServices that
+# mirror shadow predictors (Traefik's Gateway provider has no RequestMirror filter)
+TRAEFIK_CRD_FILE = "docs/content/reference/dynamic-configuration/kubernetes-crd-definition-v1.yml"
+TRAEFIK_GROUP = "traefik.io"
 LABELS = {"app.kubernetes.io/name": NAME, "app.kubernetes.io/part-of": "fadi-seldon"}
 
 # what Traefik 3.6's kubernetesgateway provider reads (informers: list and watch, nothing else) and
@@ -55,6 +59,18 @@ LABELS = {"app.kubernetes.io/name": NAME, "app.kubernetes.io/part-of": "fadi-sel
 _READ = {
     "": ["namespaces", "services", "secrets", "configmaps"],
     "discovery.k8s.io": ["endpointslices"],
+    TRAEFIK_GROUP: [
+        "ingressroutes",
+        "ingressroutetcps",
+        "ingressrouteudps",
+        "middlewares",
+        "middlewaretcps",
+        "serverstransports",
+        "serverstransporttcps",
+        "tlsoptions",
+        "tlsstores",
+        "traefikservices",
+    ],  # fmt: skip
     GROUP: [
         "gatewayclasses",
         "gateways",
@@ -84,6 +100,21 @@ def crd_files(go: str = "go") -> list[Path]:
     if not files:
         raise GatewayError(f"no CRD files in {folder}: the module cache is incomplete (go clean -modcache)")
     return files
+
+
+def traefik_crd_files(go: str = "go") -> list[Path]:
+    """Traefik's CRD definitions, from its module at TRAEFIK_VERSION in the Go module cache."""
+    from fadi_seldon.tools import ToolError
+    from fadi_seldon.tools.catalog import TRAEFIK_MODULE
+    from fadi_seldon.tools.sources import module_dir
+
+    try:
+        path = module_dir(TRAEFIK_MODULE, versions.get("TRAEFIK_VERSION"), go) / TRAEFIK_CRD_FILE
+    except ToolError as err:
+        raise GatewayError(f"Traefik's CRDs: {err}") from None
+    if not path.is_file():
+        raise GatewayError(f"no {TRAEFIK_CRD_FILE} in Traefik's module: the module cache is incomplete")
+    return [path]
 
 
 def crds(files: list[Path]) -> list[dict]:
@@ -139,6 +170,9 @@ def traefik_args(status_ip: str | None) -> list[str]:
         f"--entryPoints.traefik.address=:{PING_PORT}",
         "--ping=true",
         "--providers.kubernetesgateway=true",
+        # TraefikServices (shadow mirroring), without the cluster-scope lookups (nodes) it can do without
+        "--providers.kubernetescrd=true",
+        "--providers.kubernetescrd.disableClusterScopeResources=true",
         "--global.checkNewVersion=false",
         "--global.sendAnonymousUsage=false",
         "--log.level=INFO",
@@ -287,10 +321,10 @@ def deploy(
     the Service callable from this host (`local_proxy`: kube-proxy's rules on this host's node)."""
     from fadi_seldon.localkube import services
 
-    objects = crds(crd_files())
+    objects = crds(crd_files() + traefik_crd_files())
     kubectl.apply(objects)
     wait_established(kubectl, [o["metadata"]["name"] for o in objects], timeout)
-    say(f"  Gateway API {versions.get('GATEWAY_API_VERSION')} CRDs established ({len(objects)})")
+    say(f"  Gateway API {versions.get('GATEWAY_API_VERSION')} and Traefik CRDs established ({len(objects)})")
     kubectl.apply([*access_manifests(), service()])
     ip = cluster_ip(kubectl)
     kubectl.apply([deployment(image, ip), *gateway_manifests()])

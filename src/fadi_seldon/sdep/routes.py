@@ -46,6 +46,15 @@ EXECUTOR_GRPC_PORT = 5001
 NODE_HTTP_PORT = 9000  # a predictive unit's default ports, behind a no-engine predictor's Service
 NODE_GRPC_PORT = 9500
 PREDICTIONS_PATH = "/api/v1.0/predictions"
+# how a shadow gets its copy: the Gateway API's RequestMirror filter (any implementation that has it),
+# Traefik's own mirroring service (a TraefikService through its CRD provider, for Traefik 3.6 and 3.7,
+# whose Gateway provider has no RequestMirror and refuses a rule holding one), or not at all
+MIRROR_REQUEST, MIRROR_TRAEFIK, MIRROR_NONE = "request-mirror", "traefik-service", "none"
+MIRROR_MODES = (MIRROR_REQUEST, MIRROR_TRAEFIK, MIRROR_NONE)
+TRAEFIK_SERVICE = "TraefikService"
+TRAEFIK_GROUP = "traefik.io"
+TRAEFIK_API_VERSION = f"{TRAEFIK_GROUP}/v1alpha1"
+TRAEFIK_CRD_PROVIDER = "kubernetescrd"
 # labels of every route: who manages it, and which SeldonDeployment it serves (Seldon's own label key)
 MANAGED_BY = "fadi-seldon-routes"
 SDEP_LABEL = "seldon-deployment-id"
@@ -173,24 +182,58 @@ def _mirrors(shadows: list[Backend], grpc: bool) -> list[dict]:
 
 
 def http_route(
-    sdep: dict, gateway: GatewayRef, http_port: int = EXECUTOR_HTTP_PORT, mirror: bool = True
+    sdep: dict, gateway: GatewayRef, http_port: int = EXECUTOR_HTTP_PORT, mirror: str = MIRROR_REQUEST
 ) -> dict:
-    """The HTTPRoute: the `/seldon/<ns>/<name>/` prefix rewritten to `/`, split by weight, mirrored
-    (unless `mirror` is off: a gateway without RequestMirror refuses the whole rule otherwise)."""
+    """The HTTPRoute: the `/seldon/<ns>/<name>/` prefix rewritten to `/`, split by weight, and shadows
+    mirrored by `mirror`: a RequestMirror filter, or one backend, the TraefikService that splits and
+    mirrors (traefik_services), or not at all."""
     meta = _metadata(sdep, HTTP_ROUTE)
     found = backends(sdep, http_port)
     rewrite = {"type": "URLRewrite", "urlRewrite": {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}}}  # fmt: skip
-    shadows = [b for b in found if b.shadow] if mirror else []
+    shadows = [b for b in found if b.shadow]
+    refs = [_backend_ref(b, b.http_port) for b in found if not b.shadow]
+    if shadows and mirror == MIRROR_TRAEFIK:
+        name = f"{meta['namespace']}-{_traefik_name(sdep, 'mirror')}@{TRAEFIK_CRD_PROVIDER}"
+        refs = [{"group": TRAEFIK_GROUP, "kind": TRAEFIK_SERVICE, "name": name}]
     rule = {
         "matches": [{"path": {"type": "PathPrefix", "value": path_prefix(meta["namespace"], _name(sdep))}}],
-        "filters": [rewrite, *_mirrors(shadows, grpc=False)],
-        "backendRefs": [_backend_ref(b, b.http_port) for b in found if not b.shadow],
+        "filters": [rewrite, *_mirrors(shadows if mirror == MIRROR_REQUEST else [], grpc=False)],
+        "backendRefs": refs,
     }
     return _route(HTTP_ROUTE, meta, gateway, rule)
 
 
+def _traefik_name(sdep: dict, role: str) -> str:
+    return hashed(f"{seldon_id(sdep)}-{role}")
+
+
+def _traefik_service(sdep: dict, role: str, spec: dict) -> dict:
+    meta = _metadata(sdep, HTTP_ROUTE)
+    meta["name"] = _traefik_name(sdep, role)
+    return {"apiVersion": TRAEFIK_API_VERSION, "kind": TRAEFIK_SERVICE, "metadata": meta, "spec": spec}
+
+
+def traefik_services(sdep: dict, http_port: int = EXECUTOR_HTTP_PORT) -> list[dict]:
+    """Traefik's own mirroring for a SeldonDeployment with shadows (MIRROR_TRAEFIK): a TraefikService
+    `<id>-mirror` sending each request to the serving predictors (one Service, or the weighted
+    TraefikService `<id>-split` of several) and a copy to each shadow (its `traffic` share, else all)."""
+    found = backends(sdep, http_port)
+    shadows, serving = [b for b in found if b.shadow], [b for b in found if not b.shadow]
+    if not shadows or not serving:
+        return []
+    out = []
+    main: dict[str, Any] = {"name": serving[0].service, "port": serving[0].http_port}
+    if len(serving) > 1:
+        weighted = [{"name": b.service, "port": b.http_port, "weight": b.weight} for b in serving]
+        out.append(_traefik_service(sdep, "split", {"weighted": {"services": weighted}}))
+        main = {"name": _traefik_name(sdep, "split"), "kind": TRAEFIK_SERVICE}
+    mirrors = [{"name": b.service, "port": b.http_port, "percent": b.mirror_percent or 100} for b in shadows]
+    out.append(_traefik_service(sdep, "mirror", {"mirroring": {**main, "mirrors": mirrors}}))
+    return out
+
+
 def grpc_route(
-    sdep: dict, gateway: GatewayRef, http_port: int = EXECUTOR_HTTP_PORT, mirror: bool = True
+    sdep: dict, gateway: GatewayRef, http_port: int = EXECUTOR_HTTP_PORT, mirror: str = MIRROR_REQUEST
 ) -> dict:
     """The GRPCRoute: requests with the headers `seldon: <name>` and `namespace: <ns>`, same weights."""
     meta = _metadata(sdep, GRPC_ROUTE)
@@ -200,7 +243,8 @@ def grpc_route(
         {"type": "Exact", "name": "namespace", "value": meta["namespace"]},
     ]
     rule: dict[str, Any] = {"matches": [{"headers": headers}]}
-    mirrors = _mirrors([b for b in found if b.shadow], grpc=True) if mirror else []
+    # gRPC shadows only by RequestMirror: Traefik's mirroring service is for HTTP requests
+    mirrors = _mirrors([b for b in found if b.shadow], grpc=True) if mirror == MIRROR_REQUEST else []
     if mirrors:
         rule["filters"] = mirrors
     rule["backendRefs"] = [_backend_ref(b, b.grpc_port) for b in found if not b.shadow]
@@ -233,18 +277,18 @@ def routes(
     grpc: bool = True,
     http_port: int = EXECUTOR_HTTP_PORT,
     url: str | None = None,
-    mirror: bool = True,
+    mirror: str = MIRROR_REQUEST,
 ) -> list[dict]:
-    """Every route the SeldonDeployment should have (the controller deletes its others); with `url`,
-    each carries it in the same annotation as the SeldonDeployment (`kubectl get httproute -o yaml`).
-    `mirror` off leaves shadows out (for gateways without the RequestMirror filter)."""
+    """Every route the SeldonDeployment should have (the controller deletes its others), with the
+    TraefikServices that mirror its shadows when `mirror` is MIRROR_TRAEFIK; with `url`, each route
+    carries it in the same annotation as the SeldonDeployment (`kubectl get httproute -o yaml`)."""
     out = [http_route(sdep, gateway, http_port, mirror)]
     if grpc and wants_grpc(sdep):
         out.append(grpc_route(sdep, gateway, http_port, mirror))
     if url:
         for route in out:
             route["metadata"]["annotations"] = {URL_ANNOTATION: url}
-    return out
+    return out + (traefik_services(sdep, http_port) if mirror == MIRROR_TRAEFIK else [])
 
 
 def shadows(sdep: dict) -> list[str]:

@@ -46,10 +46,12 @@ def _gateway_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-grpc", action="store_true", help="no GRPCRoutes (HTTPRoutes only)")
     parser.add_argument(
-        "--no-request-mirror",
-        action="store_true",
-        help="no RequestMirror filter for shadow predictors, for gateways without it (Traefik 3.6 and "
-        "3.7 refuse a route holding one): the shadow gets no copy, the rest of the route works",
+        "--mirror",
+        choices=("request-mirror", "traefik-service", "none"),
+        default="request-mirror",
+        help="how shadow predictors get a copy of each request: the Gateway API's RequestMirror filter "
+        "(default), Traefik's mirroring TraefikService (Traefik 3.6 and 3.7 have no RequestMirror and "
+        "refuse a route holding one; needs Traefik's CRD provider), or none",
     )
     parser.add_argument(
         "--executor-port", type=int, default=8000, metavar="PORT", help="the executor's REST port (8000)"
@@ -100,7 +102,7 @@ def settings(args: argparse.Namespace):
     scope = reconcile.Scope(tuple(getattr(args, "namespace", []) or ()), getattr(args, "controller_id", ""))
     gateway = routes.GatewayRef(args.gateway, args.gateway_namespace, args.section)
     return reconcile.Settings(
-        gateway, args.public_url, not args.no_grpc, args.executor_port, scope, not args.no_request_mirror
+        gateway, args.public_url, not args.no_grpc, args.executor_port, scope, args.mirror
     )
 
 
