@@ -292,7 +292,9 @@ def test_upgrading_fadi_from_its_previous_release_and_rolling_back_removes_nothi
     kube.helm("dependency", "build", str(old))
 
     def upgrade(chart: str) -> None:
-        kube.helm("upgrade", RELEASE_UMBRELLA, chart, "-n", RELEASE_NS, "--reuse-values", "--wait",
+        # the user's values on the chart's own defaults: `--reuse-values` would carry one version's
+        # defaults into the other (0.2.0's gatewayRoutes refused by 0.1.0's schema, or missing in 0.2.0)
+        kube.helm("upgrade", RELEASE_UMBRELLA, chart, "-n", RELEASE_NS, "--reset-then-reuse-values", "--wait",
                   "--timeout", "180s")  # fmt: skip
 
     upgrade(str(old))  # the cluster as a user of the previous release has it
