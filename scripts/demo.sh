@@ -89,6 +89,7 @@ if [ "$REAL" = 1 ]; then
   while read -r s; do SETS+=(--set "seldon-core-operator.$s"); done < <(
     "$PY" -c 'import json,sys; [print(s) for item in json.load(open(sys.argv[1])) for s in item["chart_sets"]]' "$LOADED")
   if kubectl get gateway fadi -n fadi-gateway >/dev/null 2>&1; then
+    GATEWAY=1
     # FADI's ingress switch: its route controller gives every SeldonDeployment a URL on the gateway
     SETS+=(--set global.ingress.enabled=true)
   fi
@@ -181,7 +182,7 @@ if [ "$REAL" = 1 ]; then
   run "${FS[@]}" predict "$URL" --wait 30 --ndarray '[[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]' \
     --names sepal_length,sepal_width,petal_length,petal_width
   run kubectl logs -n "$MODELS_NS" deployment/iris-model-default-0-iris-model -c seldon-container-engine --tail 3
-  if kubectl get gateway fadi -n fadi-gateway >/dev/null 2>&1; then
+  if [ "${GATEWAY:-0}" = 1 ]; then
     step "the packaged model through its URL on the gateway (Traefik, Gateway API): the route controller's HTTPRoute"
     for _ in $(seq 1 120); do  # the controller writes the URL once the route is applied
       ROUTE_URL=$(kubectl get seldondeployment iris-model -n "$MODELS_NS" -o jsonpath='{.metadata.annotations.fadi\.cetic\.be/url}')

@@ -124,6 +124,14 @@ def names(kube: Kube, kind: str, namespace: str, sdep: str) -> set[str]:
     return {item["metadata"]["name"] for item in found.get("items", [])}
 
 
+def restart_count(kube: Kube, namespace: str, selector: str) -> int:
+    """How many times the containers of the pods `selector` picks have restarted, all together."""
+    pods = kube.get("pods", "-n", namespace, "-l", selector)["items"]
+    return sum(
+        c["restartCount"] for p in pods for c in (p.get("status") or {}).get("containerStatuses") or []
+    )
+
+
 class PodOperator:
     """The searches' target (machinery.crash_search.Target) when the operator runs as the chart's pod:
     requests through `kubectl proxy`; a crash is its container restarted by the kubelet, whose
@@ -137,7 +145,7 @@ class PodOperator:
         return self.kube.get("pods", "-n", self.namespace, "-l", self.selector)["items"]
 
     def restart_count(self) -> int:
-        return sum(c["restartCount"] for p in self.pods() for c in (p.get("status") or {}).get("containerStatuses") or [])  # fmt: skip
+        return restart_count(self.kube, self.namespace, self.selector)
 
     def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, dict]:
         return self.proxy.request(method, path, body)

@@ -92,8 +92,9 @@ def faults(kube: Kube, webhook_off, operator_image, seldon_images) -> Kube:
 
 
 def operator_restarts(k: Kube) -> int:
-    return sum(c["restartCount"] for p in k.get("pods", "-n", NS, "-l", OPERATOR)["items"]
-               for c in (p.get("status") or {}).get("containerStatuses") or [])  # fmt: skip
+    from cluster.operator_fixtures import restart_count
+
+    return restart_count(k, NS, OPERATOR)
 
 
 def serving(k: Kube, name: str, replicas: int) -> Traffic:
